@@ -1,0 +1,58 @@
+/**
+ * The services' one options object. Every environment variable the services read is read
+ * here and nowhere else; each option is documented where it is declared.
+ */
+export interface Config {
+  /** USER_ADDR: host:port the user service listens on (port 0 picks a free port). */
+  userAddr: string;
+  /** CONTENT_ADDR: host:port the content service listens on. */
+  contentAddr: string;
+  /** DATA_DIR: root of on-disk state: embedded databases (`<dir>/user`, `<dir>/content`) and the signing key. */
+  dataDir: string;
+  /** DATABASE_URL: when set, PostgreSQL is used instead of the embedded PGlite database. */
+  databaseUrl: string | undefined;
+  /** DATABASE_SCHEMA_PREFIX: PostgreSQL schemas are `<prefix>_user` and `<prefix>_content`. */
+  schemaPrefix: string;
+  /** USER_ADMIN_EMAILS: comma list; accounts signing up with one of these addresses become admins. */
+  userAdminEmails: string[];
+  /** USER_SERVICE_TARGET: where the content service reaches the user service (for its JWKS). */
+  userServiceTarget: string;
+  /** TOKEN_TTL_SECONDS: lifetime of issued access tokens. */
+  tokenTtlSeconds: number;
+  /** SHUTDOWN_GRACE_MS: how long in-flight calls may finish on shutdown before they are cut. */
+  shutdownGraceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Builds the configuration from environment variables, applying defaults. */
+export function loadConfig(env: Env = process.env): Config {
+  const userAddr = env.USER_ADDR || '127.0.0.1:50051';
+  return {
+    userAddr,
+    contentAddr: env.CONTENT_ADDR || '127.0.0.1:50052',
+    dataDir: env.DATA_DIR || './data',
+    databaseUrl: env.DATABASE_URL || undefined,
+    schemaPrefix: env.DATABASE_SCHEMA_PREFIX || 'acme',
+    userAdminEmails: (env.USER_ADMIN_EMAILS ?? '')
+      .split(',')
+      .map((e) => e.trim().toLowerCase())
+      .filter(Boolean),
+    userServiceTarget: env.USER_SERVICE_TARGET || userAddr,
+    tokenTtlSeconds: positiveInt(env, 'TOKEN_TTL_SECONDS', 3600),
+    shutdownGraceMs: positiveInt(env, 'SHUTDOWN_GRACE_MS', 10_000),
+  };
+}
+
+/** The environment's configuration with `overrides` on top (what tests and the launcher pass). */
+export function resolveConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig(), ...overrides };
+}
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}

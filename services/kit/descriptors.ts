@@ -1,0 +1,63 @@
+/**
+ * The descriptor set built by `buf build` (gen/api.binpb): the source of truth for
+ * reflection and for per-method policy. Read and parsed once per process.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFileRegistry, fromBinary, getExtension, hasExtension, type FileRegistry } from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { loadFileDescriptorSetFromBuffer, type PackageDefinition } from '@grpc/proto-loader';
+
+/** What `(acme.gateway.v1.method)` says about one RPC, as far as the services care. */
+export interface MethodPolicy {
+  /** Callable without a token (a token that is sent is still verified). */
+  public: boolean;
+  /** Any one of these roles is required; empty means any authenticated caller. */
+  roles: readonly string[];
+}
+
+const DESCRIPTOR_SET_PATH = join(__dirname, '..', '..', 'gen', 'api.binpb');
+const POLICY_EXTENSION = 'acme.gateway.v1.method';
+
+let bytes: Buffer | undefined;
+let packageDefinition: PackageDefinition | undefined;
+let policies: ReadonlyMap<string, MethodPolicy> | undefined;
+
+function descriptorSetBytes(): Buffer {
+  bytes ??= readFileSync(DESCRIPTOR_SET_PATH);
+  return bytes;
+}
+
+/** proto-loader's view of every proto, for the reflection service. */
+export function reflectionPackageDefinition(): PackageDefinition {
+  packageDefinition ??= loadFileDescriptorSetFromBuffer(descriptorSetBytes(), { longs: String, enums: String, defaults: true, oneofs: true });
+  return packageDefinition;
+}
+
+/** Policies keyed by gRPC path (`/acme.user.v1.UserService/Login`). */
+export function methodPolicies(): ReadonlyMap<string, MethodPolicy> {
+  policies ??= readPolicies(createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSetBytes())));
+  return policies;
+}
+
+/** The policy of one method; fails loudly at start-up for a path the descriptors do not know. */
+export function methodPolicy(path: string): MethodPolicy {
+  const policy = methodPolicies().get(path);
+  if (!policy) throw new Error(`no descriptor for method ${path}: regenerate gen/ with npm run gen`);
+  return policy;
+}
+
+function readPolicies(registry: FileRegistry): ReadonlyMap<string, MethodPolicy> {
+  const ext = registry.getExtension(POLICY_EXTENSION);
+  if (!ext) throw new Error(`extension ${POLICY_EXTENSION} missing from gen/api.binpb`);
+  const out = new Map<string, MethodPolicy>();
+  for (const desc of registry) {
+    if (desc.kind !== 'service') continue;
+    for (const method of desc.methods) {
+      const options = method.proto.options;
+      const raw = options && hasExtension(options, ext) ? (getExtension(options, ext) as { public: boolean; roles: string[] }) : undefined;
+      out.set(`/${desc.typeName}/${method.name}`, Object.freeze({ public: raw?.public ?? false, roles: Object.freeze([...(raw?.roles ?? [])]) }));
+    }
+  }
+  return out;
+}

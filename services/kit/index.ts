@@ -1,0 +1,34 @@
+/** What the user and content services share. Import this folder, not its files. */
+export { authenticate, requireCaller, requireOwnerOrAdmin } from './auth';
+export { loadConfig, resolveConfig, type Config } from './config';
+export { isUniqueViolation, openDatabase, type Database, type Queryable, type Row } from './database';
+export { methodPolicies, methodPolicy, type MethodPolicy } from './descriptors';
+export { checkUpdateMask } from './field-mask';
+export { createIdGenerator } from './ids';
+export { createJwksCache } from './jwks-cache';
+export { closeOnSignals, runMain } from './lifecycle';
+export { createLogger, silentLogger, type Logger } from './log';
+export type { Migration } from './migrations';
+export { decodePageToken, encodePageToken, pageSize } from './page-token';
+export { bindService, toServiceError, type CallContext, type Handlers } from './rpc-handler';
+export { startGrpcServer, type RunningServer, type ServiceBinding } from './server';
+export {
+  decodeStatusDetails,
+  invalidArgument,
+  statusError,
+  StatusError,
+  STATUS_DETAILS_KEY,
+  type DecodedStatus,
+  type FieldViolation,
+} from './status-error';
+export { toTimestamp } from './timestamp';
+export {
+  createTokenVerifier,
+  TOKEN_ALGORITHM,
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  unauthenticated,
+  type Caller,
+  type RoleName,
+  type TokenVerifier,
+} from './token-verifier';
