@@ -1,0 +1,279 @@
+/**
+ * One gRPC call on one HTTP/2 stream: sends the request, deframes the response and
+ * settles on exactly one final status, the way grpc-js's Http2SubchannelCall does
+ * (status from trailers first, then HTTP status, then the RST_STREAM code).
+ */
+import * as http2 from 'node:http2';
+import * as zlib from 'node:zlib';
+import { FrameDecoder, type FrameReceiver } from './h2-framing';
+import { encodeTimeout, fromRawHeaders } from './h2-metadata';
+import type { Connection, Pool, Waiter } from './h2-pool';
+import { Code, callError, httpStatus, localStatus, resetStatus, trailerStatus } from './h2-status';
+import type { CallStatus, Metadata, StreamSink, UnaryResult } from './transport';
+
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+/** What the calls of one transport share. */
+export interface CallContext {
+  readonly pool: Pool;
+  readonly maxReceiveMessageLength: number;
+  /** Calls started and not yet ended, so close() can cancel them. */
+  readonly active: Set<H2Call>;
+}
+
+export const UNARY = 0;
+export const SERVER_STREAM = 1;
+export const CLIENT_STREAM = 2;
+type Kind = typeof UNARY | typeof SERVER_STREAM | typeof CLIENT_STREAM;
+
+/**
+ * The call riding on a stream. Stream events go to shared module-level handlers that
+ * find their call here, instead of five fresh closures per call on the hot path.
+ */
+const CALL = Symbol('h2-call');
+type CallStream = http2.ClientHttp2Stream & { [CALL]: H2Call };
+
+const REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream: false };
+
+/** A call from begin() to its one final status. Abort signals reach it via handleEvent. */
+export class H2Call implements Waiter, FrameReceiver {
+  ended = false;
+  resolve: ((result: UnaryResult) => void) | null = null;
+  reject: ((error: Error) => void) | null = null;
+  sink: StreamSink | null = null;
+  private stream: http2.ClientHttp2Stream | null = null;
+  private connection: Connection | null = null;
+  private starting = false;
+  private httpStatus = 0;
+  private headers: Metadata | null = null;
+  private encoding = '';
+  private decoder: FrameDecoder | null = null;
+  private message: Buffer | null = null;
+  /** Status from trailers (or a trailers-only response), delivered when the stream closes. */
+  private final: CallStatus | null = null;
+  private streamError: Error | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  /** Client-streaming writes made before a connection was ready. */
+  private queued: Buffer[] | null = null;
+  private halfClosed = false;
+
+  constructor(
+    private readonly context: CallContext,
+    private readonly kind: Kind,
+    /** A string when the metadata could not be encoded: why. */
+    private readonly requestHeaders: http2.OutgoingHttpHeaders | string,
+    private readonly deadline: number | undefined,
+    private readonly signal: AbortSignal | undefined,
+    /** The framed request, for unary and server-streaming calls. */
+    private body: Buffer | null,
+  ) {}
+
+  /** Arms the deadline and the abort signal, then waits for a connection. */
+  begin(): void {
+    this.starting = true;
+    const { deadline, signal } = this;
+    if (typeof this.requestHeaders === 'string') {
+      this.finish(localStatus(Code.INTERNAL, this.requestHeaders));
+    } else if (signal?.aborted) {
+      this.finish(localStatus(Code.CANCELLED, 'Cancelled on client'));
+    } else if (deadline !== undefined && deadline - Date.now() <= 0) {
+      this.finish(localStatus(Code.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+    } else {
+      if (deadline !== undefined) this.timer = setTimeout(onDeadline, deadline - Date.now(), this);
+      signal?.addEventListener('abort', this);
+      this.context.active.add(this);
+      this.context.pool.acquire(this);
+    }
+    this.starting = false;
+  }
+
+  /** Waiter: a connection has room for this call's stream. */
+  start(connection: Connection): void {
+    if (this.ended) return;
+    const headers = this.requestHeaders as http2.OutgoingHttpHeaders;
+    if (this.deadline !== undefined) headers['grpc-timeout'] = encodeTimeout(this.deadline - Date.now());
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = connection.request(headers, REQUEST_OPTIONS);
+    } catch (err) {
+      return this.finish(localStatus(Code.UNAVAILABLE, (err as Error).message));
+    }
+    this.stream = stream;
+    this.connection = connection;
+    (stream as CallStream)[CALL] = this;
+    stream.on('response', onResponse);
+    stream.on('data', onData);
+    stream.on('trailers', onTrailers);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    if (this.kind !== CLIENT_STREAM) {
+      stream.end(this.body);
+      this.body = null;
+      return;
+    }
+    if (this.queued !== null) for (const frame of this.queued) stream.write(frame);
+    this.queued = null;
+    if (this.halfClosed) stream.end();
+  }
+
+  /** Waiter: no connection can be had. */
+  fail(status: CallStatus): void {
+    this.finish(status);
+  }
+
+  /** Client streaming: sends one framed message. */
+  write(frame: Buffer): void {
+    if (this.ended || this.halfClosed) return;
+    if (this.stream !== null) this.stream.write(frame);
+    else (this.queued ??= []).push(frame);
+  }
+
+  /** Client streaming: half-closes. */
+  end(): void {
+    if (this.ended || this.halfClosed) return;
+    this.halfClosed = true;
+    this.stream?.end();
+  }
+
+  /** AbortSignal listener. */
+  handleEvent(): void {
+    this.cancel(localStatus(Code.CANCELLED, 'Cancelled on client'));
+  }
+
+  /** Ends the call with a local status and resets the stream (RST_STREAM CANCEL). */
+  cancel(status: CallStatus): void {
+    this.finish(status);
+    const stream = this.stream;
+    if (stream !== null && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+  }
+
+  onResponse(status: number | undefined, flags: number, raw: string[]): void {
+    this.httpStatus = status ?? 0;
+    if (flags & NGHTTP2_FLAG_END_STREAM) {
+      // Trailers-only: the status is in the HEADERS frame; there are no response headers.
+      this.final = trailerStatus(raw, this.httpStatus);
+      return;
+    }
+    if (this.ended) return;
+    this.headers = fromRawHeaders(raw);
+    for (let i = 0; i < raw.length; i += 2) if (raw[i] === 'grpc-encoding') this.encoding = raw[i + 1];
+    if (this.kind === SERVER_STREAM) this.sink!.onHeaders(this.headers);
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.ended) return;
+    const decoder = (this.decoder ??= new FrameDecoder(this.context.maxReceiveMessageLength));
+    if (decoder.write(chunk, this)) return;
+    // A non-gRPC error page reads as a huge frame: its HTTP status says more.
+    this.cancel(this.httpStatus !== 200 && this.httpStatus !== 0
+      ? httpStatus(this.httpStatus)
+      : localStatus(Code.RESOURCE_EXHAUSTED,
+        `Received message larger than max (${decoder.oversize} vs. ${this.context.maxReceiveMessageLength})`));
+  }
+
+  /** FrameReceiver: one response message. */
+  onFrame(frame: Buffer, compressed: boolean): void {
+    if (this.ended) return;
+    let message: Buffer | null = frame;
+    if (compressed && (message = this.decompress(frame)) === null) return;
+    if (this.kind === SERVER_STREAM) this.sink!.onMessage(message);
+    else if (this.message === null) this.message = message;
+    else this.cancel(localStatus(Code.UNIMPLEMENTED, 'Too many responses received'));
+  }
+
+  onTrailers(raw: string[]): void {
+    this.final = trailerStatus(raw, this.httpStatus);
+  }
+
+  onError(err: Error & { code?: string }): void {
+    // Errors made from a received RST_STREAM are read from rstCode on close.
+    if (err.code !== 'ERR_HTTP2_STREAM_ERROR') this.streamError = err;
+  }
+
+  onClose(stream: http2.ClientHttp2Stream): void {
+    const connection = this.connection!;
+    this.connection = null;
+    if (!this.ended) {
+      let status = this.final;
+      if (status === null) {
+        const dropped = this.streamError !== null || connection.closed || connection.session.destroyed;
+        status = resetStatus(stream.rstCode ?? 0, this.httpStatus, dropped);
+      } else if (status.code === Code.OK) {
+        if (this.decoder?.partial) status = localStatus(Code.INTERNAL, 'Stream ended in the middle of a message');
+        else if (this.kind !== SERVER_STREAM && this.message === null) {
+          status = localStatus(Code.UNIMPLEMENTED, 'No message received');
+        }
+      }
+      this.finish(status);
+    }
+    connection.release();
+  }
+
+  private decompress(frame: Buffer): Buffer | null {
+    const maxOutputLength = this.context.maxReceiveMessageLength;
+    try {
+      if (this.encoding === 'gzip') return zlib.gunzipSync(frame, { maxOutputLength });
+      if (this.encoding === 'deflate') return zlib.inflateSync(frame, { maxOutputLength });
+    } catch (err) {
+      this.cancel(localStatus(Code.INTERNAL, `Failed to decompress message: ${(err as Error).message}`));
+      return null;
+    }
+    this.cancel(localStatus(Code.INTERNAL, this.encoding === '' || this.encoding === 'identity'
+      ? 'Received compressed message but "grpc-encoding" header was identity'
+      : `Received message compressed with unsupported encoding "${this.encoding}"`));
+    return null;
+  }
+
+  private finish(status: CallStatus): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+    this.context.active.delete(this);
+    // Never report to a stream sink from inside serverStream() itself.
+    if (this.starting && this.sink !== null) process.nextTick(deliver, this, status);
+    else this.deliver(status);
+  }
+
+  /** Hands the final status to whoever waits: the promise, or the sink. */
+  deliver(status: CallStatus): void {
+    const headers = this.headers ?? [];
+    if (this.sink !== null) {
+      if (this.headers === null) this.sink.onHeaders(headers);
+      this.sink.onEnd(status);
+    } else if (status.code === Code.OK) {
+      this.resolve!({ message: this.message!, headers, trailers: status.trailers });
+    } else {
+      this.reject!(callError(status, headers));
+    }
+  }
+}
+
+function deliver(call: H2Call, status: CallStatus): void {
+  call.deliver(status);
+}
+
+function onDeadline(call: H2Call): void {
+  call.cancel(localStatus(Code.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+}
+
+function onResponse(this: CallStream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
+  // node:http2 gives :status as a number, whatever the typings say.
+  this[CALL].onResponse(headers[':status'] as unknown as number | undefined, flags, raw);
+}
+
+function onData(this: CallStream, chunk: Buffer): void {
+  this[CALL].onData(chunk);
+}
+
+function onTrailers(this: CallStream, _headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]): void {
+  this[CALL].onTrailers(raw);
+}
+
+function onError(this: CallStream, err: Error): void {
+  this[CALL].onError(err);
+}
+
+function onClose(this: CallStream): void {
+  this[CALL].onClose(this);
+}
