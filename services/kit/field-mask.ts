@@ -1,13 +1,12 @@
 /**
  * Update masks (https://google.aip.dev/134): the paths must be non-empty and each one a
  * field the method allows to change. Violations are INVALID_ARGUMENT with BadRequest details.
+ * ts-proto unwraps google.protobuf.FieldMask to its `paths` (a string array).
  */
-import type { FieldMask } from '../../gen/google/protobuf/field_mask';
 import { invalidArgument, type FieldViolation } from './status-error';
 
 /** Returns the mask's distinct paths, or throws INVALID_ARGUMENT naming each bad path. */
-export function checkUpdateMask<P extends string>(mask: FieldMask | undefined, allowed: readonly P[], field = 'update_mask'): Set<P> {
-  const paths = mask?.paths ?? [];
+export function checkUpdateMask<P extends string>(paths: readonly string[] | undefined = [], allowed: readonly P[], field = 'update_mask'): Set<P> {
   if (paths.length === 0) {
     throw invalidArgument([{ field, description: `must name at least one of: ${allowed.join(', ')}` }]);
   }

@@ -22,6 +22,7 @@ export {
   type FieldViolation,
 } from './status-error';
 export { toTimestamp } from './timestamp';
+export { checkId, rejectViolations } from './validation';
 export {
   createTokenVerifier,
   TOKEN_ALGORITHM,

@@ -33,7 +33,8 @@ export async function startGrpcServer(address: string, services: readonly Servic
 
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((s) => [s.name, 'SERVING' as const])) });
   health.addToServer(server);
-  new ReflectionService(reflectionPackageDefinition()).addToServer(server);
+  // Reflection shows only what this server serves, though the descriptor set holds every service.
+  new ReflectionService(reflectionPackageDefinition(), { services: services.map((s) => s.name) }).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { Client as PgClient } from 'pg';
 import { decodeStatusDetails, type DecodedStatus } from '../kit';
 
@@ -48,20 +48,21 @@ export function bearer(token: string): Metadata {
   return md;
 }
 
-type Callback<Res> = (err: ServiceError | null, res: Res) => void;
+/** A generated client method, typed by its last overload (request, metadata, options, callback). */
+type UnaryMethod<Req, Res> = (req: Req, md: Metadata, options: Partial<CallOptions>, cb: (err: ServiceError | null, res: Res) => void) => unknown;
 
 /** Calls a generated unary client method and returns a promise. */
 export function call<Req, Res>(
-  method: (req: Req, md: Metadata, cb: Callback<Res>) => unknown,
+  method: UnaryMethod<Req, Res>,
   request: Req,
   metadata: Metadata = new Metadata(),
 ): Promise<Res> {
-  return new Promise((resolve, reject) => method(request, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) => method(request, metadata, {}, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 /** Awaits a call expected to fail; returns the error with its decoded rich details. */
 export async function callError<Req, Res>(
-  method: (req: Req, md: Metadata, cb: Callback<Res>) => unknown,
+  method: UnaryMethod<Req, Res>,
   request: Req,
   metadata?: Metadata,
 ): Promise<ServiceError & { decoded: DecodedStatus | undefined }> {

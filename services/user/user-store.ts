@@ -1,0 +1,111 @@
+/** The user service's data: accounts in its own schema, on PGlite or PostgreSQL alike. */
+import { isUniqueViolation, type Database, type Migration, type Row } from '../kit';
+import { Role } from '../../gen/acme/user/v1/user';
+
+/** Schema of the user service; apply with openDatabase. */
+export const userMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users',
+    sql: `
+      CREATE TABLE users (
+        id bigint PRIMARY KEY,
+        email text NOT NULL,
+        display_name text NOT NULL,
+        role smallint NOT NULL,
+        password_hash text NOT NULL,
+        create_time timestamptz NOT NULL,
+        update_time timestamptz NOT NULL
+      );
+      -- Emails are unique regardless of case.
+      CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email));
+    `,
+  },
+];
+
+/** One stored account. */
+export interface UserRecord {
+  id: bigint;
+  email: string;
+  displayName: string;
+  role: Role;
+  passwordHash: string;
+  createTime: Date;
+  updateTime: Date;
+}
+
+/** The fields an update may change. */
+export type UserChanges = Partial<Pick<UserRecord, 'email' | 'displayName' | 'role'>>;
+
+/** Returned instead of a record when the email belongs to another account. */
+export const EMAIL_TAKEN = 'email_taken' as const;
+
+const COLUMNS = 'id, email, display_name, role, password_hash, create_time, update_time';
+const CHANGE_COLUMNS: Record<keyof UserChanges, string> = { email: 'email', displayName: 'display_name', role: 'role' };
+
+/** Repository over the `users` table. */
+export class UserStore {
+  constructor(private readonly db: Database) {}
+
+  /** Inserts an account; EMAIL_TAKEN when the email (any case) is in use. */
+  async insert(user: UserRecord): Promise<UserRecord | typeof EMAIL_TAKEN> {
+    const rows = await this.db.query(
+      `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+      [user.id, user.email, user.displayName, user.role, user.passwordHash, user.createTime, user.updateTime],
+    );
+    return rows.length === 0 ? EMAIL_TAKEN : toRecord(rows[0]);
+  }
+
+  async get(id: bigint): Promise<UserRecord | undefined> {
+    const rows = await this.db.query(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async getByEmail(email: string): Promise<UserRecord | undefined> {
+    const rows = await this.db.query(`SELECT ${COLUMNS} FROM users WHERE lower(email) = lower($1)`, [email]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Accounts oldest first (ids grow with time), after `afterId`; one extra row tells whether more follow. */
+  async list(afterId: bigint | undefined, limit: number): Promise<{ users: UserRecord[]; more: boolean }> {
+    const rows = await this.db.query(
+      `SELECT ${COLUMNS} FROM users WHERE ($1::bigint IS NULL OR id > $1::bigint) ORDER BY id LIMIT $2`,
+      [afterId ?? null, limit + 1],
+    );
+    return { users: rows.slice(0, limit).map(toRecord), more: rows.length > limit };
+  }
+
+  /** Applies `changes`; undefined when there is no such account, EMAIL_TAKEN on an email clash. */
+  async update(id: bigint, changes: UserChanges, now: Date): Promise<UserRecord | undefined | typeof EMAIL_TAKEN> {
+    const keys = Object.keys(changes) as (keyof UserChanges)[];
+    const sets = keys.map((k, i) => `${CHANGE_COLUMNS[k]} = $${i + 3}`);
+    try {
+      const rows = await this.db.query(
+        `UPDATE users SET update_time = $2${sets.map((s) => `, ${s}`).join('')} WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, now, ...keys.map((k) => changes[k])],
+      );
+      return rows[0] && toRecord(rows[0]);
+    } catch (err) {
+      if (isUniqueViolation(err)) return EMAIL_TAKEN;
+      throw err;
+    }
+  }
+
+  /** Deletes an account; false when there was none. */
+  async delete(id: bigint): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM users WHERE id = $1 RETURNING id', [id]);
+    return rows.length > 0;
+  }
+}
+
+function toRecord(row: Row): UserRecord {
+  return {
+    id: BigInt(row.id as string),
+    email: row.email as string,
+    displayName: row.display_name as string,
+    role: Number(row.role) as Role,
+    passwordHash: row.password_hash as string,
+    createTime: new Date(row.create_time as Date),
+    updateTime: new Date(row.update_time as Date),
+  };
+}
