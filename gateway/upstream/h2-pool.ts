@@ -246,7 +246,8 @@ export class Pool {
     const closing: Promise<void>[] = [];
     for (const endpoint of this.endpoints) {
       for (const connection of endpoint.connections) {
-        if (connection.closed) continue;
+        // A destroyed session may still wait for the peer's FIN before 'close': not ours to wait for.
+        if (connection.session.destroyed) continue;
         closing.push(new Promise((resolve) => connection.session.once('close', resolve)));
         connection.destroy();
       }

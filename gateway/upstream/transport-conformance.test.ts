@@ -4,8 +4,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { GrpcJsTransport } from './grpc-js-transport';
+import { rejectedStatus } from './h2-test-support';
 import { createH2Transport } from './h2-transport';
-import { CallError, type CallStatus, type Metadata, type Transport } from './transport';
+import type { CallStatus, Metadata, Transport } from './transport';
 
 const identity = (b: Buffer): Buffer => b;
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
@@ -91,17 +92,6 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
 });
 
-/** The status a rejected call carries. */
-async function failure(promise: Promise<unknown>): Promise<CallStatus> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CallError);
-    return (err as CallError).status;
-  }
-  throw new Error('call succeeded');
-}
-
 interface StreamResult { headers: Metadata | null; messages: string[]; status: CallStatus }
 
 function collect(transport: Transport, request: string): Promise<StreamResult> {
@@ -154,7 +144,7 @@ describe.each([
   });
 
   it('reports an error status with a unicode, %-bearing message and details', async () => {
-    const status = await failure(transport.unary('/test.Echo/Fail', Buffer.alloc(0), { metadata: [] }));
+    const status = await rejectedStatus(transport.unary('/test.Echo/Fail', Buffer.alloc(0), { metadata: [] }));
     expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(status.message).toBe(ERROR_MESSAGE);
     expect(Buffer.from(status.details!)).toEqual(ERROR_DETAILS);
@@ -163,7 +153,7 @@ describe.each([
 
   it('fails with DEADLINE_EXCEEDED when the server is too slow', async () => {
     const started = Date.now();
-    const status = await failure(transport.unary('/test.Echo/Sleep', Buffer.alloc(0), {
+    const status = await rejectedStatus(transport.unary('/test.Echo/Sleep', Buffer.alloc(0), {
       metadata: [], deadline: Date.now() + 100,
     }));
     expect(status.code).toBe(grpc.status.DEADLINE_EXCEEDED);
@@ -175,7 +165,7 @@ describe.each([
     const controller = new AbortController();
     const call = transport.unary('/test.Echo/Hang', Buffer.alloc(0), { metadata: [], signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
-    expect((await failure(call)).code).toBe(grpc.status.CANCELLED);
+    expect((await rejectedStatus(call)).code).toBe(grpc.status.CANCELLED);
     await cancelled;
   });
 
@@ -215,7 +205,7 @@ describe.each([
     await new Promise<void>((resolve) => closed.tryShutdown(() => resolve()));
     const dead = create(`127.0.0.1:${deadPort}`);
     try {
-      const status = await failure(dead.unary('/test.Echo/Unary', Buffer.alloc(0), { metadata: [] }));
+      const status = await rejectedStatus(dead.unary('/test.Echo/Unary', Buffer.alloc(0), { metadata: [] }));
       expect(status.code).toBe(grpc.status.UNAVAILABLE);
     } finally {
       await dead.close();

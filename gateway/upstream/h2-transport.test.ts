@@ -1,0 +1,281 @@
+/**
+ * Corner cases of the lean client that a grpc-js server never produces, driven by raw
+ * node:http2 servers on loopback. The common behaviours are in transport-conformance.test.ts.
+ */
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import { encodeFrame } from './h2-framing';
+import { rejectedStatus } from './h2-test-support';
+import { encodeGrpcMessage } from './h2-metadata';
+import { createH2Transport, type H2Transport, type H2TransportOptions } from './h2-transport';
+import type { CallStatus, Metadata } from './transport';
+
+type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+
+interface RawServer {
+  port: number;
+  /** Sessions accepted so far (one per client connection). */
+  sessions: http2.ServerHttp2Session[];
+  /** The TCP sockets under the sessions, to drop a connection without a GOAWAY. */
+  sockets: net.Socket[];
+  calls: number;
+  pings: number;
+  close(): Promise<void>;
+}
+
+const servers: RawServer[] = [];
+const transports: H2Transport[] = [];
+
+afterEach(async () => {
+  await Promise.all(transports.splice(0).map((t) => t.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function rawServer(handler: Handler, settings: http2.Settings = {}): Promise<RawServer> {
+  const server = http2.createServer({ settings });
+  const raw: RawServer = {
+    port: 0,
+    sessions: [],
+    sockets: [],
+    calls: 0,
+    pings: 0,
+    close: () => {
+      for (const session of raw.sessions) session.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+  server.on('connection', (socket: net.Socket) => raw.sockets.push(socket));
+  server.on('session', (session) => {
+    raw.sessions.push(session);
+    session.on('ping', () => { raw.pings++; });
+  });
+  server.on('stream', (stream, headers) => {
+    raw.calls++;
+    handler(stream, headers);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  raw.port = (server.address() as net.AddressInfo).port;
+  servers.push(raw);
+  return raw;
+}
+
+function transport(target: string | RawServer, options: Partial<H2TransportOptions> = {}): H2Transport {
+  const t = createH2Transport(typeof target === 'string' ? target : `127.0.0.1:${target.port}`, options);
+  transports.push(t);
+  return t;
+}
+
+const GRPC = { ':status': 200, 'content-type': 'application/grpc' };
+
+/** A well-behaved answer: headers, each message in its own write, then status trailers. */
+function answer(stream: http2.ServerHttp2Stream, messages: string[]): void {
+  stream.respond(GRPC, { waitForTrailers: true });
+  stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  for (const m of messages) stream.write(encodeFrame(Buffer.from(m)));
+  stream.end();
+}
+
+const echo: Handler = (stream) => answer(stream, ['pong']);
+
+const call = (t: H2Transport, path = '/test.Echo/Unary') => t.unary(path, Buffer.from('ping'), { metadata: [] });
+const text = (m: Uint8Array) => Buffer.from(m).toString();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Streamed { headers: Metadata[]; messages: string[]; status: CallStatus }
+function stream(t: H2Transport): Promise<Streamed> {
+  return new Promise((resolve) => {
+    const out: Streamed = { headers: [], messages: [], status: undefined as unknown as CallStatus };
+    t.serverStream('/test.Echo/Stream', Buffer.alloc(0), { metadata: [] }, {
+      onHeaders: (h) => out.headers.push(h),
+      onMessage: (m) => out.messages.push(text(m)),
+      onEnd: (s) => resolve({ ...out, status: s }),
+    });
+  });
+}
+
+describe('responses', () => {
+  it('reads the status of a trailers-only response', async () => {
+    const server = await rawServer((s) => s.respond({
+      ...GRPC, 'grpc-status': '5', 'grpc-message': encodeGrpcMessage('no such 100% thing ✓'), 'x-extra': 'yes',
+    }, { endStream: true }));
+    const t = transport(server);
+    const st = await rejectedStatus(call(t));
+    expect(st).toMatchObject({ code: 5, message: 'no such 100% thing ✓' });
+    expect(st.trailers).toContainEqual(['x-extra', 'yes']);
+    const streamed = await stream(t);
+    expect(streamed.headers).toEqual([[]]);
+    expect(streamed.status.code).toBe(5);
+  });
+
+  it('reassembles a message written one byte per DATA frame', async () => {
+    const message = Buffer.from('a message split into many DATA frames');
+    const server = await rawServer(async (s) => {
+      s.respond(GRPC, { waitForTrailers: true });
+      s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '0' }));
+      const frame = encodeFrame(message);
+      for (let i = 0; i < frame.length; i++) {
+        await new Promise((resolve) => s.write(frame.subarray(i, i + 1), resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      s.end();
+    });
+    expect(text((await call(transport(server))).message)).toBe(message.toString());
+  });
+
+  it('splits two messages sent in one DATA frame', async () => {
+    const server = await rawServer((s) => {
+      s.respond(GRPC, { waitForTrailers: true });
+      s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '0' }));
+      s.end(Buffer.concat([encodeFrame(Buffer.from('one')), encodeFrame(Buffer.from('two')), encodeFrame(Buffer.alloc(0))]));
+    });
+    const streamed = await stream(transport(server));
+    expect(streamed).toMatchObject({ messages: ['one', 'two', ''], status: { code: 0 } });
+  });
+
+  it.each([
+    ['trailers without grpc-status', (s: http2.ServerHttp2Stream) => {
+      s.respond(GRPC, { waitForTrailers: true });
+      s.on('wantTrailers', () => s.sendTrailers({ 'x-no-status': 'sorry' }));
+      s.end(encodeFrame(Buffer.from('x')));
+    }, 2],
+    ['an end without trailers', (s: http2.ServerHttp2Stream) => { s.respond(GRPC); s.end(encodeFrame(Buffer.from('x'))); }, 13],
+  ])('maps a missing grpc-status (%s)', async (_case, handler, code) => {
+    const server = await rawServer(handler);
+    expect((await rejectedStatus(call(transport(server)))).code).toBe(code);
+  });
+
+  it.each([[400, 13], [401, 16], [403, 7], [404, 12], [429, 14], [502, 14], [503, 14], [504, 14], [500, 2]])(
+    'maps HTTP status %i without grpc-status to code %i', async (httpStatus, code) => {
+      const server = await rawServer((s) => s.respond({ ':status': httpStatus, 'content-type': 'text/html' }, { endStream: true }));
+      expect(await rejectedStatus(call(transport(server)))).toMatchObject({ code, message: `Received HTTP status code ${httpStatus}` });
+    });
+
+  it('maps an HTML error page with a non-200 status by its HTTP status', async () => {
+    const server = await rawServer((s) => {
+      s.respond({ ':status': 503, 'content-type': 'text/html' });
+      s.end('<html><body>down for maintenance</body></html>');
+    });
+    expect((await rejectedStatus(call(transport(server)))).code).toBe(14);
+  });
+
+  it.each([
+    ['no message', [], 'No message received'],
+    ['two messages', ['a', 'b'], 'Too many responses received'],
+  ])('fails a unary call with %s as UNIMPLEMENTED', async (_case, messages, message) => {
+    const server = await rawServer((s) => answer(s, messages));
+    expect(await rejectedStatus(call(transport(server)))).toMatchObject({ code: 12, message });
+  });
+
+  it('rejects a compressed frame without grpc-encoding as INTERNAL', async () => {
+    const server = await rawServer((s) => {
+      const frame = encodeFrame(Buffer.from('zzz'));
+      frame[0] = 1;
+      s.respond(GRPC, { waitForTrailers: true });
+      s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '0' }));
+      s.end(frame);
+    });
+    expect((await rejectedStatus(call(transport(server)))).code).toBe(13);
+  });
+
+  it('rejects a message over maxReceiveMessageLength as RESOURCE_EXHAUSTED', async () => {
+    const server = await rawServer((s) => answer(s, ['0123456789']));
+    expect((await rejectedStatus(call(transport(server, { maxReceiveMessageLength: 5 })))).code).toBe(8);
+  });
+});
+
+describe('requests', () => {
+  it('sends the gRPC request headers, grpc-timeout and metadata, and no reserved names', async () => {
+    let seen: http2.IncomingHttpHeaders = {};
+    const server = await rawServer((s, headers) => { seen = headers; echo(s, headers); });
+    await transport(server).unary('/pkg.Svc/M', Buffer.alloc(0), {
+      deadline: Date.now() + 5000,
+      metadata: [['x-a', '1'], ['x-b-bin', Buffer.from([0xfb, 0xff])], ['te', 'gzip'], ['grpc-timeout', '1n'], ['content-type', 'x']],
+    });
+    expect(seen).toMatchObject({
+      ':method': 'POST', ':scheme': 'http', ':path': '/pkg.Svc/M', ':authority': `127.0.0.1:${server.port}`,
+      'content-type': 'application/grpc', te: 'trailers', 'x-a': '1', 'x-b-bin': '+/8',
+    });
+    expect(seen['grpc-timeout']).toMatch(/^(49\d\d|5000)m$/);
+  });
+
+  it('fails a call with an invalid metadata value as INTERNAL without sending it', async () => {
+    const server = await rawServer(echo);
+    const st = await rejectedStatus(transport(server).unary('/x/y', Buffer.alloc(0), { metadata: [['x-a', 'line\nbreak']] }));
+    expect(st.code).toBe(13);
+    expect(server.calls).toBe(0);
+  });
+});
+
+describe('connections', () => {
+  it('moves to a new connection after GOAWAY', async () => {
+    const server = await rawServer((s, h) => {
+      if (server.calls === 1) s.session!.goaway(http2.constants.NGHTTP2_NO_ERROR, s.id);
+      echo(s, h);
+    });
+    const t = transport(server);
+    expect(text((await call(t)).message)).toBe('pong');
+    expect(text((await call(t)).message)).toBe('pong');
+    expect(server.sessions.length).toBe(2);
+  });
+
+  it('opens more connections when the server allows one stream each', async () => {
+    const server = await rawServer((s, h) => setTimeout(() => echo(s, h), 30), { maxConcurrentStreams: 1 });
+    const t = transport(server);
+    const results = await Promise.all(Array.from({ length: 5 }, () => call(t)));
+    expect(results.map((r) => text(r.message))).toEqual(Array(5).fill('pong'));
+    expect(server.sessions.length).toBeGreaterThan(1);
+  });
+
+  it('round-robins over the addresses of an ipv4: target', async () => {
+    const a = await rawServer(echo);
+    const b = await rawServer(echo);
+    const t = transport(`ipv4:127.0.0.1:${a.port},127.0.0.1:${b.port}`);
+    for (let i = 0; i < 10; i++) await call(t);
+    expect(a.calls).toBeGreaterThan(0);
+    expect(b.calls).toBeGreaterThan(0);
+    expect(a.calls + b.calls).toBe(10);
+  });
+
+  it('resolves a dns: target', async () => {
+    const server = await rawServer(echo);
+    expect(text((await call(transport(`dns:localhost:${server.port}`))).message)).toBe('pong');
+  });
+
+  it('sends keepalive PINGs', async () => {
+    const server = await rawServer(echo);
+    const t = transport(server, { keepaliveIntervalMs: 20, keepalivePermitWithoutCalls: true });
+    await call(t);
+    await sleep(150);
+    expect(server.pings).toBeGreaterThan(0);
+  });
+
+  it('fails calls in flight with UNAVAILABLE when the connection drops', async () => {
+    const server: RawServer = await rawServer((s) => {
+      s.respond(GRPC);
+      setTimeout(() => server.sockets.forEach((socket) => socket.destroy()), 20);
+    });
+    expect((await rejectedStatus(call(transport(server)))).code).toBe(14);
+  });
+
+  it('backs off after a failed connection instead of retrying at once', async () => {
+    let connections = 0;
+    const dead = net.createServer((socket) => { connections++; socket.destroy(); });
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    try {
+      const t = transport(`127.0.0.1:${(dead.address() as net.AddressInfo).port}`, { initialBackoffMs: 60_000 });
+      for (let i = 0; i < 5; i++) expect((await rejectedStatus(call(t))).code).toBe(14);
+      expect(connections).toBe(1);
+    } finally {
+      await new Promise((resolve) => dead.close(resolve));
+    }
+  });
+
+  it('cancels calls in flight on close()', async () => {
+    const server = await rawServer(() => { /* never answers */ });
+    const t = createH2Transport(`127.0.0.1:${server.port}`);
+    const pending = rejectedStatus(call(t));
+    await sleep(20);
+    await t.close();
+    expect((await pending).code).toBe(1);
+  });
+});
