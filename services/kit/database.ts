@@ -4,6 +4,8 @@
  * owns one schema, selected with search_path, so unqualified table names in the stores
  * resolve to that service's tables.
  */
+import { join } from 'node:path';
+import type { Config } from './config';
 import { openPgDatabase } from './database-pg';
 import { openPgliteDatabase } from './database-pglite';
 import { applyMigrations, type Migration } from './migrations';
@@ -53,6 +55,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     throw err;
   }
   return db;
+}
+
+/**
+ * Opens a service's own database by the shared convention: PGlite under `<DATA_DIR>/<service>`,
+ * or schema `<prefix>_<service>` on PostgreSQL when DATABASE_URL is set.
+ */
+export function openServiceDatabase(config: Config, service: string, migrations: readonly Migration[]): Promise<Database> {
+  return openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: join(config.dataDir, service),
+    schema: `${config.schemaPrefix}_${service}`,
+    migrations,
+  });
 }
 
 /** Parameters as both drivers accept them: bigint becomes its exact decimal text. */

@@ -1,7 +1,7 @@
 /** What the user and content services share. Import this folder, not its files. */
 export { authenticate, requireCaller, requireOwnerOrAdmin } from './auth';
 export { loadConfig, resolveConfig, type Config } from './config';
-export { isUniqueViolation, openDatabase, type Database, type Queryable, type Row } from './database';
+export { isUniqueViolation, openDatabase, openServiceDatabase, type Database, type Queryable, type Row } from './database';
 export { methodPolicies, methodPolicy, type MethodPolicy } from './descriptors';
 export { checkUpdateMask } from './field-mask';
 export { createIdGenerator } from './ids';
@@ -11,7 +11,7 @@ export { createLogger, silentLogger, type Logger } from './log';
 export type { Migration } from './migrations';
 export { decodePageToken, encodePageToken, pageSize } from './page-token';
 export { bindService, toServiceError, type CallContext, type Handlers } from './rpc-handler';
-export { startGrpcServer, type RunningServer, type ServiceBinding } from './server';
+export { runningService, startGrpcServer, type RunningServer, type RunningService, type ServiceBinding } from './server';
 export {
   decodeStatusDetails,
   invalidArgument,
@@ -22,7 +22,7 @@ export {
   type FieldViolation,
 } from './status-error';
 export { toTimestamp } from './timestamp';
-export { checkId, rejectViolations } from './validation';
+export { checkId, checkText, rejectViolations } from './validation';
 export {
   createTokenVerifier,
   TOKEN_ALGORITHM,

@@ -61,3 +61,39 @@ export async function startGrpcServer(address: string, services: readonly Servic
   };
   return { port, address: bound, shutdown };
 }
+
+/** What a started service hands back to its caller (tests, the launcher, main). */
+export interface RunningService {
+  /** The bound port (useful when the address asked for port 0). */
+  port: number;
+  /** host:port to dial. */
+  address: string;
+  /** Drains in-flight calls, stops the server and releases resources. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface ServiceParts {
+  server: RunningServer;
+  graceMs: number;
+  log: Logger;
+  /** Runs before draining (e.g. ending streams that never end by themselves). */
+  beforeShutdown?: () => void;
+  /** Runs after the server stopped (closing the store, clients). */
+  afterShutdown: () => Promise<void>;
+}
+
+/** Wraps a started server and its resources into a RunningService with one idempotent close. */
+export function runningService(parts: ServiceParts): RunningService {
+  let closing: Promise<void> | undefined;
+  return {
+    port: parts.server.port,
+    address: parts.server.address,
+    close: () =>
+      (closing ??= (async () => {
+        parts.beforeShutdown?.();
+        await parts.server.shutdown(parts.graceMs);
+        await parts.afterShutdown();
+        parts.log.info('stopped');
+      })()),
+  };
+}

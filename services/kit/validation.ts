@@ -11,3 +11,11 @@ export function rejectViolations(...checks: FieldViolation[][]): void {
   const violations = checks.flat();
   if (violations.length > 0) throw invalidArgument(violations);
 }
+
+/** Violations of a required text of 1 to `max` characters (code points, after trimming). */
+export function checkText(field: string, value: string, max: number): FieldViolation[] {
+  const length = [...value.trim()].length;
+  if (length === 0) return [{ field, description: 'is required' }];
+  if (length > max) return [{ field, description: `must be at most ${max} characters` }];
+  return [];
+}

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { generateKeyPair, SignJWT } from 'jose';
 import { Client as PgClient } from 'pg';
 import { decodeStatusDetails, type DecodedStatus } from '../kit';
 
@@ -73,4 +74,16 @@ export async function callError<Req, Res>(
     return Object.assign(e, { decoded: decodeStatusDetails(e.metadata) });
   }
   throw new Error('expected the call to fail');
+}
+
+/** A well-formed token with valid claims for `userId`, signed by a fresh key that no service trusts. */
+export async function forgeToken(kid: string | undefined, userId: bigint, role = 'admin'): Promise<string> {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  return new SignJWT({ role })
+    .setProtectedHeader({ alg: 'EdDSA', kid })
+    .setSubject(userId.toString())
+    .setIssuer('acme-user')
+    .setAudience('acme')
+    .setExpirationTime('1h')
+    .sign(privateKey);
 }

@@ -1,43 +1,29 @@
 /** Entry point of the user service: `node dist/services/user/main.js`, or startUserService() from tests and the launcher. */
-import { join } from 'node:path';
 import { createLocalJWKSet } from 'jose';
 import {
   bindService,
   createIdGenerator,
   createLogger,
   createTokenVerifier,
-  openDatabase,
+  openServiceDatabase,
   resolveConfig,
   runMain,
+  runningService,
   startGrpcServer,
   type Config,
   type Logger,
+  type RunningService,
 } from '../kit';
 import { UserServiceService, type UserServiceServer } from '../../gen/acme/user/v1/user';
 import { loadOrCreateSigningKey } from './signing-key';
 import { userHandlers } from './user-service';
 import { UserStore, userMigrations } from './user-store';
 
-/** A started service. */
-export interface RunningService {
-  /** The bound port (useful when the address asked for port 0). */
-  port: number;
-  /** host:port to dial. */
-  address: string;
-  /** Drains in-flight calls, stops the server and closes the store. Safe to call twice. */
-  close(): Promise<void>;
-}
-
 /** Starts the user service on config.userAddr (environment defaults, then `overrides`). */
 export async function startUserService(overrides: Partial<Config> = {}, log: Logger = createLogger('user')): Promise<RunningService> {
   const config = resolveConfig(overrides);
   const key = await loadOrCreateSigningKey(config.dataDir);
-  const db = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    pgliteDir: join(config.dataDir, 'user'),
-    schema: `${config.schemaPrefix}_user`,
-    migrations: userMigrations,
-  });
+  const db = await openServiceDatabase(config, 'user', userMigrations);
   try {
     const handlers = userHandlers({
       store: new UserStore(db),
@@ -51,17 +37,7 @@ export async function startUserService(overrides: Partial<Config> = {}, log: Log
     const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log });
     const server = await startGrpcServer(config.userAddr, [{ name: 'acme.user.v1.UserService', definition: UserServiceService, implementation }], log);
     log.info(`store: ${db.driver} (schema ${db.schema}); signing key ${key.kid}`);
-    let closing: Promise<void> | undefined;
-    return {
-      port: server.port,
-      address: server.address,
-      close: () =>
-        (closing ??= (async () => {
-          await server.shutdown(config.shutdownGraceMs);
-          await db.close();
-          log.info('stopped');
-        })()),
-    };
+    return runningService({ server, graceMs: config.shutdownGraceMs, log, afterShutdown: () => db.close() });
   } catch (err) {
     await db.close();
     throw err;

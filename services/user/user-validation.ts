@@ -1,5 +1,5 @@
 /** Field rules of acme.user.v1 (see the comments in user.proto); each returns the violations it finds. */
-import type { FieldViolation } from '../kit';
+import { checkText, type FieldViolation } from '../kit';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_EMAIL = 254; // RFC 5321 path limit
@@ -14,10 +14,7 @@ export function checkEmail(field: string, email: string): FieldViolation[] {
 }
 
 export function checkDisplayName(field: string, name: string): FieldViolation[] {
-  const length = [...name.trim()].length;
-  if (length === 0) return [{ field, description: 'is required' }];
-  if (length > MAX_DISPLAY_NAME) return [{ field, description: `must be at most ${MAX_DISPLAY_NAME} characters` }];
-  return [];
+  return checkText(field, name, MAX_DISPLAY_NAME);
 }
 
 export function checkPassword(field: string, password: string): FieldViolation[] {
