@@ -94,6 +94,7 @@ export class Connection {
 
   /** Closes now; streams still open end as if the connection dropped. */
   destroy(): void {
+    this.draining = true;
     if (!this.session.destroyed) this.session.destroy(undefined, NGHTTP2_CANCEL);
   }
 
