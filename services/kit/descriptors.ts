@@ -2,7 +2,7 @@
  * The descriptor set built by `buf build` (gen/api.binpb): the source of truth for
  * reflection and for per-method policy. Read and parsed once per process.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFileRegistry, fromBinary, getExtension, hasExtension, type FileRegistry } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
@@ -16,7 +16,6 @@ export interface MethodPolicy {
   roles: readonly string[];
 }
 
-const DESCRIPTOR_SET_PATH = join(__dirname, '..', '..', 'gen', 'api.binpb');
 const POLICY_EXTENSION = 'acme.gateway.v1.method';
 
 let bytes: Buffer | undefined;
@@ -24,8 +23,16 @@ let packageDefinition: PackageDefinition | undefined;
 let policies: ReadonlyMap<string, MethodPolicy> | undefined;
 
 function descriptorSetBytes(): Buffer {
-  bytes ??= readFileSync(DESCRIPTOR_SET_PATH);
+  bytes ??= readFileSync(descriptorSetPath());
   return bytes;
+}
+
+/** gen/ sits at the repo root: two levels up from services/kit (sources), three from dist/services/kit. */
+function descriptorSetPath(): string {
+  const candidates = [join(__dirname, '..', '..', 'gen', 'api.binpb'), join(__dirname, '..', '..', '..', 'gen', 'api.binpb')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`gen/api.binpb not found (looked at ${candidates.join(', ')}): run npm run gen`);
+  return found;
 }
 
 /** proto-loader's view of every proto, for the reflection service. */
