@@ -144,6 +144,8 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
         authorId < 0n ? [{ field: 'author_id', description: 'must be a positive id or 0' }] : [],
         checkTagFilter('tag', tag),
       );
+      // A client that hung up while its token was being verified must not leave a subscription behind.
+      if (call.cancelled) return;
       await new Promise<void>((resolve) => {
         const unsubscribe = events.subscribe(
           (post) => {
