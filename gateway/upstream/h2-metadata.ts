@@ -7,7 +7,7 @@ import type { Metadata } from './transport';
 
 /** Header names the transport owns: never forwarded from user metadata, never surfaced. */
 const RESERVED = new Set([
-  'content-type', 'te', 'user-agent', 'host',
+  'content-type', 'te', 'user-agent', 'host', 'date',
   'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding',
   'grpc-status', 'grpc-message', 'grpc-status-details-bin',
   // HTTP/1 connection-specific headers: node:http2 refuses to send them.

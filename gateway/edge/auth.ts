@@ -1,0 +1,88 @@
+/**
+ * Bearer-token verification at the edge (jose). Policy comes from the proto: methods marked
+ * `(acme.gateway.v1.method).public` pass without a token; others need a valid JWT, and the
+ * caller's `role` claim must be one of `roles` when the method lists any. A token that is
+ * sent is always verified, even on public methods. Services verify tokens again themselves.
+ */
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { GatewayError, type Route } from '../transcode';
+import type { AuthConfig } from '../config';
+
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+/** Fetches a JWKS document (for `rpc:` sources, by calling the upstream). */
+export type JwksFetcher = () => Promise<JSONWebKeySet>;
+
+// After a failed refresh for an unknown key, wait this long before asking again.
+const REFRESH_COOLDOWN_MS = 30_000;
+
+/** Builds the authorizer for `config`; `fetchRpcJwks` serves `rpc:` JWKS sources. */
+export function createAuthorizer(config: AuthConfig, fetchRpcJwks: JwksFetcher | undefined) {
+  const keys = config.jwks.startsWith('rpc:') ? rpcKeySet(fetchRpcJwks) : createRemoteJWKSet(new URL(config.jwks));
+  const verifyOptions = { issuer: config.issuer, audience: config.audience };
+
+  return async function authorize(route: Route, headers: Headers): Promise<void> {
+    const token = bearerToken(headers.authorization);
+    const policy = route.rpc.policy;
+    if (token === undefined) {
+      if (policy.public) return;
+      throw new GatewayError('UNAUTHENTICATED', 'this method needs a bearer token');
+    }
+    let role: unknown;
+    try {
+      const { payload } = await jwtVerify(token, keys, verifyOptions);
+      role = payload.role;
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError('UNAUTHENTICATED', `invalid bearer token: ${describe(err)}`);
+    }
+    if (policy.roles.length > 0 && !policy.roles.includes(String(role))) {
+      throw new GatewayError('PERMISSION_DENIED', `this method needs one of the roles: ${policy.roles.join(', ')}`);
+    }
+  };
+}
+
+function bearerToken(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  if (!m) throw new GatewayError('UNAUTHENTICATED', 'authorization header must be "Bearer <token>"');
+  return m[1];
+}
+
+function describe(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'expired';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'signed by an unknown key';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `claim "${err.claim}" rejected`;
+  return 'malformed or unverifiable';
+}
+
+/** A key set loaded through an RPC, reloaded when a token names a key it does not have. */
+function rpcKeySet(fetch: JwksFetcher | undefined): JWTVerifyGetKey {
+  if (!fetch) throw new Error('auth.jwks is an rpc: source but no upstream serves it');
+  let local: JWTVerifyGetKey | undefined;
+  let loadedAt = 0;
+  let loading: Promise<JWTVerifyGetKey> | undefined;
+  const load = (): Promise<JWTVerifyGetKey> =>
+    (loading ??= fetch()
+      .then((jwks) => {
+        local = createLocalJWKSet(jwks);
+        loadedAt = Date.now();
+        return local;
+      })
+      .finally(() => {
+        loading = undefined;
+      }));
+  return async (header, token) => {
+    const set = local ?? (await load().catch(() => {
+      throw new GatewayError('UPSTREAM_UNAVAILABLE', 'cannot load the token verification keys');
+    }));
+    try {
+      return await set(header, token);
+    } catch (err) {
+      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || Date.now() - loadedAt < REFRESH_COOLDOWN_MS) throw err;
+      return (await load())(header, token);
+    }
+  };
+}

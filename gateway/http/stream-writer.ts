@@ -1,0 +1,105 @@
+/**
+ * Writes a server stream to an HTTP response. Framing follows grpc-gateway, so its clients
+ * work unchanged: newline-delimited JSON with `{"result": <message>}` per line and a final
+ * `{"error": <Status>}` line on failure. A client that asks for `text/event-stream` gets
+ * Server-Sent Events instead: a `data:` event per message, `event: error` for a failure.
+ * HttpBody streams are written raw. The HTTP status is decided at the first message: a
+ * stream that fails before any message answers with a plain error response.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Route, StatusJson } from '../transcode';
+import type { CallStatus, Metadata, StreamSink } from '../upstream/transport';
+
+/** How a stream is framed on the wire. */
+export type StreamFraming = 'ndjson' | 'sse' | 'raw';
+
+/** Picks the framing from the route and the Accept header. */
+export function streamFraming(route: Route, accept: string | undefined): StreamFraming {
+  if (route.response.raw) return 'raw';
+  return accept !== undefined && accept.includes('text/event-stream') ? 'sse' : 'ndjson';
+}
+
+const CONTENT_TYPES: Record<Exclude<StreamFraming, 'raw'>, string> = {
+  ndjson: 'application/x-ndjson',
+  sse: 'text/event-stream',
+};
+
+/** The callbacks the stream writer needs from the HTTP adapter. */
+export interface StreamWriterHooks {
+  /** Response headers to add for upstream headers/trailers. */
+  metadataHeaders(headers: Metadata, trailers: Metadata): Record<string, string | string[]>;
+  /** Status JSON and HTTP status for a failed end. */
+  failure(status: CallStatus): { httpStatus: number; body: StatusJson };
+}
+
+/** A StreamSink that writes to `res` with the given framing. */
+export class StreamWriter implements StreamSink {
+  private headers: Metadata = [];
+  private started = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly route: Route,
+    private readonly framing: StreamFraming,
+    private readonly hooks: StreamWriterHooks,
+  ) {}
+
+  onHeaders(headers: Metadata): void {
+    this.headers = headers;
+  }
+
+  onMessage(message: Uint8Array): void {
+    if (this.res.destroyed) return;
+    let rendered;
+    try {
+      rendered = this.route.response.render(message);
+    } catch (err) {
+      this.fail({ code: 13, message: (err as Error).message, trailers: [] });
+      return;
+    }
+    this.start(rendered.contentType);
+    if (this.framing === 'raw') this.res.write(rendered.body);
+    else if (this.framing === 'sse') this.res.write(`data: ${rendered.body as string}\n\n`);
+    else this.res.write(`{"result":${rendered.body as string}}\n`);
+  }
+
+  onEnd(status: CallStatus): void {
+    if (this.res.destroyed) return;
+    if (status.code === 0) {
+      this.start(undefined);
+      this.res.end();
+      return;
+    }
+    this.fail(status);
+  }
+
+  private fail(status: CallStatus): void {
+    const { httpStatus, body } = this.hooks.failure(status);
+    const json = JSON.stringify(body);
+    if (!this.started) {
+      this.res.writeHead(httpStatus, {
+        ...this.hooks.metadataHeaders(this.headers, status.trailers),
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(json),
+      });
+      this.res.end(json);
+      return;
+    }
+    if (this.framing === 'sse') this.res.end(`event: error\ndata: ${json}\n\n`);
+    else if (this.framing === 'ndjson') this.res.end(`{"error":${json}}\n`);
+    else this.res.destroy(); // a raw body cannot carry a status: cut it so the client sees a failure
+    this.started = true;
+  }
+
+  private start(rawContentType: string | undefined): void {
+    if (this.started) return;
+    this.started = true;
+    const contentType = this.framing === 'raw' ? rawContentType ?? 'application/octet-stream' : CONTENT_TYPES[this.framing];
+    this.res.writeHead(200, {
+      ...this.hooks.metadataHeaders(this.headers, []),
+      'content-type': contentType,
+      'cache-control': 'no-cache',
+      ...(this.framing === 'sse' ? { 'x-accel-buffering': 'no' } : {}),
+    });
+  }
+}

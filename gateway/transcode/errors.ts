@@ -1,0 +1,90 @@
+/**
+ * The gateway's one error language: a gRPC status code, a message, and a stable reason from
+ * the catalogue below (sent as google.rpc.ErrorInfo so clients and tests can match on it).
+ * HTTP statuses are derived in exactly one place (http/status-map.ts); a few gateway
+ * failures have an HTTP status of their own (405, 413, 415) that no gRPC code expresses.
+ */
+
+/** gRPC status codes (https://github.com/grpc/grpc/blob/master/doc/statuscodes.md). */
+export const Code = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type Code = (typeof Code)[keyof typeof Code];
+
+/** The ErrorInfo domain of errors raised by the gateway itself (not by an upstream). */
+export const GATEWAY_DOMAIN = 'gateway.acme.dev';
+
+interface ReasonSpec {
+  readonly code: Code;
+  /** Set only where the HTTP status is not the one mapped from `code`. */
+  readonly httpStatus?: number;
+}
+
+/** The catalogue: every gateway-side failure, with its gRPC code. Reasons are stable API. */
+export const Reasons = {
+  ROUTE_NOT_FOUND: { code: Code.NOT_FOUND },
+  METHOD_NOT_ALLOWED: { code: Code.UNIMPLEMENTED, httpStatus: 405 },
+  MALFORMED_JSON: { code: Code.INVALID_ARGUMENT },
+  INVALID_FIELD: { code: Code.INVALID_ARGUMENT },
+  UNKNOWN_QUERY_PARAMETER: { code: Code.INVALID_ARGUMENT },
+  BOUND_QUERY_PARAMETER: { code: Code.INVALID_ARGUMENT },
+  INVALID_PATH_PARAMETER: { code: Code.INVALID_ARGUMENT },
+  INVALID_HEADER: { code: Code.INVALID_ARGUMENT },
+  INVALID_TIMEOUT: { code: Code.INVALID_ARGUMENT },
+  BODY_TOO_LARGE: { code: Code.RESOURCE_EXHAUSTED, httpStatus: 413 },
+  UNSUPPORTED_MEDIA_TYPE: { code: Code.INVALID_ARGUMENT, httpStatus: 415 },
+  UNAUTHENTICATED: { code: Code.UNAUTHENTICATED },
+  PERMISSION_DENIED: { code: Code.PERMISSION_DENIED },
+  UPSTREAM_UNAVAILABLE: { code: Code.UNAVAILABLE },
+  DEADLINE_EXCEEDED: { code: Code.DEADLINE_EXCEEDED },
+  BAD_UPSTREAM_RESPONSE: { code: Code.INTERNAL },
+  INTERNAL: { code: Code.INTERNAL },
+} as const satisfies Record<string, ReasonSpec>;
+export type Reason = keyof typeof Reasons;
+
+/** One google.rpc.BadRequest.FieldViolation. */
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
+/** An error raised by the gateway, carrying its catalogue reason. */
+export class GatewayError extends Error {
+  readonly code: Code;
+  readonly httpStatus: number | undefined;
+
+  constructor(
+    readonly reason: Reason,
+    message: string,
+    readonly violations: readonly FieldViolation[] = [],
+    /** Extra response headers this error implies (e.g. Allow on 405). */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+    const spec: ReasonSpec = Reasons[reason];
+    this.code = spec.code;
+    this.httpStatus = spec.httpStatus;
+  }
+}
+
+/** Shorthand for a 400 that names the offending field. */
+export function invalidField(field: string, description: string, reason: Reason = 'INVALID_FIELD'): GatewayError {
+  return new GatewayError(reason, `invalid value for field "${field}": ${description}`, [{ field, description }]);
+}

@@ -1,0 +1,186 @@
+/**
+ * Builds the upstream request message of one route from (path bindings, query, body),
+ * following google/api/http.proto: path variables bind fields; `body: "*"` maps the whole
+ * JSON body onto the message, `body: "field"` onto one field; every other field may come
+ * from the query. Path values win over body values, as in grpc-gateway and Envoy.
+ *
+ * Everything is resolved at construction (start-up): field targets, text converters, the
+ * query tree. Per request, the body is parsed once, path and query values are gathered into
+ * one small JSON overlay, and @bufbuild/protobuf (conformance-tested proto3 JSON) does the
+ * mapping and the binary encoding.
+ */
+import {
+  create,
+  fromJson,
+  mergeFromJson,
+  toBinary,
+  type DescField,
+  type DescMessage,
+  type JsonValue,
+  type Registry,
+} from '@bufbuild/protobuf';
+import { GatewayError, invalidField } from './errors';
+import { FieldPathError, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';
+import type { HttpBinding } from './http-rule';
+import type { JsonOptions } from './json-options';
+import type { PathTemplate } from './path-template';
+import { QueryReader } from './query-params';
+import { textConverter, type TextConverter } from './scalar-text';
+
+export const HTTP_BODY_TYPE = 'google.api.HttpBody';
+
+/** Thrown at start-up when a binding does not fit its request message. */
+export class PlanError extends Error {}
+
+interface PathTarget {
+  readonly target: FieldTarget;
+  readonly convert: TextConverter;
+}
+
+type BodyPlan =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'all'; readonly httpBody: boolean }
+  | { readonly kind: 'field'; readonly field: DescField; readonly httpBody: boolean };
+
+/** The request side of one compiled route. */
+export class RequestPlan {
+  private readonly pathTargets: readonly PathTarget[];
+  private readonly body: BodyPlan;
+  private readonly query: QueryReader;
+  private readonly readOptions: { ignoreUnknownFields: boolean; registry: Registry };
+
+  constructor(
+    readonly input: DescMessage,
+    binding: HttpBinding,
+    template: PathTemplate,
+    registry: Registry,
+    options: JsonOptions,
+  ) {
+    this.readOptions = { ignoreUnknownFields: options.ignoreUnknownFields, registry };
+    this.pathTargets = template.variables.map((v) => compilePathTarget(input, v.fieldPath));
+    this.body = compileBody(input, binding.body);
+    const bound: Array<readonly string[]> = this.pathTargets.map((p) => p.target.fields.map((f) => f.name));
+    if (this.body.kind === 'all') bound.push([]);
+    if (this.body.kind === 'field') bound.push([this.body.field.name]);
+    this.query = new QueryReader(input, bound, { ignoreUnknown: options.ignoreUnknownQueryParameters });
+  }
+
+  /** True when the body is raw bytes (google.api.HttpBody), not JSON. */
+  get rawBody(): boolean {
+    return this.body.kind !== 'none' && this.body.httpBody;
+  }
+
+  /** True when the route reads a request body at all. */
+  get hasBody(): boolean {
+    return this.body.kind !== 'none';
+  }
+
+  /**
+   * Encodes the request. `pathValues` are the decoded variable values in template order;
+   * `body` is the raw request body (undefined or empty when there is none).
+   */
+  build(pathValues: readonly string[], rawQuery: string, body: Uint8Array | undefined, contentType: string | undefined): Uint8Array {
+    const message = this.bodyMessage(body, contentType);
+    const overlay: Record<string, unknown> = {};
+    let overlaid = false;
+    for (let i = 0; i < this.pathTargets.length; i++) {
+      const { target, convert } = this.pathTargets[i];
+      let value: unknown;
+      try {
+        value = convert(pathValues[i]);
+      } catch (err) {
+        throw invalidField(target.protoPath, (err as Error).message, 'INVALID_PATH_PARAMETER');
+      }
+      setJsonPath(overlay, target.jsonPath, value);
+      overlaid = true;
+    }
+    if (rawQuery.length > 0 && this.query.apply(rawQuery, overlay) > 0) overlaid = true;
+    if (overlaid) {
+      try {
+        mergeFromJson(this.input, message, overlay as JsonValue, this.readOptions);
+      } catch (err) {
+        throw jsonError(err);
+      }
+    }
+    return toBinary(this.input, message);
+  }
+
+  /** Decodes one JSON message of a client stream (a line of an NDJSON body). */
+  buildStreamMessage(json: string): Uint8Array {
+    return toBinary(this.input, this.fromJsonText(json, undefined));
+  }
+
+  private bodyMessage(body: Uint8Array | undefined, contentType: string | undefined) {
+    const plan = this.body;
+    if (plan.kind === 'none') return create(this.input);
+    if (plan.httpBody) {
+      const httpBody = { contentType: contentType ?? '', data: body ?? new Uint8Array(0) };
+      return plan.kind === 'all'
+        ? create(this.input, httpBody as never)
+        : create(this.input, { [plan.field.localName]: create(plan.field.message!, httpBody as never) } as never);
+    }
+    if (!body || body.length === 0) return create(this.input);
+    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    return this.fromJsonText(text, plan.kind === 'field' ? plan.field.jsonName : undefined);
+  }
+
+  private fromJsonText(text: string, wrapIn: string | undefined) {
+    let parsed: JsonValue;
+    try {
+      parsed = JSON.parse(text) as JsonValue;
+    } catch (err) {
+      throw new GatewayError('MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+    }
+    if (wrapIn === undefined && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
+      throw new GatewayError('MALFORMED_JSON', `request body must be a JSON object for ${this.input.typeName}`);
+    }
+    try {
+      return fromJson(this.input, wrapIn === undefined ? parsed : { [wrapIn]: parsed }, this.readOptions);
+    } catch (err) {
+      throw jsonError(err);
+    }
+  }
+}
+
+function compilePathTarget(input: DescMessage, fieldPath: readonly string[]): PathTarget {
+  const target = resolveOrThrow(input, fieldPath, 'path variable');
+  const leaf = target.leaf;
+  if (leaf.fieldKind === 'list' || leaf.fieldKind === 'map') {
+    // google/api/http.proto: path variables "must not refer to any repeated or mapped field".
+    throw new PlanError(`path variable "${target.protoPath}" is a repeated or map field`);
+  }
+  const convert = textConverter(leaf);
+  if (!convert) throw new PlanError(`path variable "${target.protoPath}" is a message that has no text form`);
+  return { target, convert };
+}
+
+function compileBody(input: DescMessage, body: string): BodyPlan {
+  if (body === '') return { kind: 'none' };
+  if (body === '*') return { kind: 'all', httpBody: input.typeName === HTTP_BODY_TYPE };
+  const target = resolveOrThrow(input, [body], 'body');
+  const field = target.leaf;
+  const httpBody = field.fieldKind === 'message' && field.message.typeName === HTTP_BODY_TYPE;
+  return { kind: 'field', field, httpBody };
+}
+
+function resolveOrThrow(input: DescMessage, path: readonly string[], role: string): FieldTarget {
+  try {
+    return resolveFieldPath(input, path);
+  } catch (err) {
+    if (err instanceof FieldPathError) throw new PlanError(`${role} "${path.join('.')}": ${err.message}`);
+    throw err;
+  }
+}
+
+const FIELD_IN_MESSAGE = /cannot decode (?:field|message) ([\w.]+)/;
+const UNKNOWN_KEY = /key "([^"]+)" is unknown/;
+
+/** Turns a @bufbuild/protobuf JSON error into a 400 naming the field. */
+function jsonError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const unknown = UNKNOWN_KEY.exec(message);
+  const decoding = FIELD_IN_MESSAGE.exec(message);
+  const field = unknown ? unknown[1] : decoding ? decoding[1].slice(decoding[1].lastIndexOf('.') + 1) : '';
+  return new GatewayError('INVALID_FIELD', message, field ? [{ field, description: message }] : []);
+}

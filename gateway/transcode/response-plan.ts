@@ -1,0 +1,74 @@
+/**
+ * Renders one route's upstream response: proto3 JSON of the whole message or of its
+ * `response_body` field, or raw bytes for google.api.HttpBody.
+ */
+import { fromBinary, toJson, type DescField, type DescMessage, type JsonValue, type Registry } from '@bufbuild/protobuf';
+import { GatewayError } from './errors';
+import { resolveFieldPath } from './field-path';
+import type { JsonOptions } from './json-options';
+import { HTTP_BODY_TYPE, PlanError } from './request-plan';
+
+/** A rendered response body. */
+export interface RenderedBody {
+  readonly contentType: string;
+  readonly body: string | Uint8Array;
+}
+
+const JSON_TYPE = 'application/json';
+
+/** The response side of one compiled route. */
+export class ResponsePlan {
+  private readonly field: DescField | undefined;
+  private readonly httpBody: boolean;
+  private readonly writeOptions: { alwaysEmitImplicit: boolean; enumAsInteger: boolean; useProtoFieldName: boolean; registry: Registry };
+  private readonly pickOptions: { alwaysEmitImplicit: true; enumAsInteger: boolean; useProtoFieldName: boolean; registry: Registry };
+  private readonly key: string;
+
+  constructor(readonly output: DescMessage, responseBody: string, registry: Registry, options: JsonOptions) {
+    if (responseBody) {
+      try {
+        this.field = resolveFieldPath(output, [responseBody]).leaf;
+      } catch (err) {
+        throw new PlanError(`response_body "${responseBody}": ${(err as Error).message}`);
+      }
+    }
+    const target = this.field;
+    this.httpBody = target
+      ? target.fieldKind === 'message' && target.message.typeName === HTTP_BODY_TYPE
+      : output.typeName === HTTP_BODY_TYPE;
+    this.writeOptions = {
+      alwaysEmitImplicit: options.emitUnpopulated,
+      enumAsInteger: options.enumsAsNumbers,
+      useProtoFieldName: options.useProtoNames,
+      registry,
+    };
+    this.pickOptions = { ...this.writeOptions, alwaysEmitImplicit: true };
+    this.key = target ? (options.useProtoNames ? target.name : target.jsonName) : '';
+  }
+
+  /** True when the answer is raw bytes with their own content type. */
+  get raw(): boolean {
+    return this.httpBody;
+  }
+
+  /** Decodes upstream bytes and renders the HTTP body. */
+  render(bytes: Uint8Array): RenderedBody {
+    let message;
+    try {
+      message = fromBinary(this.output, bytes);
+    } catch {
+      throw new GatewayError('BAD_UPSTREAM_RESPONSE', `upstream sent an undecodable ${this.output.typeName}`);
+    }
+    if (this.httpBody) {
+      const http = (this.field ? (message as Record<string, unknown>)[this.field.localName] : message) as
+        | { contentType: string; data: Uint8Array }
+        | undefined;
+      return { contentType: http?.contentType || 'application/octet-stream', body: http?.data ?? new Uint8Array(0) };
+    }
+    if (!this.field) return { contentType: JSON_TYPE, body: JSON.stringify(toJson(this.output, message, this.writeOptions)) };
+    // A picked field is always emitted: an unset response_body field still answers its zero value.
+    const whole = toJson(this.output, message, this.pickOptions) as Record<string, JsonValue>;
+    const picked = whole[this.key];
+    return { contentType: JSON_TYPE, body: JSON.stringify(picked === undefined || picked === null ? {} : picked) };
+  }
+}

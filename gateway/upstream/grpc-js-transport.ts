@@ -1,0 +1,141 @@
+/**
+ * Transport over @grpc/grpc-js: the fallback implementation. Messages stay as bytes
+ * (identity serializers), so it plugs under the same codecs as the lean client.
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  CallError,
+  type CallOptions,
+  type CallStatus,
+  type ClientStreamCall,
+  type Metadata,
+  type StreamSink,
+  type Transport,
+  type UnaryResult,
+} from './transport';
+
+const identity = (b: Buffer | Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+// `date` is HTTP/2 transport noise from Node servers, not application metadata.
+const RESERVED = new Set(['date', 'grpc-status', 'grpc-message', 'grpc-status-details-bin', 'content-type', 'grpc-encoding', 'grpc-accept-encoding', 'user-agent', 'te']);
+
+function toGrpcMetadata(entries: Metadata): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [name, value] of entries) {
+    md.add(name, typeof value === 'string' ? value : identity(value));
+  }
+  return md;
+}
+
+function fromGrpcMetadata(md: grpc.Metadata | undefined): Metadata {
+  const out: Metadata = [];
+  if (!md) return out;
+  for (const [name, values] of Object.entries(md.toJSON()) as [string, (string | Buffer)[]][]) {
+    if (RESERVED.has(name)) continue;
+    for (const v of values) out.push([name, v]);
+  }
+  return out;
+}
+
+function toStatus(status: { code: number; details: string; metadata?: grpc.Metadata }): CallStatus {
+  const raw = status.metadata?.get('grpc-status-details-bin')[0];
+  return {
+    code: status.code,
+    message: status.details ?? '',
+    details: raw ? new Uint8Array(raw as Buffer) : undefined,
+    trailers: fromGrpcMetadata(status.metadata),
+  };
+}
+
+function grpcOptions(options: CallOptions): grpc.CallOptions {
+  return options.deadline === undefined ? {} : { deadline: options.deadline };
+}
+
+function bindSignal(call: grpc.Call, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  if (signal.aborted) call.cancel();
+  else signal.addEventListener('abort', () => call.cancel(), { once: true });
+}
+
+/**
+ * grpc-js calls the unary callback before it emits 'status' (which carries the trailers), so
+ * the callback only records the outcome and the 'status' event settles the promise.
+ */
+function unaryOutcome(resolve: (r: UnaryResult) => void, reject: (e: CallError) => void) {
+  let headers: Metadata = [];
+  let response: Buffer | undefined;
+  let error: grpc.ServiceError | undefined;
+  const callback: grpc.requestCallback<Buffer> = (err, res) => {
+    if (err) error = err;
+    else response = res;
+  };
+  const watch = (call: grpc.ClientUnaryCall | grpc.ClientWritableStream<Uint8Array>): void => {
+    call.on('metadata', (md) => { headers = fromGrpcMetadata(md); });
+    call.on('status', (s: grpc.StatusObject) => {
+      if (error || s.code !== 0 || !response) reject(new CallError(toStatus(error ?? s), headers));
+      else resolve({ message: response, headers, trailers: fromGrpcMetadata(s.metadata) });
+    });
+  };
+  return { callback, watch };
+}
+
+/** A Transport backed by one @grpc/grpc-js channel. */
+export class GrpcJsTransport implements Transport {
+  private readonly client: grpc.Client;
+
+  constructor(target: string, channelOptions: grpc.ChannelOptions = {}) {
+    this.client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+      ...channelOptions,
+    });
+  }
+
+  unary(path: string, request: Uint8Array, options: CallOptions): Promise<UnaryResult> {
+    return new Promise((resolve, reject) => {
+      const outcome = unaryOutcome(resolve, reject);
+      const call = this.client.makeUnaryRequest<Uint8Array, Buffer>(
+        path, identity, identity, request, toGrpcMetadata(options.metadata), grpcOptions(options), outcome.callback,
+      );
+      outcome.watch(call);
+      bindSignal(call, options.signal);
+    });
+  }
+
+  serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): void {
+    const call = this.client.makeServerStreamRequest<Uint8Array, Buffer>(
+      path, identity, identity, request, toGrpcMetadata(options.metadata), grpcOptions(options),
+    );
+    let sawHeaders = false;
+    call.on('metadata', (md) => { sawHeaders = true; sink.onHeaders(fromGrpcMetadata(md)); });
+    call.on('data', (msg: Buffer) => sink.onMessage(msg));
+    call.on('error', () => { /* reported through 'status' */ });
+    call.on('status', (s) => {
+      if (!sawHeaders) sink.onHeaders([]);
+      sink.onEnd(toStatus(s));
+    });
+    bindSignal(call, options.signal);
+  }
+
+  clientStream(path: string, options: CallOptions): ClientStreamCall {
+    let call!: grpc.ClientWritableStream<Uint8Array>;
+    const result = new Promise<UnaryResult>((resolve, reject) => {
+      const outcome = unaryOutcome(resolve, reject);
+      call = this.client.makeClientStreamRequest<Uint8Array, Buffer>(
+        path, identity, identity, toGrpcMetadata(options.metadata), grpcOptions(options), outcome.callback,
+      );
+      outcome.watch(call);
+    });
+    bindSignal(call, options.signal);
+    return {
+      write: (message) => { call.write(message); },
+      end: () => { call.end(); },
+      result,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}

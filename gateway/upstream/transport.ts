@@ -1,0 +1,79 @@
+/**
+ * The upstream transport: how the gateway speaks gRPC to a backend, with messages as
+ * encoded bytes. Everything above this interface (transcoding, resilience, tracing) is
+ * independent of the implementation, so the hot-path client is chosen by measurement:
+ * `h2` (a lean client over node:http2) or `grpc-js` (@grpc/grpc-js, the fallback).
+ */
+
+/** gRPC metadata: lower-case names; names ending in `-bin` carry bytes, others ASCII strings. */
+export type Metadata = Array<[name: string, value: string | Uint8Array]>;
+
+/** The final status of a call, as the server (or the transport) reported it. */
+export interface CallStatus {
+  /** gRPC status code (0 = OK). */
+  code: number;
+  /** grpc-message, percent-decoded. */
+  message: string;
+  /** Raw `grpc-status-details-bin`: a serialized google.rpc.Status, when the server sent one. */
+  details?: Uint8Array;
+  /** Trailing metadata, without the reserved grpc-* trailers. */
+  trailers: Metadata;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Absolute deadline as a Date.now() value; the call fails with DEADLINE_EXCEEDED after it. */
+  deadline?: number;
+  /** Request metadata, already filtered by the caller. */
+  metadata: Metadata;
+  /** Aborting cancels the call (RST_STREAM CANCEL); the call then fails with CANCELLED. */
+  signal?: AbortSignal;
+}
+
+/** A successful unary (or client-streaming) result. */
+export interface UnaryResult {
+  message: Uint8Array;
+  /** Response headers, without the reserved ones (content-type, grpc-*, :status...). */
+  headers: Metadata;
+  trailers: Metadata;
+}
+
+/** Thrown (rejected) when a call ends with a non-OK status. */
+export class CallError extends Error {
+  constructor(
+    readonly status: CallStatus,
+    readonly headers: Metadata = [],
+  ) {
+    super(status.message);
+    this.name = 'CallError';
+  }
+}
+
+/** Receives a server stream's events, in order: headers, messages, then exactly one end. */
+export interface StreamSink {
+  onHeaders(headers: Metadata): void;
+  onMessage(message: Uint8Array): void;
+  /** Always called once; status.code 0 is a clean end. */
+  onEnd(status: CallStatus): void;
+}
+
+/** The writable half of a client-streaming call. */
+export interface ClientStreamCall {
+  write(message: Uint8Array): void;
+  /** Half-closes the request stream. */
+  end(): void;
+  /** Settles when the server answers; rejects with CallError on a non-OK status. */
+  readonly result: Promise<UnaryResult>;
+}
+
+/** One connection pool to one upstream target. `path` is `/package.Service/Method`. */
+export interface Transport {
+  unary(path: string, request: Uint8Array, options: CallOptions): Promise<UnaryResult>;
+  serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): void;
+  clientStream(path: string, options: CallOptions): ClientStreamCall;
+  /** Closes connections; calls in flight are cancelled. */
+  close(): Promise<void>;
+}
+
+/** Builds a transport for `target` (`host:port`, `dns:host:port` or `ipv4:a:p,b:p`). */
+export type TransportFactory = (target: string) => Transport;

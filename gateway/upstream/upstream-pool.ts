@@ -1,0 +1,59 @@
+/**
+ * Which upstream serves which service: config keys are fully-qualified service names or
+ * package prefixes (`acme.user.v1`); the most specific key wins. One transport per target.
+ */
+import type { DescService, Registry } from '@bufbuild/protobuf';
+import type { Transport, TransportFactory } from './transport';
+
+/** A config key that matches no service in the descriptor set. */
+export class UpstreamConfigError extends Error {}
+
+/** The transports of every served service, resolved at start-up. */
+export class UpstreamPool {
+  private readonly byService = new Map<string, Transport>();
+  private readonly transports: Transport[] = [];
+  /** The services that have an upstream, in descriptor order. */
+  readonly services: readonly DescService[];
+
+  constructor(registry: Registry, upstreams: Readonly<Record<string, string>>, factory: TransportFactory) {
+    const all: DescService[] = [];
+    for (const type of registry) if (type.kind === 'service') all.push(type);
+    const keys = Object.keys(upstreams).sort((a, b) => b.length - a.length);
+    for (const key of keys) {
+      if (!all.some((s) => covers(key, s.typeName))) {
+        throw new UpstreamConfigError(`upstream "${key}" names no service or package in the descriptor set`);
+      }
+    }
+    const byTarget = new Map<string, Transport>();
+    const served: DescService[] = [];
+    for (const service of all) {
+      const key = keys.find((k) => covers(k, service.typeName));
+      if (key === undefined) continue;
+      const target = upstreams[key];
+      let transport = byTarget.get(target);
+      if (!transport) {
+        transport = factory(target);
+        byTarget.set(target, transport);
+        this.transports.push(transport);
+      }
+      this.byService.set(service.typeName, transport);
+      served.push(service);
+    }
+    this.services = Object.freeze(served);
+  }
+
+  /** The transport of a served service. */
+  get(service: string): Transport {
+    const t = this.byService.get(service);
+    if (!t) throw new Error(`no upstream for ${service}`);
+    return t;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.transports.map((t) => t.close()));
+  }
+}
+
+function covers(key: string, serviceName: string): boolean {
+  return serviceName === key || serviceName.startsWith(`${key}.`);
+}
