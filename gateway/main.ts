@@ -5,6 +5,7 @@
  */
 import { buildGateway, type Gateway } from './app';
 import { ConfigError, configFromArgs, type GatewayConfig } from './config';
+import { readableLogger } from './log-format';
 
 /** Builds and starts a gateway; resolves once it listens. */
 export async function startGateway(config: GatewayConfig, logger?: boolean | object): Promise<Gateway & { port: number }> {
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gateway = await startGateway(config);
+  const gateway = await startGateway(config, readableLogger(config.logLevel));
   const stop = (): void => {
     gateway.close().then(() => process.exit(0), () => process.exit(1));
   };
