@@ -20,8 +20,9 @@ import {
   type Registry,
 } from '@bufbuild/protobuf';
 import { GatewayError, invalidField } from './errors';
-import { FieldPathError, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';
+import { FieldPathError, isPathPrefix, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';
 import type { HttpBinding } from './http-rule';
+import { locateJsonError } from './json-error';
 import type { JsonOptions } from './json-options';
 import type { PathTemplate } from './path-template';
 import { QueryReader } from './query-params';
@@ -99,7 +100,7 @@ export class RequestPlan {
       try {
         mergeFromJson(this.input, message, overlay as JsonValue, this.readOptions);
       } catch (err) {
-        throw jsonError(err);
+        throw this.overlayError(err, overlay as JsonValue);
       }
     }
     return toBinary(this.input, message);
@@ -134,11 +135,20 @@ export class RequestPlan {
     if (wrapIn === undefined && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
       throw new GatewayError('MALFORMED_JSON', `request body must be a JSON object for ${this.input.typeName}`);
     }
+    const json = wrapIn === undefined ? parsed : { [wrapIn]: parsed };
     try {
-      return fromJson(this.input, wrapIn === undefined ? parsed : { [wrapIn]: parsed }, this.readOptions);
+      return fromJson(this.input, json, this.readOptions);
     } catch (err) {
-      throw jsonError(err);
+      throw jsonError(err, locateJsonError(this.input, json, this.readOptions));
     }
+  }
+
+  /** A failed merge of path and query values: a path value at fault is INVALID_PATH_PARAMETER. */
+  private overlayError(err: unknown, overlay: JsonValue): GatewayError {
+    const at = locateJsonError(this.input, overlay, this.readOptions);
+    const path = at && this.pathTargets.find((p) => isPathPrefix(p.target.jsonPath, at));
+    if (path) return invalidField(path.target.protoPath, errorText(err), 'INVALID_PATH_PARAMETER');
+    return jsonError(err, at);
   }
 }
 
@@ -172,15 +182,13 @@ function resolveOrThrow(input: DescMessage, path: readonly string[], role: strin
   }
 }
 
-const FIELD_IN_MESSAGE = /cannot decode (?:field|message) ([\w.]+)/;
-const UNKNOWN_KEY = /key "([^"]+)" is unknown/;
-
-/** Turns a @bufbuild/protobuf JSON error into a 400 naming the field. */
-function jsonError(err: unknown): GatewayError {
+/** Turns a @bufbuild/protobuf JSON error into a 400 naming the field at `at` (keys as sent). */
+function jsonError(err: unknown, at: readonly string[] | undefined): GatewayError {
   if (err instanceof GatewayError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const unknown = UNKNOWN_KEY.exec(message);
-  const decoding = FIELD_IN_MESSAGE.exec(message);
-  const field = unknown ? unknown[1] : decoding ? decoding[1].slice(decoding[1].lastIndexOf('.') + 1) : '';
-  return new GatewayError('INVALID_FIELD', message, field ? [{ field, description: message }] : []);
+  const message = errorText(err);
+  return new GatewayError('INVALID_FIELD', message, at ? [{ field: at.join('.'), description: message }] : []);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
