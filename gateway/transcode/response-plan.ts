@@ -66,9 +66,12 @@ export class ResponsePlan {
       return { contentType: http?.contentType || 'application/octet-stream', body: http?.data ?? new Uint8Array(0) };
     }
     if (!this.field) return { contentType: JSON_TYPE, body: JSON.stringify(toJson(this.output, message, this.writeOptions)) };
-    // A picked field is always emitted: an unset response_body field still answers its zero value.
-    const whole = toJson(this.output, message, this.pickOptions) as Record<string, JsonValue>;
-    const picked = whole[this.key];
+    // The picked field is rendered with the configured options; only when it is unset does the
+    // answer fall back to its zero value (rendering with alwaysEmitImplicit, which would
+    // otherwise leak into the picked field's own sub-fields).
+    const whole = toJson(this.output, message, this.writeOptions) as Record<string, JsonValue>;
+    let picked = whole[this.key];
+    if (picked === undefined) picked = (toJson(this.output, message, this.pickOptions) as Record<string, JsonValue>)[this.key];
     return { contentType: JSON_TYPE, body: JSON.stringify(picked === undefined || picked === null ? {} : picked) };
   }
 }
