@@ -12,6 +12,7 @@
 import {
   create,
   fromJson,
+  fromJsonString,
   mergeFromJson,
   toBinary,
   type DescField,
@@ -122,20 +123,37 @@ export class RequestPlan {
     }
     if (!body || body.length === 0) return create(this.input);
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-    return this.fromJsonText(text, plan.kind === 'field' ? plan.field.jsonName : undefined);
+    return this.fromJsonText(text, plan.kind === 'field' ? plan.field : undefined);
   }
 
-  private fromJsonText(text: string, wrapIn: string | undefined) {
-    let parsed: JsonValue;
-    try {
-      parsed = JSON.parse(text) as JsonValue;
-    } catch (err) {
-      throw new GatewayError('MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`);
-    }
-    if (wrapIn === undefined && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
+  /**
+   * Decodes a JSON body onto the whole message (`field` undefined) or one field. Message
+   * targets go through fromJsonString, which also rejects duplicate keys as protojson (and
+   * so grpc-gateway) does: JSON.parse would silently keep the last one.
+   */
+  private fromJsonText(text: string, field: DescField | undefined) {
+    const target = field === undefined ? this.input : field.fieldKind === 'message' ? field.message : undefined;
+    if (target === undefined) return this.fromParsedJson(parseBody(text), field!);
+    if (field === undefined && !OBJECT_START.test(text)) {
+      parseBody(text); // malformed JSON says so first
       throw new GatewayError('MALFORMED_JSON', `request body must be a JSON object for ${this.input.typeName}`);
     }
-    const json = wrapIn === undefined ? parsed : { [wrapIn]: parsed };
+    let decoded;
+    try {
+      decoded = fromJsonString(target, text, this.readOptions);
+    } catch (err) {
+      if ((err as { cause?: unknown }).cause instanceof SyntaxError) parseBody(text);
+      const duplicate = DUPLICATE_KEY.exec(errorText(err));
+      if (duplicate) throw invalidField(duplicate[1], 'is given more than once');
+      const at = locateJsonError(target, JSON.parse(text) as JsonValue, this.readOptions);
+      throw jsonError(err, at && field ? [field.jsonName, ...at] : at);
+    }
+    return field === undefined ? decoded : create(this.input, { [field.localName]: decoded } as never);
+  }
+
+  /** A body bound to a scalar, repeated or map field: wrapped in its message and decoded. */
+  private fromParsedJson(parsed: JsonValue, field: DescField) {
+    const json = { [field.jsonName]: parsed };
     try {
       return fromJson(this.input, json, this.readOptions);
     } catch (err) {
@@ -179,6 +197,18 @@ function resolveOrThrow(input: DescMessage, path: readonly string[], role: strin
   } catch (err) {
     if (err instanceof FieldPathError) throw new PlanError(`${role} "${path.join('.')}": ${err.message}`);
     throw err;
+  }
+}
+
+// A body for a whole message must be an object; checked on the text before any parsing.
+const OBJECT_START = /^\s*\{/;
+const DUPLICATE_KEY = /duplicate object key "([^"]*)"/;
+
+function parseBody(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (err) {
+    throw new GatewayError('MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`);
   }
 }
 
