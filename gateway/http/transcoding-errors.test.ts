@@ -126,7 +126,7 @@ describe.each(TRANSPORTS)('transcoding over %s: defaultTimeoutMs', (transport) =
   });
   afterAll(() => h.close());
 
-  it.each([
+  it.each<{ name: string; path: string; headers: Record<string, string>; status: number }>([
     { name: 'a call slower than the default → 504', path: '/v1/slow?delayMs=2000', headers: {}, status: 504 },
     { name: 'a call within the default → 200', path: '/v1/slow?delayMs=0', headers: {}, status: 200 },
     { name: 'grpc-timeout overrides the default', path: '/v1/slow?delayMs=300', headers: { 'grpc-timeout': '3S' }, status: 200 },
