@@ -91,6 +91,11 @@ describe.each(TRANSPORTS)('transcoding over %s: upstream errors and deadlines', 
     await waitFor(() => h.backend.cancelled.includes(SLOW), 2000, 'the backend to see the cancel');
   });
 
+  it('grpc-timeout: 0S is a deadline already past → 504', async () => {
+    const res = await h.request('GET', '/v1/slow?delayMs=0', { headers: { 'grpc-timeout': '0S' } });
+    expect(res.status).toBe(504);
+  });
+
   it('grpc-timeout longer than the call → 200', async () => {
     const res = await h.request('GET', '/v1/slow?delayMs=10', { headers: { 'grpc-timeout': '5S' } });
     expect(res.status).toBe(200);

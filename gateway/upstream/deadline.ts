@@ -18,9 +18,13 @@ export function parseGrpcTimeout(value: string): number {
   return Number(m[1]) * UNIT_MS[m[2]];
 }
 
-/** The absolute deadline (Date.now() based) for a call, or undefined for none. */
+/**
+ * The absolute deadline (Date.now() based) for a call, or undefined for none. A client's
+ * `grpc-timeout: 0S` is a deadline already past (the call fails DEADLINE_EXCEEDED, as in
+ * grpc-gateway); a configured default of 0 means no deadline.
+ */
 export function callDeadline(header: string | string[] | undefined, defaultMs: number | undefined, now = Date.now()): number | undefined {
   const text = Array.isArray(header) ? header[0] : header;
-  const ms = text !== undefined ? parseGrpcTimeout(text) : defaultMs;
-  return ms === undefined || ms <= 0 ? undefined : now + Math.max(1, Math.ceil(ms));
+  if (text !== undefined) return now + Math.ceil(parseGrpcTimeout(text));
+  return defaultMs === undefined || defaultMs <= 0 ? undefined : now + Math.ceil(defaultMs);
 }
