@@ -1,0 +1,94 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, configFromArgs, DEFAULT_CONFIG, resolveConfig, type ConfigInput } from './config';
+
+/** The ConfigError message `fn` throws. */
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('resolveConfig', () => {
+  it('fills every default', () => {
+    expect(resolveConfig({})).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('merges nested options over their defaults', () => {
+    const config = resolveConfig({ auth: { mode: 'off' }, json: { emitUnpopulated: true } });
+    expect(config.auth).toEqual({ ...DEFAULT_CONFIG.auth, mode: 'off' });
+    expect(config.json).toEqual({ ...DEFAULT_CONFIG.json, emitUnpopulated: true });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown option', { bogus: 1 }, 'unknown option "bogus"'],
+    ['a negative port', { port: -1 }, 'option "port"'],
+    ['a port too large', { port: 65536 }, 'option "port"'],
+    ['a port that is not a number', { port: Number('abc') }, 'option "port"'],
+    ['a fractional port', { port: 80.5 }, 'option "port"'],
+    ['an unknown transport', { transport: 'http3' }, 'option "transport"'],
+    ['an unknown auth mode', { auth: { mode: 'basic' } }, 'option "auth.mode"'],
+    ['an upstream that is not a string', { upstreams: { 'acme.echo.v1': 5 } }, 'option "upstreams"'],
+    ['an empty host', { host: '' }, 'option "host"'],
+    ['a zero body limit', { bodyLimit: 0 }, 'option "bodyLimit"'],
+    ['a negative default timeout', { defaultTimeoutMs: -1 }, 'option "defaultTimeoutMs"'],
+    ['a method timeout that is not a number', { methodTimeoutsMs: { 'a.B/C': '5s' } }, 'option "methodTimeoutsMs"'],
+    ['an unknown JSON option', { json: { emitDefaults: true } }, 'option "json.emitDefaults"'],
+    ['a JSON option that is not a boolean', { json: { useProtoNames: 'yes' } }, 'option "json.useProtoNames"'],
+    ['forwarded headers that are not a list', { forwardedHeaders: 'authorization' }, 'option "forwardedHeaders"'],
+  ])('rejects %s, naming the option', (_name, input, named) => {
+    expect(configError(() => resolveConfig(input as ConfigInput))).toContain(named);
+  });
+});
+
+describe('configFromArgs', () => {
+  it.each<[string, string[], Partial<Record<string, unknown>>]>([
+    ['--upstream a=b', ['--upstream', 'acme.user.v1=127.0.0.1:5000'], { upstreams: { 'acme.user.v1': '127.0.0.1:5000' } }],
+    ['--upstream=a=b, repeated', ['--upstream=a.v1=h:1', '--upstream', 'b.v1=h:2'], { upstreams: { 'a.v1': 'h:1', 'b.v1': 'h:2' } }],
+    ['--port and --host', ['--port', '9090', '--host=0.0.0.0'], { port: 9090, host: '0.0.0.0' }],
+    ['--transport h2', ['--transport', 'h2'], { transport: 'h2' }],
+  ])('%s', (_name, argv, expected) => {
+    expect(configFromArgs(argv, {})).toMatchObject(expected);
+  });
+
+  it('--auth off and --jwks', () => {
+    const config = configFromArgs(['--auth', 'off', '--jwks', 'https://id/jwks'], {});
+    expect(config.auth).toMatchObject({ mode: 'off', jwks: 'https://id/jwks' });
+  });
+
+  it('--descriptor is resolved against the working directory', () => {
+    expect(configFromArgs(['--descriptor', 'x.binpb'], {}).descriptor).toBe(path.resolve('x.binpb'));
+  });
+
+  it('GATEWAY_PORT and GATEWAY_HOST apply unless a flag is given', () => {
+    expect(configFromArgs([], { GATEWAY_PORT: '7000', GATEWAY_HOST: '::1' })).toMatchObject({ port: 7000, host: '::1' });
+    expect(configFromArgs(['--port', '7001'], { GATEWAY_PORT: '7000' }).port).toBe(7001);
+  });
+
+  it('flags beat the config file; upstreams and auth merge; a relative descriptor is relative to the file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gateway-config-'));
+    const file = path.join(dir, 'gateway.yaml');
+    writeFileSync(file, 'port: 1000\ndescriptor: api.binpb\nupstreams:\n  a.v1: h:1\nauth:\n  issuer: me\n');
+    const config = configFromArgs(['--config', file, '--port', '2000', '--upstream', 'b.v1=h:2', '--auth', 'off'], {});
+    expect(config).toMatchObject({ port: 2000, descriptor: path.join(dir, 'api.binpb'), upstreams: { 'a.v1': 'h:1', 'b.v1': 'h:2' } });
+    expect(config.auth).toMatchObject({ mode: 'off', issuer: 'me' });
+  });
+
+  it.each<[string, string[], string]>([
+    ['an --upstream without =', ['--upstream', 'acme.user.v1'], '--upstream takes'],
+    ['an --upstream with an empty name', ['--upstream', '=h:1'], '--upstream takes'],
+    ['a flag without its value', ['--port'], '--port needs a value'],
+    ['an unknown flag', ['--verbose'], 'unknown argument "--verbose"'],
+    ['a bad --port', ['--port', 'eighty'], 'option "port"'],
+    ['a bad --transport', ['--transport', 'quic'], 'option "transport"'],
+    ['a bad --auth', ['--auth', 'maybe'], 'option "auth.mode"'],
+    ['a missing --config file', ['--config', '/nonexistent/gateway.yaml'], 'cannot read config file'],
+  ])('rejects %s', (_name, argv, message) => {
+    expect(configError(() => configFromArgs(argv, {}))).toContain(message);
+  });
+});
