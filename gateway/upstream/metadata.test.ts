@@ -31,7 +31,7 @@ describe('MetadataMapper.incoming', () => {
     expect(mapper.incoming(headers, client)).toEqual(expected);
   });
 
-  it.each([
+  it.each<[string, Record<string, string>]>([
     ['a latin-1 value', { 'x-request-id': 'caf\u00e9' }],
     ['a control character', { 'grpc-metadata-foo': 'a\u0001b' }],
     ['bad base64 on a -bin key', { 'grpc-metadata-foo-bin': 'not base64!' }],
