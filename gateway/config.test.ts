@@ -1,17 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { thrownBy } from './test-support/thrown';
 import { ConfigError, configFromArgs, DEFAULT_CONFIG, resolveConfig, type ConfigInput } from './config';
 
 /** The ConfigError message `fn` throws. */
 function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  const err = thrownBy(fn);
+  expect(err).toBeInstanceOf(ConfigError);
+  return (err as Error).message;
 }
 
 describe('resolveConfig', () => {

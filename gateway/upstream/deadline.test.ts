@@ -1,3 +1,4 @@
+import { thrownBy } from '../test-support/thrown';
 import { GatewayError } from '../transcode';
 import { callDeadline, parseGrpcTimeout } from './deadline';
 
@@ -16,12 +17,7 @@ describe('parseGrpcTimeout', () => {
   });
 
   it.each(['', 'S', '50', '123456789m', '1.5S', '-1S', '10x', '1s', ' 1S', '1S ', '1 S'])('%p is INVALID_TIMEOUT', (text) => {
-    let thrown: unknown;
-    try {
-      parseGrpcTimeout(text);
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = thrownBy(() => parseGrpcTimeout(text));
     expect(thrown).toBeInstanceOf(GatewayError);
     expect((thrown as GatewayError).reason).toBe('INVALID_TIMEOUT');
   });

@@ -1,3 +1,4 @@
+import { thrownBy } from '../test-support/thrown';
 import { GatewayError } from '../transcode';
 import { DEFAULT_FORWARDED_HEADERS, MetadataMapper, type ClientInfo } from './metadata';
 import type { Metadata } from './transport';
@@ -39,12 +40,7 @@ describe('MetadataMapper.incoming', () => {
     ['a non-ASCII host', { host: 'h\u00f6st' }],
   ])('%s → INVALID_HEADER', (_name, headers) => {
     const client = { ...CLIENT, host: headers.host ?? CLIENT.host };
-    let thrown: unknown;
-    try {
-      mapper.incoming(headers, client);
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = thrownBy(() => mapper.incoming(headers, client));
     expect(thrown).toBeInstanceOf(GatewayError);
     expect((thrown as GatewayError).reason).toBe('INVALID_HEADER');
   });

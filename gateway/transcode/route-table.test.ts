@@ -1,0 +1,108 @@
+/**
+ * Start-up failures of the route table name the proto method at fault. Each case builds a
+ * small service over our own descriptor set, with its google.api.http rule set in code.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  create,
+  createFileRegistry,
+  fromBinary,
+  setExtension,
+  toBinary,
+  type DescExtension,
+  type FileRegistry,
+} from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema, MethodOptionsSchema } from '@bufbuild/protobuf/wkt';
+import { buildGateway } from '../app';
+import { thrownBy } from '../test-support/thrown';
+import { BUILTIN_DESCRIPTOR, resolveConfig } from '../config';
+import { UpstreamConfigError } from '../upstream/upstream-pool';
+import { DEFAULT_JSON_OPTIONS } from './json-options';
+import { compileRoutes, RouteCompileError } from './route-table';
+
+const BASE = fromBinary(FileDescriptorSetSchema, readFileSync(BUILTIN_DESCRIPTOR));
+const BASE_REGISTRY = createFileRegistry(BASE);
+const HTTP = BASE_REGISTRY.getExtension('google.api.http')!;
+const HTTP_RULE = BASE_REGISTRY.getMessage('google.api.HttpRule')!;
+const SERVICE = 'test.v1.TestService';
+
+type Rule = Record<string, unknown>;
+
+/** A registry with `test.v1.TestService`, one EchoMessage → EchoMessage method per rule. */
+function serviceWith(rules: Record<string, Rule>): FileRegistry {
+  const methods = Object.entries(rules).map(([name, rule]) => {
+    const options = create(MethodOptionsSchema);
+    setExtension(options, HTTP as DescExtension, create(HTTP_RULE, rule as never) as never);
+    return { name, inputType: '.acme.echo.v1.EchoMessage', outputType: '.acme.echo.v1.EchoMessage', options };
+  });
+  const file = create(FileDescriptorProtoSchema, {
+    name: 'test/v1/test.proto',
+    package: 'test.v1',
+    syntax: 'proto3',
+    dependency: ['google/api/annotations.proto', 'acme/echo/v1/echo.proto'],
+    service: [{ name: 'TestService', method: methods }],
+  });
+  // Through the wire, as a descriptor set from `buf build` would arrive.
+  const set = create(FileDescriptorSetSchema, { file: [...BASE.file, file] });
+  return createFileRegistry(fromBinary(FileDescriptorSetSchema, toBinary(FileDescriptorSetSchema, set)));
+}
+
+const get = (path: string, more: Rule = {}): Rule => ({ pattern: { case: 'get', value: path }, ...more });
+const post = (path: string, more: Rule = {}): Rule => ({ pattern: { case: 'post', value: path }, ...more });
+
+function compile(rules: Record<string, Rule>) {
+  const registry = serviceWith(rules);
+  return compileRoutes(registry, [registry.getService(SERVICE)!], DEFAULT_JSON_OPTIONS);
+}
+
+describe('compileRoutes', () => {
+  it('compiles a valid service, custom methods included', () => {
+    const table = compile({
+      Get: get('/v1/things/{id}'),
+      Find: { pattern: { case: 'custom', value: { kind: 'find', path: '/v1/things' } }, body: '*' },
+    });
+    expect(table.routes.map((r) => `${r.binding.httpMethod} ${r.binding.path}`)).toEqual(['GET /v1/things/{id}', 'FIND /v1/things']);
+    expect(table.customMethods).toEqual(['FIND']);
+    const match = table.trie.match('GET', '/v1/things/5');
+    expect(match.kind === 'match' && match.value.rpc.grpcPath).toBe(`/${SERVICE}/Get`);
+  });
+
+  it.each<[string, Record<string, Rule>, string, RegExp]>([
+    ['an invalid template', { Bad: get('/v1/things/{id') }, 'Bad', /GET \/v1\/things\/\{id/],
+    ['a template without a leading /', { Bad: get('v1/things') }, 'Bad', /v1\/things/],
+    ['a path variable naming no field', { Bad: get('/v1/things/{nope}') }, 'Bad', /nope/],
+    ['a nested path variable naming no field', { Bad: get('/v1/things/{nested.nope}') }, 'Bad', /nested\.nope/],
+    ['a path variable through a scalar', { Bad: get('/v1/things/{name.x}') }, 'Bad', /name/],
+    ['a path variable on a repeated field', { Bad: get('/v1/things/{tags}') }, 'Bad', /repeated/],
+    ['a path variable on a message with no text form', { Bad: get('/v1/things/{nested}') }, 'Bad', /nested/],
+    ['a body field naming no field', { Bad: post('/v1/things', { body: 'nope' }) }, 'Bad', /body "nope"/],
+    ['a response_body naming no field', { Bad: get('/v1/things', { responseBody: 'nope' }) }, 'Bad', /response_body "nope"/],
+    ['a rule without a pattern', { Bad: { body: '*' } }, 'Bad', /no pattern/],
+    ['nested additional_bindings', { Bad: get('/v1/a', { additionalBindings: [get('/v1/b', { additionalBindings: [get('/v1/c')] })] }) }, 'Bad', /nested/],
+    ['a duplicate method and path', { First: get('/v1/things/{id}'), Second: get('/v1/things/{name}') }, 'Second', /already bound by test\.v1\.TestService\.First/],
+    ['a duplicate within one method\'s bindings', { Twice: get('/v1/x', { additionalBindings: [get('/v1/x')] }) }, 'Twice', /already bound/],
+  ])('fails on %s, naming the method', (_name, rules, method, detail) => {
+    const thrown = thrownBy(() => compile(rules));
+    expect(thrown).toBeInstanceOf(RouteCompileError);
+    const message = (thrown as Error).message;
+    expect(message.startsWith(`${SERVICE}.${method}`)).toBe(true);
+    expect(message).toMatch(detail);
+  });
+
+  it('the same path under different HTTP methods is not a duplicate', () => {
+    expect(() => compile({ A: get('/v1/x/{id}'), B: post('/v1/x/{id}', { body: '*' }) })).not.toThrow();
+  });
+});
+
+describe('gateway start-up', () => {
+  it('an upstream key naming no service or package fails the start', async () => {
+    const config = resolveConfig({ port: 0, auth: { mode: 'off' }, upstreams: { 'acme.nope.v1': '127.0.0.1:1' } });
+    await expect(buildGateway(config, false)).rejects.toThrow(UpstreamConfigError);
+    await expect(buildGateway(config, false)).rejects.toThrow(/acme\.nope\.v1/);
+  });
+
+  it('a prefix of a package name is not a package', async () => {
+    const config = resolveConfig({ port: 0, auth: { mode: 'off' }, upstreams: { 'acme.ech': '127.0.0.1:1' } });
+    await expect(buildGateway(config, false)).rejects.toThrow(UpstreamConfigError);
+  });
+});
