@@ -3,8 +3,10 @@
  * work unchanged: newline-delimited JSON with `{"result": <message>}` per line and a final
  * `{"error": <Status>}` line on failure. A client that asks for `text/event-stream` gets
  * Server-Sent Events instead: a `data:` event per message, `event: error` for a failure.
- * HttpBody streams are written raw. The HTTP status is decided at the first message: a
- * stream that fails before any message answers with a plain error response.
+ * HttpBody streams are written raw. The HTTP status is committed when the upstream sends its
+ * response headers (or the first message); a stream that fails before that (a trailers-only
+ * answer) gets a plain error response with the mapped HTTP status. grpc-gateway waits for
+ * the first message instead, which leaves clients of a quiet stream without any answer.
  */
 import type { ServerResponse } from 'node:http';
 import type { Route, StatusJson } from '../transcode';
@@ -46,6 +48,12 @@ export class StreamWriter implements StreamSink {
 
   onHeaders(headers: Metadata): void {
     this.headers = headers;
+    // The upstream accepted the call: commit the 200 now, so a client of a quiet stream (a
+    // watch) knows it is subscribed. Raw bodies wait for the first message's content type.
+    if (this.framing !== 'raw' && !this.res.destroyed) {
+      this.start(undefined);
+      (this.res as ServerResponse & { flushHeaders(): void }).flushHeaders();
+    }
   }
 
   onMessage(message: Uint8Array): void {

@@ -92,7 +92,8 @@ export async function startEchoBackend(): Promise<EchoBackend> {
       });
     }),
     Expand: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-      call.sendMetadata(echoHeaders(call.metadata));
+      // Headers go out with the first message, so failing with no message is trailers-only.
+      const headers = echoHeaders(call.metadata);
       const r = fromBinary(msg('acme.echo.v1.ExpandRequest'), call.request) as unknown as {
         count: number; text: string; failCode: number; intervalMs: number;
       };
@@ -106,11 +107,13 @@ export async function startEchoBackend(): Promise<EchoBackend> {
       const next = (): void => {
         if (stopped) return;
         if (i < r.count) {
+          if (i === 0) call.sendMetadata(headers);
           call.write(Buffer.from(toBinary(echo, create(echo, { name: r.text, small: i++ } as never))));
           if (r.intervalMs > 0) setTimeout(next, r.intervalMs);
           else setImmediate(next);
           return;
         }
+        if (r.count === 0 && !r.failCode) call.sendMetadata(headers);
         if (r.failCode) call.emit('error', failure(registry, r.failCode, 'stream failed', true));
         else call.end(trailer());
       };

@@ -107,12 +107,10 @@ export class GrpcJsTransport implements Transport {
     const call = this.client.makeServerStreamRequest<Uint8Array, Buffer>(
       path, identity, identity, request, toGrpcMetadata(options.metadata), grpcOptions(options),
     );
-    let sawHeaders = false;
-    call.on('metadata', (md) => { sawHeaders = true; sink.onHeaders(fromGrpcMetadata(md)); });
+    call.on('metadata', (md) => sink.onHeaders(fromGrpcMetadata(md)));
     call.on('data', (msg: Buffer) => sink.onMessage(msg));
     call.on('error', () => { /* reported through 'status' */ });
     call.on('status', (s) => {
-      if (!sawHeaders) sink.onHeaders([]);
       sink.onEnd(toStatus(s));
     });
     bindSignal(call, options.signal);

@@ -239,7 +239,6 @@ export class H2Call implements Waiter, FrameReceiver {
   deliver(status: CallStatus): void {
     const headers = this.headers ?? [];
     if (this.sink !== null) {
-      if (this.headers === null) this.sink.onHeaders(headers);
       this.sink.onEnd(status);
     } else if (status.code === Code.OK) {
       this.resolve!({ message: this.message!, headers, trailers: status.trailers });

@@ -103,7 +103,7 @@ describe('responses', () => {
     expect(st).toMatchObject({ code: 5, message: 'no such 100% thing ✓' });
     expect(st.trailers).toContainEqual(['x-extra', 'yes']);
     const streamed = await stream(t);
-    expect(streamed.headers).toEqual([[]]);
+    expect(streamed.headers).toEqual([]); // trailers-only: no response headers
     expect(streamed.status.code).toBe(5);
   });
 

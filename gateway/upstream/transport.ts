@@ -49,7 +49,11 @@ export class CallError extends Error {
   }
 }
 
-/** Receives a server stream's events, in order: headers, messages, then exactly one end. */
+/**
+ * Receives a server stream's events, in order: headers, messages, then exactly one end.
+ * onHeaders is called only when the server sent response headers: a trailers-only
+ * response (the usual immediate failure) goes straight to onEnd.
+ */
 export interface StreamSink {
   onHeaders(headers: Metadata): void;
   onMessage(message: Uint8Array): void;
