@@ -1,0 +1,89 @@
+/**
+ * The HTTP bench cases, each with the gRPC call it transcodes to, so the direct client makes
+ * exactly the call the gateway and the proxy make. Request bodies are built once here.
+ */
+import { EchoMessage, ExpandRequest } from '../gen/acme/echo/v1/echo';
+import { echoFromJson } from './echo-json';
+
+export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000';
+
+export interface BenchCase {
+  /** 1-based number, as in the issue and on the command line (--cases=1,2). */
+  readonly n: number;
+  readonly id: CaseId;
+  readonly title: string;
+  readonly http: { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string> };
+  readonly grpc: { path: string; streaming: boolean; request: Uint8Array };
+  /** Messages per call: 1 for unary, the stream length for case 4 (rates are then messages/s). */
+  readonly messagesPerCall: number;
+}
+
+const ECHO = '/acme.echo.v1.EchoService/Echo';
+const EXPAND = '/acme.echo.v1.EchoService/Expand';
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+const encodeEcho = (json: Record<string, unknown>): Uint8Array => EchoMessage.encode(echoFromJson(json)).finish();
+
+/** ~150 bytes: an int64 as a string, a repeated string, a nested message. */
+export const SMALL_BODY = JSON.stringify({
+  id: '9007199254740993',
+  name: 'widget-42',
+  kind: 'KIND_TWO',
+  tags: ['alpha', 'beta', 'gamma'],
+  nested: { value: 'hello', inner: { value: 'deep', count: '7' } },
+});
+
+/** A 64 KiB JSON body: strings, int64s and a nested message, as a bulk write would carry. */
+export function largeBody(target = 64 * 1024): string {
+  const tags: string[] = [];
+  const numbers: string[] = [];
+  const items: string[] = [];
+  const doc = { id: '1234567890123', name: 'bulk-upload', kind: 'KIND_ONE', tags, numbers, nested: { value: 'batch', items } };
+  let seed = 7;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  for (let i = 0; JSON.stringify(doc).length < target - 64; i++) {
+    if (i % 4 === 0) numbers.push(String(rnd() * 4096 + rnd()));
+    else if (i % 4 === 3) items.push(`item-${rnd().toString(36)}`);
+    else tags.push(`tag-${i}-${rnd().toString(36)}-${rnd().toString(36)}`);
+  }
+  return JSON.stringify(doc);
+}
+
+/** All cases, in order. */
+export function benchCases(): BenchCase[] {
+  const large = largeBody();
+  return [
+    {
+      n: 1,
+      id: 'get-unary',
+      title: 'GET /v1/echo/{id}?name&small&kind',
+      http: { method: 'GET', path: '/v1/echo/12345?name=bench-item&small=25&kind=KIND_ONE' },
+      grpc: { path: ECHO, streaming: false, request: encodeEcho({ id: '12345', name: 'bench-item', small: 25, kind: 'KIND_ONE' }) },
+      messagesPerCall: 1,
+    },
+    {
+      n: 2,
+      id: 'post-small',
+      title: `POST /v1/echo ${SMALL_BODY.length} B body`,
+      http: { method: 'POST', path: '/v1/echo', body: SMALL_BODY, headers: JSON_HEADERS },
+      grpc: { path: ECHO, streaming: false, request: encodeEcho(JSON.parse(SMALL_BODY)) },
+      messagesPerCall: 1,
+    },
+    {
+      n: 3,
+      id: 'post-64k',
+      title: `POST /v1/echo ${Math.round(large.length / 1024)} KiB body`,
+      http: { method: 'POST', path: '/v1/echo', body: large, headers: JSON_HEADERS },
+      grpc: { path: ECHO, streaming: false, request: encodeEcho(JSON.parse(large)) },
+      messagesPerCall: 1,
+    },
+    {
+      n: 4,
+      id: 'stream-1000',
+      title: 'GET /v1/expand?count=1000 (NDJSON)',
+      http: { method: 'GET', path: '/v1/expand?count=1000' },
+      grpc: { path: EXPAND, streaming: true, request: ExpandRequest.encode(ExpandRequest.create({ count: 1000 })).finish() },
+      messagesPerCall: 1000,
+    },
+  ];
+}

@@ -1,0 +1,83 @@
+/**
+ * The bench's options, with their defaults in one place. Flags win over environment
+ * variables: `--duration=5` / BENCH_DURATION (seconds), and so on; `--quick` is a smoke run.
+ */
+import * as path from 'node:path';
+
+export const TARGETS = ['gateway-h2', 'gateway-grpc-js', 'proxy', 'direct'] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+export interface BenchOptions {
+  /** Warm-up before each measured window, ms (BENCH_WARMUP, --warmup, seconds). */
+  warmupMs: number;
+  /** Each measured window, ms (BENCH_DURATION, --duration, seconds). */
+  durationMs: number;
+  /** Measured windows per (case, connections, target); medians are reported (BENCH_REPS, --reps). */
+  reps: number;
+  /** Concurrency levels: HTTP connections, or gRPC calls in flight for `direct` (--connections=32,256). */
+  connections: number[];
+  /** Case numbers 1-4 to run (--cases=1,2); case 5, route matching, runs unless --no-routes. */
+  cases: number[];
+  targets: TargetName[];
+  /** Route bench time per table size, ms (--route-ms). */
+  routeMs: number;
+  routes: boolean;
+  /** When set, gateway processes run with --cpu-prof and write their profiles here (--cpu-prof=DIR). */
+  cpuProfDir: string | undefined;
+  /** Where the JSON results go (--out). */
+  out: string;
+  quick: boolean;
+}
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup=S] [--reps=N]
+  [--connections=32,256] [--cases=1,2,3,4] [--targets=${TARGETS.join(',')}]
+  [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--out=FILE]`;
+
+/** Parses argv and the BENCH_* environment into options. */
+export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"\n${USAGE}`);
+    const eq = arg.indexOf('=');
+    flags.set(eq === -1 ? arg.slice(2) : arg.slice(2, eq), eq === -1 ? 'true' : arg.slice(eq + 1));
+  }
+  const known = new Set(['quick', 'duration', 'warmup', 'reps', 'connections', 'cases', 'targets', 'route-ms', 'no-routes', 'cpu-prof', 'out', 'help']);
+  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
+  if (flags.has('help')) throw new Error(USAGE);
+
+  const quick = flags.has('quick') || env.BENCH_QUICK === '1';
+  const num = (flag: string, envName: string, dflt: number): number => {
+    const raw = flags.get(flag) ?? env[envName];
+    if (raw === undefined) return dflt;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${flag} must be a positive number, got "${raw}"`);
+    return v;
+  };
+  const list = (flag: string, envName: string, dflt: string): string[] =>
+    (flags.get(flag) ?? env[envName] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+
+  const targets = list('targets', 'BENCH_TARGETS', TARGETS.join(','));
+  for (const t of targets) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target "${t}"`);
+  const cases = list('cases', 'BENCH_CASES', '1,2,3,4').map(Number);
+  for (const c of cases) if (![1, 2, 3, 4].includes(c)) throw new Error(`unknown case "${c}" (1-4)`);
+
+  return {
+    warmupMs: num('warmup', 'BENCH_WARMUP', quick ? 0.5 : 2) * 1000,
+    durationMs: num('duration', 'BENCH_DURATION', quick ? 1 : 5) * 1000,
+    reps: Math.round(num('reps', 'BENCH_REPS', quick ? 1 : 2)),
+    connections: list('connections', 'BENCH_CONNECTIONS', '32,256').map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`bad connection count "${s}"`);
+      return n;
+    }),
+    cases,
+    targets: targets as TargetName[],
+    routeMs: num('route-ms', 'BENCH_ROUTE_MS', quick ? 200 : 1000),
+    routes: !flags.has('no-routes'),
+    cpuProfDir: flags.get('cpu-prof') ?? env.BENCH_CPU_PROF,
+    out: path.resolve(flags.get('out') ?? env.BENCH_OUT ?? path.join(REPO_ROOT, 'bench', 'results', 'latest.json')),
+    quick,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The bench backend: a minimal @grpc/grpc-js server for acme.echo.v1.EchoService, in its own
+ * process. Unlike gateway/test-support/echo-backend.ts it does no per-call work beyond the
+ * RPC itself (no metadata echo, no trailers, no dynamic messages): Echo answers with the
+ * request bytes, Expand streams `count` pre-encoded EchoMessage {name: text, small: i}. So
+ * every target in the bench pays the same, small, backend cost.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { EchoMessage, ExpandRequest } from '../gen/acme/echo/v1/echo';
+import { announceReady, serveRequests } from './ipc';
+import { windowStatsHandlers } from './process-stats';
+
+const SERVICE = 'acme.echo.v1.EchoService';
+const bytes = (b: Buffer): Buffer => b;
+const method = (name: string, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> => ({
+  path: `/${SERVICE}/${name}`,
+  requestStream: false,
+  responseStream,
+  requestSerialize: bytes,
+  requestDeserialize: bytes,
+  responseSerialize: bytes,
+  responseDeserialize: bytes,
+});
+
+/** Encoded stream messages, per (count, text): the bench asks for the same stream over and over. */
+const streams = new Map<string, Buffer[]>();
+function streamMessages(count: number, text: string): Buffer[] {
+  const key = `${count}\0${text}`;
+  let out = streams.get(key);
+  if (!out) {
+    out = [];
+    for (let i = 0; i < count; i++) out.push(Buffer.from(EchoMessage.encode(EchoMessage.create({ name: text, small: i })).finish()));
+    if (streams.size < 64) streams.set(key, out);
+  }
+  return out;
+}
+
+function expand(call: grpc.ServerWritableStream<Buffer, Buffer>): void {
+  const req = ExpandRequest.decode(call.request);
+  const messages = streamMessages(req.count, req.text);
+  let i = 0;
+  let cancelled = false;
+  call.on('cancelled', () => { cancelled = true; });
+  const pump = (): void => {
+    while (i < messages.length && !cancelled) {
+      if (!call.write(messages[i++])) {
+        call.once('drain', pump);
+        return;
+      }
+    }
+    if (!cancelled) call.end();
+  };
+  pump();
+}
+
+async function main(): Promise<void> {
+  const server = new grpc.Server();
+  server.addService(
+    { Echo: method('Echo', false), Expand: method('Expand', true) },
+    {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request),
+      Expand: expand,
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  serveRequests(windowStatsHandlers(), () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+  announceReady({ port });
+}
+
+main().catch((err: unknown) => {
+  console.error('echo-server:', err);
+  process.exit(1);
+});

@@ -1,0 +1,202 @@
+/**
+ * `npm run bench`: the gateway against two references on one gRPC echo backend, all on
+ * loopback, each server in its own process. See bench/README.md for the columns.
+ *
+ *   backend      echo-server.ts (grpc-js), shared by every target
+ *   gateway-h2   the gateway, lean node:http2 transport      } gateway-server.ts
+ *   gateway-grpc-js  the gateway, @grpc/grpc-js transport   }
+ *   proxy        hand-written Fastify + grpc-js + ts-proto proxy (proxy-server.ts)
+ *   direct       the same gRPC calls straight to the backend (direct-load.ts, lean h2 client)
+ *
+ * HTTP load comes from autocannon in this process. For each concurrency, case and rep, every
+ * target gets a warm-up and then a measured window, in an order that rotates per rep.
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type BenchCase, benchCases } from './bench-cases';
+import { type BenchOptions, benchOptions, type TargetName } from './bench-options';
+import type { LoadResult } from './direct-load';
+import { checkResponses, runHttpLoad } from './http-load';
+import { Child } from './ipc';
+import type { WindowStats } from './process-stats';
+import { aggregate, checksTable, checkTargets, resultsTable, routesTable, transportComparison, transportTable, type WindowRecord } from './report';
+import { type RouteBenchResult, runRouteBench } from './route-match-bench';
+
+interface Target {
+  name: TargetName;
+  /** The gateway or proxy process (absent for direct). */
+  server?: Child;
+  baseUrl?: string;
+}
+
+async function startTargets(options: BenchOptions, backendTarget: string): Promise<{ targets: Target[]; direct?: Child }> {
+  const targets: Target[] = [];
+  let direct: Child | undefined;
+  for (const name of options.targets) {
+    if (name === 'direct') {
+      direct = await Child.start('direct', 'direct-load', ['--backend', backendTarget]);
+      targets.push({ name });
+      continue;
+    }
+    let server: Child;
+    if (name === 'proxy') {
+      server = await Child.start(name, 'proxy-server', ['--backend', backendTarget]);
+    } else {
+      const transport = name === 'gateway-h2' ? 'h2' : 'grpc-js';
+      const execArgv = options.cpuProfDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : [];
+      server = await Child.start(name, 'gateway-server', ['--backend', backendTarget, '--transport', transport], execArgv);
+    }
+    targets.push({ name, server, baseUrl: `http://127.0.0.1:${server.ready.port}` });
+  }
+  return { targets, direct };
+}
+
+async function measureWindow(t: Target, direct: Child | undefined, backend: Child, c: BenchCase, connections: number, options: BenchOptions): Promise<Omit<WindowRecord, 'rep'>> {
+  const load = (ms: number): Promise<LoadResult> =>
+    t.name === 'direct'
+      ? direct!.request<LoadResult>('run', { caseN: c.n, connections, durationMs: ms })
+      : runHttpLoad(t.baseUrl!, c, connections, ms);
+  await load(options.warmupMs);
+  await Promise.all([backend.request('window-start'), t.server?.request('window-start'), direct?.request('window-start')]);
+  const ownCpu = process.cpuUsage(); // autocannon runs in this process
+  const result = await load(options.durationMs);
+  const ownCpuUs = process.cpuUsage(ownCpu);
+  const [backendStats, serverStats, directStats] = await Promise.all([
+    backend.request<WindowStats>('window-end'),
+    t.server?.request<WindowStats>('window-end'),
+    direct?.request<WindowStats>('window-end'),
+  ]);
+  return {
+    caseN: c.n,
+    caseId: c.id,
+    connections,
+    target: t.name,
+    requests: result.requests,
+    errors: result.errors,
+    durationS: result.durationS,
+    latencyMs: result.latencyMs,
+    messagesPerCall: c.messagesPerCall,
+    serverCpuUs: serverStats?.cpuUs,
+    serverPeakRssBytes: serverStats?.peakRssBytes,
+    serverHeapTotalBytes: serverStats?.heapTotalBytes,
+    serverExternalBytes: serverStats?.externalBytes,
+    backendCpuUs: backendStats.cpuUs,
+    clientCpuUs: t.name === 'direct' ? directStats!.cpuUs : ownCpuUs.user + ownCpuUs.system,
+  };
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = benchOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const cases = benchCases().filter((c) => options.cases.includes(c.n));
+  const windowsTotal = options.connections.length * cases.length * options.reps * options.targets.length;
+  const estimateS = Math.round((windowsTotal * (options.warmupMs + options.durationMs)) / 1000 + (options.routes ? (4 * options.routeMs) / 1000 : 0));
+  console.log(`bench: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`);
+  console.log(`bench: ${windowsTotal} windows of ${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s, ~${Math.ceil(estimateS / 60)} min`);
+
+  // Case 5 first, while the machine is quiet.
+  let routes: RouteBenchResult | undefined;
+  if (options.routes) {
+    routes = runRouteBench({ measureMs: options.routeMs });
+    console.log(`\ncase 5: route matching (trie only)\n${routesTable(routes)}\n10k/10 cost ratio: ${routes.slowdown}x\n`);
+  }
+
+  const backend = await Child.start('backend', 'echo-server', []);
+  const backendTarget = `127.0.0.1:${backend.ready.port}`;
+  const { targets, direct } = await startTargets(options, backendTarget);
+  const startup = Object.fromEntries(
+    targets.filter((t) => t.server).map((t) => [t.name, { processReadyMs: t.server!.ready.startupMs, buildMs: t.server!.ready.buildMs, idleRssMb: t.server!.ready.rssMb }]),
+  );
+  for (const [name, s] of Object.entries(startup)) {
+    console.log(`${name}: ready ${s.processReadyMs} ms after process start${s.buildMs !== undefined ? ` (build + listen ${s.buildMs} ms)` : ''}, idle RSS ${s.idleRssMb} MB`);
+  }
+
+  const problems: string[] = [];
+  const httpTargets = targets.filter((t) => t.baseUrl).map((t): [string, string] => [t.name, t.baseUrl!]);
+  for (const c of cases) problems.push(...(await checkResponses(httpTargets, c)));
+  for (const p of problems) console.warn(`check: ${p}`);
+
+  const windows: WindowRecord[] = [];
+  let done = 0;
+  try {
+    for (const connections of options.connections) {
+      for (const c of cases) {
+        for (let rep = 0; rep < options.reps; rep++) {
+          // Rotate the order each rep so no target always runs first (or right after another).
+          const order = targets.map((_, i) => targets[(i + rep) % targets.length]);
+          for (const t of order) {
+            const w = { ...(await measureWindow(t, direct, backend, c, connections, options)), rep };
+            windows.push(w);
+            done++;
+            const rate = (w.requests / w.durationS) * c.messagesPerCall;
+            const cpu = w.serverCpuUs === undefined ? '' : `, ${(w.serverCpuUs / Math.max(1, w.requests)).toFixed(1)} us/req`;
+            console.log(
+              `[${String(done).padStart(3)}/${windowsTotal}] case ${c.n} @${connections} ${t.name.padEnd(15)} rep ${rep + 1}: ` +
+                `${Math.round(rate).toLocaleString('en-US')} ${c.messagesPerCall > 1 ? 'msg' : 'req'}/s, p99 ${w.latencyMs.p99} ms, ${w.errors} errors${cpu}`,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    await Promise.all([...targets.map((t) => t.server?.stop()), direct?.stop()]);
+    await backend.stop();
+  }
+
+  const rows = aggregate(windows);
+  const checks = checkTargets(rows, routes);
+  const transports = transportComparison(rows);
+  console.log(`\nresults (medians of ${options.reps} windows of ${options.durationMs / 1000} s; CPU and RSS are the gateway/proxy process's)\n`);
+  console.log(resultsTable(rows));
+  if (transports.length) console.log(`\ngateway transports: h2 vs grpc-js\n\n${transportTable(transports)}`);
+  if (routes) console.log(`\ncase 5: route matching\n\n${routesTable(routes)}`);
+  console.log(`\ntargets\n\n${checksTable(checks)}`);
+  if (options.cpuProfDir) console.log(`\nCPU profiles: ${options.cpuProfDir}/gateway-*.cpuprofile`);
+
+  const output = {
+    meta: {
+      date: new Date().toISOString(),
+      commit: gitCommit(),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      directClient: 'gateway lean h2 transport (createH2Transport), static ts-proto codecs',
+      httpLoad: `autocannon, HTTP/1.1 keep-alive, pipelining 1`,
+      options: { ...options, out: undefined },
+    },
+    cases: cases.map((c) => ({ n: c.n, id: c.id, title: c.title, http: { method: c.http.method, path: c.http.path, bodyBytes: c.http.body?.length ?? 0 }, grpcPath: c.grpc.path, messagesPerCall: c.messagesPerCall })),
+    startup,
+    routes,
+    results: rows,
+    transports,
+    checks,
+    problems,
+    windows,
+  };
+  mkdirSync(path.dirname(options.out), { recursive: true });
+  writeFileSync(options.out, `${JSON.stringify(output, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(process.cwd(), options.out) || options.out}`);
+  if (problems.length) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error('bench failed:', err);
+  process.exit(1);
+});
