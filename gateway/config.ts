@@ -58,7 +58,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   port: 8080,
   descriptor: BUILTIN_DESCRIPTOR,
   upstreams: {},
-  transport: 'grpc-js',
+  transport: 'h2',
   auth: { mode: 'jwt', jwks: 'rpc:/acme.user.v1.UserService/GetJwks', issuer: 'acme-user', audience: 'acme' },
   json: DEFAULT_JSON_OPTIONS,
   bodyLimit: 4 * 1024 * 1024,
