@@ -4,13 +4,14 @@
  * upstream and writes the answer. The transcoding core never sees Fastify; this file never
  * parses JSON or walks descriptors.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '@bufbuild/protobuf';
 import { GatewayError, type Route, type RouteTable } from '../transcode';
 import { callDeadline } from '../upstream/deadline';
 import type { MetadataMapper } from '../upstream/metadata';
 import type { UpstreamPool } from '../upstream/upstream-pool';
-import type { CallOptions, CallStatus, Metadata } from '../upstream/transport';
+import { Cancellation, type CallOptions, type CallStatus, type Metadata } from '../upstream/transport';
 import { isJsonContentType } from './content-type';
 import { errorReply } from './error-reply';
 import { httpStatusFromCode } from './status-map';
@@ -70,10 +71,9 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
       throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `content type "${contentType}" is not JSON`);
     }
     const values = match.bindings.map((b) => b[1]);
-    const controller = new AbortController();
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
-    });
+    const cancellation = new Cancellation();
+    cancellations.set(reply.raw, cancellation);
+    reply.raw.on('close', cancelOnEarlyClose);
     const call: CallOptions = {
       metadata: metadata.incoming(request.headers, {
         remoteAddress: request.socket.remoteAddress,
@@ -81,7 +81,7 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
         protocol: request.protocol === 'https' ? 'https' : 'http',
       }),
       deadline: callDeadline(request.headers['grpc-timeout'], options.timeoutFor(route)),
-      signal: controller.signal,
+      signal: cancellation,
     };
     const transport = upstreams.get(route.rpc.service);
     const grpcPath = route.rpc.grpcPath;
@@ -124,6 +124,14 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
   app.setNotFoundHandler((request, reply) => handler(request, reply).catch((err: unknown) => sendError(reply, err)));
   app.route({ method: app.supportedMethods as string[], url: '/*', handler });
+}
+
+// A module-level listener (no closure per request) finds the request's cancellation here.
+const cancellations = new WeakMap<ServerResponse, Cancellation>();
+
+/** A client that goes away before its answer is written cancels the upstream call. */
+function cancelOnEarlyClose(this: ServerResponse): void {
+  if (!this.writableFinished) cancellations.get(this)?.abort();
 }
 
 function responseHeaders(metadata: MetadataMapper, headers: Metadata, trailers: Metadata): Record<string, string | string[]> {

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   CallError,
   type CallOptions,
+  type CancelSignal,
   type CallStatus,
   type ClientStreamCall,
   type Metadata,
@@ -52,7 +53,7 @@ function grpcOptions(options: CallOptions): grpc.CallOptions {
   return options.deadline === undefined ? {} : { deadline: options.deadline };
 }
 
-function bindSignal(call: grpc.Call, signal: AbortSignal | undefined): void {
+function bindSignal(call: grpc.Call, signal: CancelSignal | undefined): void {
   if (!signal) return;
   if (signal.aborted) call.cancel();
   else signal.addEventListener('abort', () => call.cancel(), { once: true });

@@ -9,7 +9,7 @@ import { FrameDecoder, type FrameReceiver } from './h2-framing';
 import { encodeTimeout, fromRawHeaders } from './h2-metadata';
 import type { Connection, Pool, Waiter } from './h2-pool';
 import { Code, callError, httpStatus, localStatus, resetStatus, trailerStatus } from './h2-status';
-import type { CallStatus, Metadata, StreamSink, UnaryResult } from './transport';
+import type { CallStatus, CancelSignal, Metadata, StreamSink, UnaryResult } from './transport';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -63,7 +63,7 @@ export class H2Call implements Waiter, FrameReceiver {
     /** A string when the metadata could not be encoded: why. */
     private readonly requestHeaders: http2.OutgoingHttpHeaders | string,
     private readonly deadline: number | undefined,
-    private readonly signal: AbortSignal | undefined,
+    private readonly signal: CancelSignal | undefined,
     /** The framed request, for unary and server-streaming calls. */
     private body: Buffer | null,
   ) {}
