@@ -5,7 +5,7 @@
 import { EchoMessage, ExpandRequest } from '../gen/acme/echo/v1/echo';
 import { echoFromJson } from './echo-json';
 
-export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000';
+export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000' | 'post-1k';
 
 export interface BenchCase {
   /** 1-based number, as in the issue and on the command line (--cases=1,2). */
@@ -52,6 +52,7 @@ export function largeBody(target = 64 * 1024): string {
 /** All cases, in order. */
 export function benchCases(): BenchCase[] {
   const large = largeBody();
+  const oneK = largeBody(1024);
   return [
     {
       n: 1,
@@ -84,6 +85,15 @@ export function benchCases(): BenchCase[] {
       http: { method: 'GET', path: '/v1/expand?count=1000' },
       grpc: { path: EXPAND, streaming: true, request: ExpandRequest.encode(ExpandRequest.create({ count: 1000 })).finish() },
       messagesPerCall: 1000,
+    },
+    {
+      // The transcoding issue's "1 KB POST", measured beside the performance issue's four cases.
+      n: 6,
+      id: 'post-1k',
+      title: `POST /v1/echo ${Math.round(oneK.length / 1024)} KiB body`,
+      http: { method: 'POST', path: '/v1/echo', body: oneK, headers: JSON_HEADERS },
+      grpc: { path: ECHO, streaming: false, request: encodeEcho(JSON.parse(oneK)) },
+      messagesPerCall: 1,
     },
   ];
 }

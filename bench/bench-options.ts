@@ -16,7 +16,7 @@ export interface BenchOptions {
   reps: number;
   /** Concurrency levels: HTTP connections, or gRPC calls in flight for `direct` (--connections=32,256). */
   connections: number[];
-  /** Case numbers 1-4 to run (--cases=1,2); case 5, route matching, runs unless --no-routes. */
+  /** HTTP case numbers to run: 1-4 and 6 (a 1 KiB POST) (--cases=1,2); case 5, route matching, runs unless --no-routes. */
   cases: number[];
   targets: TargetName[];
   /** Route bench time per table size, ms (--route-ms). */
@@ -32,7 +32,7 @@ export interface BenchOptions {
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup=S] [--reps=N]
-  [--connections=32,256] [--cases=1,2,3,4] [--targets=${TARGETS.join(',')}]
+  [--connections=32,256] [--cases=1,2,3,4,6] [--targets=${TARGETS.join(',')}]
   [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--out=FILE]`;
 
 /** Parses argv and the BENCH_* environment into options. */
@@ -60,8 +60,8 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
 
   const targets = list('targets', 'BENCH_TARGETS', TARGETS.join(','));
   for (const t of targets) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target "${t}"`);
-  const cases = list('cases', 'BENCH_CASES', '1,2,3,4').map(Number);
-  for (const c of cases) if (![1, 2, 3, 4].includes(c)) throw new Error(`unknown case "${c}" (1-4)`);
+  const cases = list('cases', 'BENCH_CASES', '1,2,3,4,6').map(Number);
+  for (const c of cases) if (![1, 2, 3, 4, 6].includes(c)) throw new Error(`unknown case "${c}" (1-4, 6)`);
 
   return {
     warmupMs: num('warmup', 'BENCH_WARMUP', quick ? 0.5 : 2) * 1000,
