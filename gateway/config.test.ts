@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { thrownBy } from './test-support/thrown';
-import { ConfigError, configFromArgs, DEFAULT_CONFIG, resolveConfig, type ConfigInput } from './config';
+import { ConfigError, configFromArgs, DEFAULT_CONFIG, MAX_WORKERS, resolveConfig, type ConfigInput } from './config';
 
 /** The ConfigError message `fn` throws. */
 function configError(fn: () => unknown): string {
@@ -38,8 +38,25 @@ describe('resolveConfig', () => {
     ['an unknown JSON option', { json: { emitDefaults: true } }, 'option "json.emitDefaults"'],
     ['a JSON option that is not a boolean', { json: { useProtoNames: 'yes' } }, 'option "json.useProtoNames"'],
     ['forwarded headers that are not a list', { forwardedHeaders: 'authorization' }, 'option "forwardedHeaders"'],
+    ['zero workers', { workers: 0 }, 'option "workers"'],
+    ['negative workers', { workers: -2 }, 'option "workers"'],
+    ['fractional workers', { workers: 1.5 }, 'option "workers"'],
+    ['more workers than MAX_WORKERS', { workers: MAX_WORKERS + 1 }, 'option "workers"'],
+    ['workers as a numeric string', { workers: '2' }, 'option "workers"'],
+    ['workers as another word', { workers: 'all' }, 'option "workers"'],
   ])('rejects %s, naming the option', (_name, input, named) => {
     expect(configError(() => resolveConfig(input as ConfigInput))).toContain(named);
+  });
+});
+
+describe('workers', () => {
+  it.each<[string, ConfigInput['workers'], number]>([
+    ['defaults to one process', undefined, 1],
+    ['takes a count', 4, 4],
+    ['takes the bound itself', MAX_WORKERS, MAX_WORKERS],
+    ['reads auto as the available parallelism, capped', 'auto', Math.min(availableParallelism(), MAX_WORKERS)],
+  ])('%s', (_name, workers, expected) => {
+    expect(resolveConfig({ workers }).workers).toBe(expected);
   });
 });
 
@@ -49,6 +66,8 @@ describe('configFromArgs', () => {
     ['--upstream=a=b, repeated', ['--upstream=a.v1=h:1', '--upstream', 'b.v1=h:2'], { upstreams: { 'a.v1': 'h:1', 'b.v1': 'h:2' } }],
     ['--port and --host', ['--port', '9090', '--host=0.0.0.0'], { port: 9090, host: '0.0.0.0' }],
     ['--transport h2', ['--transport', 'h2'], { transport: 'h2' }],
+    ['--workers 2', ['--workers', '2'], { workers: 2 }],
+    ['--workers=auto', ['--workers=auto'], { workers: Math.min(availableParallelism(), MAX_WORKERS) }],
   ])('%s', (_name, argv, expected) => {
     expect(configFromArgs(argv, {})).toMatchObject(expected);
   });
@@ -70,10 +89,16 @@ describe('configFromArgs', () => {
   it('flags beat the config file; upstreams and auth merge; a relative descriptor is relative to the file', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gateway-config-'));
     const file = path.join(dir, 'gateway.yaml');
-    writeFileSync(file, 'port: 1000\ndescriptor: api.binpb\nupstreams:\n  a.v1: h:1\nauth:\n  issuer: me\n');
+    writeFileSync(file, 'port: 1000\ndescriptor: api.binpb\nupstreams:\n  a.v1: h:1\nauth:\n  issuer: me\nworkers: 3\n');
     const config = configFromArgs(['--config', file, '--port', '2000', '--upstream', 'b.v1=h:2', '--auth', 'off'], {});
-    expect(config).toMatchObject({ port: 2000, descriptor: path.join(dir, 'api.binpb'), upstreams: { 'a.v1': 'h:1', 'b.v1': 'h:2' } });
+    expect(config).toMatchObject({ port: 2000, descriptor: path.join(dir, 'api.binpb'), upstreams: { 'a.v1': 'h:1', 'b.v1': 'h:2' }, workers: 3 });
     expect(config.auth).toMatchObject({ mode: 'off', issuer: 'me' });
+  });
+
+  it('a config file may say workers: auto', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'gateway-config-')), 'gateway.json');
+    writeFileSync(file, JSON.stringify({ workers: 'auto' }));
+    expect(configFromArgs(['--config', file], {}).workers).toBe(Math.min(availableParallelism(), MAX_WORKERS));
   });
 
   it.each<[string, string[], string]>([
@@ -84,6 +109,9 @@ describe('configFromArgs', () => {
     ['a bad --port', ['--port', 'eighty'], 'option "port"'],
     ['a bad --transport', ['--transport', 'quic'], 'option "transport"'],
     ['a bad --auth', ['--auth', 'maybe'], 'option "auth.mode"'],
+    ['a --workers that is not a number', ['--workers', 'many'], 'option "workers"'],
+    ['an empty --workers=', ['--workers='], 'option "workers"'],
+    ['--workers 0', ['--workers', '0'], 'option "workers"'],
     ['a missing --config file', ['--config', '/nonexistent/gateway.yaml'], 'cannot read config file'],
   ])('rejects %s', (_name, argv, message) => {
     expect(configError(() => configFromArgs(argv, {}))).toContain(message);

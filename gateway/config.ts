@@ -3,6 +3,7 @@
  * here, and this is the only file that reads argv, the environment or a config file.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_JSON_OPTIONS, type JsonOptions } from './transcode';
@@ -48,7 +49,16 @@ export interface GatewayConfig {
   readonly methodTimeoutsMs: Readonly<Record<string, number>>;
   /** Log level: fatal, error, warn, info, debug. */
   readonly logLevel: string;
+  /**
+   * Gateway processes sharing the port (node:cluster, see workers.ts). 1 serves from this
+   * process alone; more makes it a primary that forks that many workers. `auto` in a config
+   * file or on the command line means os.availableParallelism(), at most MAX_WORKERS.
+   */
+  readonly workers: number;
 }
+
+/** Upper bound on `workers`: beyond the cores, workers only add memory and context switches. */
+export const MAX_WORKERS = 64;
 
 /** Our own descriptor set (all of proto/ plus google.api/google.rpc), built by `npm run gen`. */
 export const BUILTIN_DESCRIPTOR = path.resolve(__dirname, findGenDir(), 'api.binpb');
@@ -68,6 +78,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   defaultTimeoutMs: 0,
   methodTimeoutsMs: {},
   logLevel: 'info',
+  workers: 1,
 } satisfies GatewayConfig);
 
 /** A config problem, reported at start with the option's name. */
@@ -75,9 +86,10 @@ export class ConfigError extends Error {}
 
 /** A partial config, as from a file or a caller; nested objects may be partial too. */
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
-export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json'>> & {
+export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers'>> & {
   auth?: Mutable<AuthConfig>;
   json?: Mutable<JsonOptions>;
+  workers?: number | 'auto';
 };
 
 /** Fills defaults and validates. */
@@ -89,6 +101,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     ...stripUndefined(input),
     auth: { ...DEFAULT_CONFIG.auth, ...stripUndefined(input.auth ?? {}) },
     json: { ...DEFAULT_CONFIG.json, ...stripUndefined(input.json ?? {}) },
+    ...(input.workers === 'auto' ? { workers: Math.min(availableParallelism(), MAX_WORKERS) } : {}),
   } as GatewayConfig;
   expect(typeof merged.host === 'string' && merged.host !== '', 'host', 'a non-empty string');
   expect(Number.isInteger(merged.port) && merged.port >= 0 && merged.port < 65536, 'port', 'an integer 0-65535');
@@ -101,6 +114,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(Array.isArray(merged.forwardedHeaders) && merged.forwardedHeaders.every((h) => typeof h === 'string'), 'forwardedHeaders', 'a list of header names');
   expect(Number.isFinite(merged.defaultTimeoutMs) && merged.defaultTimeoutMs >= 0, 'defaultTimeoutMs', 'a number of ms >= 0');
   expect(isNumberRecord(merged.methodTimeoutsMs), 'methodTimeoutsMs', 'an object of method name to ms');
+  expect(Number.isInteger(merged.workers) && merged.workers >= 1 && merged.workers <= MAX_WORKERS, 'workers', `an integer 1-${MAX_WORKERS}, or "auto"`);
   for (const [k, v] of Object.entries(merged.json)) {
     expect(k in DEFAULT_JSON_OPTIONS && typeof v === 'boolean', `json.${k}`, 'a known boolean option');
   }
@@ -125,7 +139,7 @@ export function readConfigFile(file: string): ConfigInput {
 
 const USAGE = `usage: gateway [--config file.(json|yaml)] [--descriptor api.binpb]
   [--upstream <service-or-package>=<host:port>]... [--host 127.0.0.1] [--port 8080]
-  [--transport h2|grpc-js] [--auth off|jwt] [--jwks <url|rpc:/pkg.Svc/Method>]`;
+  [--transport h2|grpc-js] [--auth off|jwt] [--jwks <url|rpc:/pkg.Svc/Method>] [--workers N|auto]`;
 
 /** Parses command-line flags (over an optional --config file) into a config. */
 export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -149,6 +163,11 @@ export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       case '--transport': flags.transport = value() as GatewayConfig['transport']; break;
       case '--auth': auth.mode = value() as AuthConfig['mode']; break;
       case '--jwks': auth.jwks = value(); break;
+      case '--workers': {
+        const v = value();
+        flags.workers = v === 'auto' ? 'auto' : Number(v);
+        break;
+      }
       case '--upstream': {
         const spec = value();
         const eq = spec.indexOf('=');
