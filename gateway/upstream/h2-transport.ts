@@ -15,7 +15,7 @@ import type { CallOptions, ClientStreamCall, StreamSink, Transport, UnaryResult 
 
 export type { H2TransportOptions } from './h2-options';
 
-/** Request header objects kept per method path; node:http2 copies them, so sharing is safe. */
+/** Header objects kept per method path for calls without metadata; node:http2 copies them, so sharing is safe. */
 const MAX_CACHED_PATHS = 1024;
 
 /** A Transport over node:http2 sessions to one target. */
@@ -79,26 +79,34 @@ export class H2Transport implements Transport, CallContext {
   }
 
   /**
-   * Request headers: the shared per-path object when the call adds nothing, else a copy
-   * with the metadata (and, at start, grpc-timeout). A string is why the metadata is invalid.
+   * Request headers: the shared per-path object when the call adds nothing, else a fresh
+   * object literal with the metadata (and, at start, grpc-timeout). A literal, not a copy of
+   * the shared one: V8 turns a spread copy into a slow object once keys are added to it
+   * (~1.7 us per call measured, against ~0.05 us). A string is why the metadata is invalid.
    */
   private headersFor(path: string, options: CallOptions): OutgoingHttpHeaders | string {
-    let base = this.baseHeaders.get(path);
-    if (base === undefined) {
-      base = {
-        ':method': 'POST',
-        ':scheme': 'http',
-        ':path': path,
-        ':authority': this.authority,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        'user-agent': this.options.userAgent,
-      };
-      if (this.baseHeaders.size < MAX_CACHED_PATHS) this.baseHeaders.set(path, base);
+    if (options.metadata.length === 0 && options.deadline === undefined) {
+      let base = this.baseHeaders.get(path);
+      if (base === undefined) {
+        base = this.requestHeaders(path);
+        if (this.baseHeaders.size < MAX_CACHED_PATHS) this.baseHeaders.set(path, base);
+      }
+      return base;
     }
-    if (options.metadata.length === 0 && options.deadline === undefined) return base;
-    const headers = { ...base };
+    const headers = this.requestHeaders(path);
     return addMetadata(headers, options.metadata) ?? headers;
+  }
+
+  private requestHeaders(path: string): OutgoingHttpHeaders {
+    return {
+      ':method': 'POST',
+      ':scheme': 'http',
+      ':path': path,
+      ':authority': this.authority,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'user-agent': this.options.userAgent,
+    };
   }
 }
 
