@@ -3,15 +3,14 @@
  * settles on exactly one final status, the way grpc-js's Http2SubchannelCall does
  * (status from trailers first, then HTTP status, then the RST_STREAM code).
  */
-import * as http2 from 'node:http2';
 import * as zlib from 'node:zlib';
 import { FrameDecoder, type FrameReceiver } from './h2-framing';
 import { encodeTimeout, fromRawHeaders } from './h2-metadata';
 import type { Connection, Pool, Waiter } from './h2-pool';
+import { ErrorCode, type H2Stream, type StreamHandler } from './h2-session';
+import { HeaderBlockWriter } from './hpack';
 import { Code, callError, httpStatus, localStatus, resetStatus, trailerStatus } from './h2-status';
 import type { CallStatus, CancelSignal, Metadata, StreamSink, UnaryResult } from './transport';
-
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 /** What the calls of one transport share. */
 export interface CallContext {
@@ -27,21 +26,15 @@ export const CLIENT_STREAM = 2;
 type Kind = typeof UNARY | typeof SERVER_STREAM | typeof CLIENT_STREAM;
 
 /**
- * The call riding on a stream. Stream events go to shared module-level handlers that
- * find their call here, instead of five fresh closures per call on the hot path.
+ * A call from begin() to its one final status. Abort signals reach it via handleEvent;
+ * its stream's events arrive as direct calls from the session (StreamHandler).
  */
-const CALL = Symbol('h2-call');
-type CallStream = http2.ClientHttp2Stream & { [CALL]: H2Call };
-
-const REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream: false };
-
-/** A call from begin() to its one final status. Abort signals reach it via handleEvent. */
-export class H2Call implements Waiter, FrameReceiver {
+export class H2Call implements Waiter, FrameReceiver, StreamHandler {
   ended = false;
   resolve: ((result: UnaryResult) => void) | null = null;
   reject: ((error: Error) => void) | null = null;
   sink: StreamSink | null = null;
-  private stream: http2.ClientHttp2Stream | null = null;
+  private stream: H2Stream | null = null;
   private connection: Connection | null = null;
   private starting = false;
   private httpStatus = 0;
@@ -51,7 +44,6 @@ export class H2Call implements Waiter, FrameReceiver {
   private message: Buffer | null = null;
   /** Status from trailers (or a trailers-only response), delivered when the stream closes. */
   private final: CallStatus | null = null;
-  private streamError: Error | null = null;
   private timer: NodeJS.Timeout | undefined;
   /** Client-streaming writes made before a connection was ready. */
   private queued: Buffer[] | null = null;
@@ -60,8 +52,8 @@ export class H2Call implements Waiter, FrameReceiver {
   constructor(
     private readonly context: CallContext,
     private readonly kind: Kind,
-    /** A string when the metadata could not be encoded: why. */
-    private readonly requestHeaders: http2.OutgoingHttpHeaders | string,
+    /** The HPACK header block, or a string when the metadata could not be encoded: why. */
+    private readonly requestHeaders: Buffer | string,
     private readonly deadline: number | undefined,
     private readonly signal: CancelSignal | undefined,
     /** The framed request, for unary and server-streaming calls. */
@@ -90,30 +82,27 @@ export class H2Call implements Waiter, FrameReceiver {
   /** Waiter: a connection has room for this call's stream. */
   start(connection: Connection): void {
     if (this.ended) return;
-    const headers = this.requestHeaders as http2.OutgoingHttpHeaders;
-    if (this.deadline !== undefined) headers['grpc-timeout'] = encodeTimeout(this.deadline - Date.now());
-    let stream: http2.ClientHttp2Stream;
+    let block = this.requestHeaders as Buffer;
+    if (this.deadline !== undefined) {
+      const writer = new HeaderBlockWriter(block.length + 24);
+      writer.append(block);
+      writer.add('grpc-timeout', encodeTimeout(this.deadline - Date.now()));
+      block = writer.bytes();
+    }
+    const streaming = this.kind === CLIENT_STREAM;
+    this.connection = connection;
     try {
-      stream = connection.request(headers, REQUEST_OPTIONS);
+      this.stream = connection.request(block, this, streaming ? null : this.body, !streaming);
     } catch (err) {
+      this.connection = null;
       return this.finish(localStatus(Code.UNAVAILABLE, (err as Error).message));
     }
-    this.stream = stream;
-    this.connection = connection;
-    (stream as CallStream)[CALL] = this;
-    stream.on('response', onResponse);
-    stream.on('data', onData);
-    stream.on('trailers', onTrailers);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-    if (this.kind !== CLIENT_STREAM) {
-      stream.end(this.body);
-      this.body = null;
-      return;
-    }
-    if (this.queued !== null) for (const frame of this.queued) stream.write(frame);
+    this.body = null;
+    if (!streaming) return;
+    const { session } = connection;
+    if (this.queued !== null) for (const frame of this.queued) session.send(this.stream, frame, false);
     this.queued = null;
-    if (this.halfClosed) stream.end();
+    if (this.halfClosed) session.send(this.stream, null, true);
   }
 
   /** Waiter: no connection can be had. */
@@ -124,7 +113,7 @@ export class H2Call implements Waiter, FrameReceiver {
   /** Client streaming: sends one framed message. */
   write(frame: Buffer): void {
     if (this.ended || this.halfClosed) return;
-    if (this.stream !== null) this.stream.write(frame);
+    if (this.stream !== null) this.connection!.session.send(this.stream, frame, false);
     else (this.queued ??= []).push(frame);
   }
 
@@ -132,7 +121,7 @@ export class H2Call implements Waiter, FrameReceiver {
   end(): void {
     if (this.ended || this.halfClosed) return;
     this.halfClosed = true;
-    this.stream?.end();
+    if (this.stream !== null) this.connection!.session.send(this.stream, null, true);
   }
 
   /** AbortSignal listener. */
@@ -143,13 +132,13 @@ export class H2Call implements Waiter, FrameReceiver {
   /** Ends the call with a local status and resets the stream (RST_STREAM CANCEL). */
   cancel(status: CallStatus): void {
     this.finish(status);
-    const stream = this.stream;
-    if (stream !== null && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    const { stream, connection } = this;
+    if (stream !== null && connection !== null) connection.session.reset(stream, ErrorCode.CANCEL);
   }
 
-  onResponse(status: number | undefined, flags: number, raw: string[]): void {
-    this.httpStatus = status ?? 0;
-    if (flags & NGHTTP2_FLAG_END_STREAM) {
+  onResponse(status: number, endStream: boolean, raw: string[]): void {
+    this.httpStatus = status;
+    if (endStream) {
       // Trailers-only: the status is in the HEADERS frame; there are no response headers.
       this.final = trailerStatus(raw, this.httpStatus);
       return;
@@ -185,19 +174,14 @@ export class H2Call implements Waiter, FrameReceiver {
     this.final = trailerStatus(raw, this.httpStatus);
   }
 
-  onError(err: Error & { code?: string }): void {
-    // Errors made from a received RST_STREAM are read from rstCode on close.
-    if (err.code !== 'ERR_HTTP2_STREAM_ERROR') this.streamError = err;
-  }
-
-  onClose(stream: http2.ClientHttp2Stream): void {
+  onStreamClose(code: number, dropped: boolean): void {
     const connection = this.connection!;
     this.connection = null;
+    this.stream = null;
     if (!this.ended) {
       let status = this.final;
       if (status === null) {
-        const dropped = this.streamError !== null || connection.closed || connection.session.destroyed;
-        status = resetStatus(stream.rstCode ?? 0, this.httpStatus, dropped);
+        status = resetStatus(code, this.httpStatus, dropped);
       } else if (status.code === Code.OK) {
         if (this.decoder?.partial) status = localStatus(Code.INTERNAL, 'Stream ended in the middle of a message');
         else if (this.kind !== SERVER_STREAM && this.message === null) {
@@ -254,25 +238,4 @@ function deliver(call: H2Call, status: CallStatus): void {
 
 function onDeadline(call: H2Call): void {
   call.cancel(localStatus(Code.DEADLINE_EXCEEDED, 'Deadline exceeded'));
-}
-
-function onResponse(this: CallStream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
-  // node:http2 gives :status as a number, whatever the typings say.
-  this[CALL].onResponse(headers[':status'] as unknown as number | undefined, flags, raw);
-}
-
-function onData(this: CallStream, chunk: Buffer): void {
-  this[CALL].onData(chunk);
-}
-
-function onTrailers(this: CallStream, _headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]): void {
-  this[CALL].onTrailers(raw);
-}
-
-function onError(this: CallStream, err: Error): void {
-  this[CALL].onError(err);
-}
-
-function onClose(this: CallStream): void {
-  this[CALL].onClose(this);
 }

@@ -2,7 +2,6 @@
  * gRPC metadata <-> HTTP/2 headers, `grpc-timeout` and `grpc-message` encodings.
  * https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
  */
-import type { OutgoingHttpHeaders } from 'node:http2';
 import type { Metadata } from './transport';
 
 /** Header names the transport owns: never forwarded from user metadata, never surfaced. */
@@ -10,7 +9,7 @@ const RESERVED = new Set([
   'content-type', 'te', 'user-agent', 'host', 'date',
   'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding',
   'grpc-status', 'grpc-message', 'grpc-status-details-bin',
-  // HTTP/1 connection-specific headers: node:http2 refuses to send them.
+  // HTTP/1 connection-specific headers: forbidden in HTTP/2 (RFC 9113 8.2.2).
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings',
 ]);
 
@@ -22,12 +21,17 @@ const VALID_VALUE = /^[\x20-\x7e]*$/;
 /** Whether `name` carries bytes (base64 on the wire). */
 export const isBinaryName = (name: string): boolean => name.endsWith('-bin');
 
+/** Where encoded request header fields go (an HPACK block writer). */
+export interface HeaderSink {
+  add(name: string, value: string): void;
+}
+
 /**
- * Adds user metadata to outgoing request headers, repeated names as arrays.
- * `-bin` values go out base64 without padding (the spec's "should"). Returns an error
- * message for an invalid name or value, having added nothing useful.
+ * Adds user metadata to outgoing request headers, a field per value (repeated names
+ * repeat). `-bin` values go out base64 without padding (the spec's "should"). Returns an
+ * error message for an invalid name or value; the sink is then not to be used.
  */
-export function addMetadata(headers: OutgoingHttpHeaders, metadata: Metadata): string | undefined {
+export function addMetadata(headers: HeaderSink, metadata: Metadata): string | undefined {
   for (let i = 0; i < metadata.length; i++) {
     const [name, value] = metadata[i];
     if (name.charCodeAt(0) === 58 /* ':' */ || RESERVED.has(name)) continue;
@@ -43,10 +47,7 @@ export function addMetadata(headers: OutgoingHttpHeaders, metadata: Metadata): s
     } else {
       return `Invalid metadata value for "${name}": expected printable ASCII`;
     }
-    const existing = headers[name];
-    if (existing === undefined) headers[name] = wire;
-    else if (Array.isArray(existing)) existing.push(wire);
-    else headers[name] = [existing as string, wire];
+    headers.add(name, wire);
   }
   return undefined;
 }
@@ -58,7 +59,7 @@ function stripPadding(b64: string): string {
 }
 
 /**
- * Metadata from node:http2's flat raw header list ([name, value, name, value...]), which
+ * Metadata from a flat raw header list ([name, value, name, value...]), which
  * keeps repeated names apart. Skips pseudo-headers and the reserved names; decodes
  * `-bin` values (padded or not).
  */

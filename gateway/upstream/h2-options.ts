@@ -25,12 +25,10 @@ export interface H2TransportOptions {
   dnsMinIntervalMs: number;
   /** Connections opened to one address when the server's maxConcurrentStreams is reached. */
   maxConnectionsPerAddress: number;
-  /** Connection-level receive window (session.setLocalWindowSize). */
+  /** Connection-level receive window (a WINDOW_UPDATE on stream 0 at connect). */
   connectionWindowSize: number;
   /** Per-stream initial receive window (SETTINGS_INITIAL_WINDOW_SIZE). */
   streamWindowSize: number;
-  /** node:http2 maxSessionMemory in MB: room for large messages in flight. */
-  maxSessionMemoryMb: number;
   /** user-agent request header. */
   userAgent: string;
 }
@@ -50,6 +48,5 @@ export const DEFAULT_OPTIONS: Readonly<H2TransportOptions> = Object.freeze({
   maxConnectionsPerAddress: 16,
   connectionWindowSize: 64 * 1024 * 1024,
   streamWindowSize: 4 * 1024 * 1024,
-  maxSessionMemoryMb: 256,
   userAgent: 'acme-gateway-h2/0.1',
 });

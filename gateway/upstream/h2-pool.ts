@@ -7,9 +7,9 @@
  * and fail fast (UNAVAILABLE) when every address is backing off, as grpc-js does
  * without waitForReady.
  */
-import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { H2TransportOptions } from './h2-options';
+import { ErrorCode, H2Session, type H2Stream, type SessionListener, type StreamHandler } from './h2-session';
 import { Code, localStatus } from './h2-status';
 import { formatHostPort, resolveHost, type Address, type Target } from './h2-target';
 import type { CallStatus } from './transport';
@@ -22,11 +22,9 @@ export interface Waiter {
   fail(status: CallStatus): void;
 }
 
-const { NGHTTP2_CANCEL } = http2.constants;
-
 /** One HTTP/2 session to one address. */
-export class Connection {
-  readonly session: http2.ClientHttp2Session;
+export class Connection implements SessionListener {
+  readonly session: H2Session;
   /** Streams open on this session. */
   active = 0;
   ready = false;
@@ -37,41 +35,49 @@ export class Connection {
   maxStreams = 2 ** 32 - 1;
   private timer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  private onClosed: Array<() => void> = [];
 
-  constructor(readonly endpoint: Endpoint, pool: Pool) {
+  constructor(readonly endpoint: Endpoint, private readonly pool: Pool) {
     const { options } = pool;
     const { host, port } = endpoint.address;
-    this.session = http2.connect(`http://${pool.target.authority}`, {
-      createConnection: () => net.connect({ host, port, noDelay: true }),
-      settings: { enablePush: false, initialWindowSize: options.streamWindowSize },
-      maxSessionMemory: options.maxSessionMemoryMb,
-    });
+    const socket = net.connect({ host, port, noDelay: true });
+    this.session = new H2Session(socket, options, this);
     this.timer = setTimeout(connectTimeout, options.connectTimeoutMs, this);
-    const session = this.session;
-    session.on('connect', () => session.setLocalWindowSize(options.connectionWindowSize));
-    session.on('remoteSettings', (settings) => {
-      this.maxStreams = settings.maxConcurrentStreams ?? this.maxStreams;
-      if (!this.ready) {
-        this.ready = true;
-        clearTimeout(this.timer);
-        this.endpoint.failures = 0;
-        if (this.active === 0) session.unref();
-        this.scheduleKeepalive();
-      }
-      pool.drain();
-    });
-    session.on('goaway', () => {
-      this.draining = true;
-      pool.drain();
-    });
-    session.on('error', (err: Error) => { this.endpoint.lastError = err.message; });
-    session.on('close', () => {
-      this.closed = this.draining = true;
+  }
+
+  onSettings(maxConcurrentStreams: number | undefined): void {
+    this.maxStreams = maxConcurrentStreams ?? this.maxStreams;
+    if (!this.ready) {
+      this.ready = true;
       clearTimeout(this.timer);
-      clearTimeout(this.pingTimer);
-      this.endpoint.remove(this, this.ready);
-      pool.drain();
-    });
+      this.endpoint.failures = 0;
+      if (this.active === 0) this.session.unref();
+      this.scheduleKeepalive();
+    }
+    this.pool.drain();
+  }
+
+  onGoaway(): void {
+    this.draining = true;
+    this.pool.drain();
+  }
+
+  onSessionError(error: Error): void {
+    this.endpoint.lastError = error.message;
+  }
+
+  onSessionClose(): void {
+    this.closed = this.draining = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.pingTimer);
+    this.endpoint.remove(this, this.ready);
+    for (const resolve of this.onClosed.splice(0)) resolve();
+    this.pool.drain();
+  }
+
+  /** Resolves once the connection is gone. */
+  whenClosed(): Promise<void> {
+    return this.closed ? Promise.resolve() : new Promise((resolve) => this.onClosed.push(resolve));
   }
 
   /** Room for one more stream now. */
@@ -80,8 +86,8 @@ export class Connection {
   }
 
   /** Opens a stream; the caller must release() it once the stream has closed. */
-  request(headers: http2.OutgoingHttpHeaders, options: http2.ClientSessionRequestOptions): http2.ClientHttp2Stream {
-    const stream = this.session.request(headers, options);
+  request(block: Buffer, handler: StreamHandler, body: Buffer | null, end: boolean): H2Stream {
+    const stream = this.session.request(block, handler, body, end);
     // A connection holds the process open only while calls are in flight.
     if (this.active++ === 0) this.session.ref();
     return stream;
@@ -92,10 +98,10 @@ export class Connection {
     this.endpoint.pool.drain();
   }
 
-  /** Closes now; streams still open end as if the connection dropped. */
+  /** Closes now (GOAWAY CANCEL); streams still open end as if the connection dropped. */
   destroy(): void {
     this.draining = true;
-    if (!this.session.destroyed) this.session.destroy(undefined, NGHTTP2_CANCEL);
+    this.session.destroy(ErrorCode.CANCEL);
   }
 
   private scheduleKeepalive(): void {
@@ -247,9 +253,7 @@ export class Pool {
     const closing: Promise<void>[] = [];
     for (const endpoint of this.endpoints) {
       for (const connection of endpoint.connections) {
-        // A destroyed session may still wait for the peer's FIN before 'close': not ours to wait for.
-        if (connection.session.destroyed) continue;
-        closing.push(new Promise((resolve) => connection.session.once('close', resolve)));
+        closing.push(connection.whenClosed());
         connection.destroy();
       }
     }

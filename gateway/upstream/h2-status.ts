@@ -3,8 +3,8 @@
  * sent them, otherwise from the HTTP status or the RST_STREAM code, as grpc-js does.
  * https://github.com/grpc/grpc/blob/master/doc/http-grpc-status-mapping.md
  */
-import { constants } from 'node:http2';
 import { decodeGrpcMessage, fromRawHeaders } from './h2-metadata';
+import { ErrorCode } from './h2-session';
 import { CallError, type CallStatus, type Metadata } from './transport';
 
 /** The gRPC status codes this client produces itself. */
@@ -77,21 +77,21 @@ function parseStatusCode(value: string): number {
  */
 export function resetStatus(rstCode: number, responseStatus: number, dropped: boolean): CallStatus {
   switch (rstCode) {
-    case constants.NGHTTP2_NO_ERROR:
+    case ErrorCode.NO_ERROR:
       return responseStatus !== 200 && responseStatus !== 0
         ? httpStatus(responseStatus)
         : localStatus(dropped ? Code.UNAVAILABLE : Code.INTERNAL, dropped
           ? 'Connection dropped'
           : 'Received RST_STREAM with code 0 (Call ended without gRPC status)');
-    case constants.NGHTTP2_REFUSED_STREAM:
+    case ErrorCode.REFUSED_STREAM:
       return localStatus(Code.UNAVAILABLE, 'Stream refused by server');
-    case constants.NGHTTP2_CANCEL:
+    case ErrorCode.CANCEL:
       return dropped
         ? localStatus(Code.UNAVAILABLE, 'Connection dropped')
         : localStatus(Code.CANCELLED, 'Call cancelled');
-    case constants.NGHTTP2_ENHANCE_YOUR_CALM:
+    case ErrorCode.ENHANCE_YOUR_CALM:
       return localStatus(Code.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded');
-    case constants.NGHTTP2_INADEQUATE_SECURITY:
+    case ErrorCode.INADEQUATE_SECURITY:
       return localStatus(Code.PERMISSION_DENIED, 'Protocol not secure enough');
     default:
       return dropped

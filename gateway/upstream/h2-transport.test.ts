@@ -31,8 +31,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function rawServer(handler: Handler, settings: http2.Settings = {}): Promise<RawServer> {
-  const server = http2.createServer({ settings });
+async function rawServer(handler: Handler, settings: http2.Settings = {}, options: http2.ServerOptions = {}): Promise<RawServer> {
+  const server = http2.createServer({ ...options, settings });
   const raw: RawServer = {
     port: 0,
     sessions: [],
@@ -277,5 +277,90 @@ describe('connections', () => {
     await sleep(20);
     await t.close();
     expect((await pending).code).toBe(1);
+  });
+});
+
+describe('HTTP/2 framing (our own client session against nghttp2)', () => {
+  it('reads padded HEADERS and DATA frames', async () => {
+    const server = await rawServer(echo, {}, { paddingStrategy: http2.constants.PADDING_STRATEGY_MAX });
+    const t = transport(server);
+    expect(text((await call(t)).message)).toBe('pong');
+    expect((await stream(t)).messages).toEqual(['pong']);
+  });
+
+  it('reads response headers split over CONTINUATION frames', async () => {
+    const big = 'b'.repeat(40_000);
+    const server = await rawServer((s) => {
+      s.respond({ ...GRPC, 'x-big': big }, { waitForTrailers: true });
+      s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '0', 'x-big-trailer': big }));
+      s.end(encodeFrame(Buffer.from('pong')));
+    }, { maxHeaderListSize: 1 << 20 });
+    const result = await call(transport(server));
+    expect(result.headers).toContainEqual(['x-big', big]);
+    expect(result.trailers).toContainEqual(['x-big-trailer', big]);
+  });
+
+  it('keeps its HPACK table in step over many calls with changing headers', async () => {
+    const server = await rawServer((s, h) => {
+      s.respond({ ...GRPC, 'x-echo': String(h['x-n']).repeat(20) }, { waitForTrailers: true });
+      s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '0', 'x-trailer': `t${String(h['x-n'])}` }));
+      s.end(encodeFrame(Buffer.from('pong')));
+    });
+    const t = transport(server);
+    for (let n = 0; n < 300; n++) {
+      const result = await t.unary('/pkg.S/M', Buffer.alloc(0), { metadata: [['x-n', `value-${n}`]] });
+      expect(result.headers).toContainEqual(['x-echo', `value-${n}`.repeat(20)]);
+      expect(result.trailers).toContainEqual(['x-trailer', `tvalue-${n}`]);
+    }
+  });
+
+  it('sends a large request within a small server window, waiting for WINDOW_UPDATE', async () => {
+    const server = await rawServer((s) => {
+      let received = 0;
+      s.on('data', (chunk: Buffer) => { received += chunk.length; });
+      s.on('end', () => answer(s, [String(received)]));
+    }, { initialWindowSize: 1000 });
+    const t = transport(server);
+    const request = Buffer.alloc(300_000, 7);
+    expect(text((await t.unary('/pkg.S/M', request, { metadata: [] })).message)).toBe(String(request.length + 5));
+    const streaming = t.clientStream('/pkg.S/C', { metadata: [] });
+    for (let i = 0; i < 20; i++) streaming.write(Buffer.alloc(10_000, i));
+    streaming.end();
+    expect(text((await streaming.result).message)).toBe(String(20 * 10_005));
+  });
+
+  it('ends a client stream the server answered early without sending more', async () => {
+    const server = await rawServer((s) => {
+      s.once('data', () => answer(s, ['early']));
+    });
+    const streaming = transport(server).clientStream('/pkg.S/C', { metadata: [] });
+    streaming.write(Buffer.from('first'));
+    const result = await streaming.result;
+    streaming.write(Buffer.from('late'));
+    streaming.end();
+    expect(text(result.message)).toBe('early');
+  });
+
+  it.each([
+    [http2.constants.NGHTTP2_REFUSED_STREAM, 14, 'Stream refused by server'],
+    [http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 8, 'Bandwidth exhausted or memory limit exceeded'],
+    [http2.constants.NGHTTP2_INTERNAL_ERROR, 13, 'Received RST_STREAM with code 2'],
+  ])('maps RST_STREAM %i from the server to its status', async (rstCode, code, message) => {
+    const server = await rawServer((s) => {
+      s.on('error', () => undefined); // node reports its own reset as an error
+      s.close(rstCode);
+    });
+    expect(await rejectedStatus(call(transport(server)))).toMatchObject({ code, message });
+  });
+
+  it('fails calls as UNAVAILABLE when the server does not speak HTTP/2', async () => {
+    const http1 = net.createServer((socket) => socket.resume().end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
+    await new Promise<void>((resolve) => http1.listen(0, '127.0.0.1', resolve));
+    try {
+      const t = transport(`127.0.0.1:${(http1.address() as net.AddressInfo).port}`);
+      expect((await rejectedStatus(call(t))).code).toBe(14);
+    } finally {
+      await new Promise((resolve) => http1.close(resolve));
+    }
   });
 });

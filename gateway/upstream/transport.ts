@@ -2,7 +2,7 @@
  * The upstream transport: how the gateway speaks gRPC to a backend, with messages as
  * encoded bytes. Everything above this interface (transcoding, resilience, tracing) is
  * independent of the implementation, so the hot-path client is chosen by measurement:
- * `h2` (a lean client over node:http2) or `grpc-js` (@grpc/grpc-js, the fallback).
+ * `h2` (a lean client with its own HTTP/2 session) or `grpc-js` (@grpc/grpc-js, the fallback).
  */
 
 /** gRPC metadata: lower-case names; names ending in `-bin` carry bytes, others ASCII strings. */
