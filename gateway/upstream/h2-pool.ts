@@ -82,7 +82,7 @@ export class Connection implements SessionListener {
 
   /** Room for one more stream now. */
   get hasRoom(): boolean {
-    return this.ready && !this.draining && this.active < this.maxStreams;
+    return this.ready && !this.draining && !this.session.closing && this.active < this.maxStreams;
   }
 
   /** Opens a stream; the caller must release() it once the stream has closed. */
@@ -171,7 +171,7 @@ export class Endpoint {
   prepare(now: number): boolean {
     let open = 0;
     for (const c of this.connections) {
-      if (c.draining) continue;
+      if (c.draining || c.session.closing) continue;
       if (!c.ready) return true; // one is connecting already
       open++;
     }

@@ -156,6 +156,8 @@ export class H2Session {
     if (this.destroyed || this.closing) throw new Error('The session is closed');
     const id = this.nextId;
     this.nextId += 2;
+    // Stream ids run out after 2^30 streams: this session then only finishes what it has.
+    if (this.nextId > MAX_WINDOW) this.closing = true;
     const stream = new H2Stream(id, handler, this.peerInitialWindow);
     this.streams.set(id, stream);
     this.cork();
