@@ -23,9 +23,14 @@ export function readableLogger(level: string, prefix = 'gateway'): { level: stri
           .filter(([k]) => !SKIP.has(k))
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ');
-        const time = new Date(Number(entry.time) || Date.now()).toISOString();
-        return process.stdout.write(`${time} [${prefix}] ${LEVELS[Number(entry.level)] ?? 'INFO'} ${String(entry.msg ?? '')}${fields ? ` ${fields}` : ''}\n`);
+        const time = Number(entry.time) || Date.now();
+        return process.stdout.write(readableLine(prefix, LEVELS[Number(entry.level)] ?? 'INFO', `${String(entry.msg ?? '')}${fields ? ` ${fields}` : ''}`, time));
       },
     },
   };
+}
+
+/** One log line in that shape, for code that logs without Fastify (the cluster primary). */
+export function readableLine(prefix: string, level: string, msg: string, time = Date.now()): string {
+  return `${new Date(time).toISOString()} [${prefix}] ${level} ${msg}\n`;
 }
