@@ -23,6 +23,8 @@ async function main(): Promise<void> {
       '--upstream', `acme.content.v1=${content.address}`,
       ...process.argv.slice(2),
     ]);
+    // Here the gateway shares its process with the services; cluster workers are for `npm run gateway`.
+    if (config.workers !== 1) throw new Error('--workers is for `npm run gateway`; `npm start` runs one gateway beside the services');
     gateway = await startGateway(config, readableLogger(config.logLevel));
   } catch (err) {
     await Promise.allSettled([user.close(), content.close()]);
