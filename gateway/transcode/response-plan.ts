@@ -1,8 +1,13 @@
 /**
  * Renders one route's upstream response: proto3 JSON of the whole message or of its
  * `response_body` field, or raw bytes for google.api.HttpBody.
+ *
+ * JSON is written straight from the bytes by a writer compiled at start-up (binary-to-json);
+ * what it leaves alone (well-known types, unusual wire data) goes through @bufbuild/protobuf,
+ * which also words every error.
  */
 import { fromBinary, toJson, type DescField, type DescMessage, type JsonValue, type Registry } from '@bufbuild/protobuf';
+import { BinaryToJson } from './binary-to-json';
 import { GatewayError } from './errors';
 import { resolveFieldPath } from './field-path';
 import type { JsonOptions } from './json-options';
@@ -23,6 +28,7 @@ export class ResponsePlan {
   private readonly writeOptions: { alwaysEmitImplicit: boolean; enumAsInteger: boolean; useProtoFieldName: boolean; registry: Registry };
   private readonly pickOptions: { alwaysEmitImplicit: true; enumAsInteger: boolean; useProtoFieldName: boolean; registry: Registry };
   private readonly key: string;
+  private readonly direct: BinaryToJson | undefined;
 
   constructor(readonly output: DescMessage, responseBody: string, registry: Registry, options: JsonOptions) {
     if (responseBody) {
@@ -44,6 +50,8 @@ export class ResponsePlan {
     };
     this.pickOptions = { ...this.writeOptions, alwaysEmitImplicit: true };
     this.key = target ? (options.useProtoNames ? target.name : target.jsonName) : '';
+    const direct = this.httpBody ? undefined : new BinaryToJson(output, options, target);
+    this.direct = direct?.usable ? direct : undefined;
   }
 
   /** True when the answer is raw bytes with their own content type. */
@@ -53,6 +61,13 @@ export class ResponsePlan {
 
   /** Decodes upstream bytes and renders the HTTP body. */
   render(bytes: Uint8Array): RenderedBody {
+    const text = this.direct?.render(bytes);
+    if (text !== undefined) return { contentType: JSON_TYPE, body: text };
+    return this.renderCanonical(bytes);
+  }
+
+  /** The @bufbuild/protobuf path: message objects, then toJson. */
+  private renderCanonical(bytes: Uint8Array): RenderedBody {
     let message;
     try {
       message = fromBinary(this.output, bytes);
