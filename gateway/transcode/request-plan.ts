@@ -5,9 +5,10 @@
  * from the query. Path values win over body values, as in grpc-gateway and Envoy.
  *
  * Everything is resolved at construction (start-up): field targets, text converters, the
- * query tree. Per request, the body is parsed once, path and query values are gathered into
- * one small JSON overlay, and @bufbuild/protobuf (conformance-tested proto3 JSON) does the
- * mapping and the binary encoding.
+ * query tree, the request codec. Per request, the body is parsed once (JSON.parse), path and
+ * query values are gathered into one small JSON overlay, and json-to-binary encodes both
+ * straight to protobuf bytes. Whatever it leaves alone — and every malformed request — goes
+ * through @bufbuild/protobuf (conformance-tested proto3 JSON), which words the 400s.
  */
 import {
   create,
@@ -24,6 +25,8 @@ import { GatewayError, invalidField } from './errors';
 import { FieldPathError, isPathPrefix, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';
 import type { HttpBinding } from './http-rule';
 import { locateJsonError } from './json-error';
+import { countJsonMembers } from './json-members';
+import { JsonToBinary } from './json-to-binary';
 import type { JsonOptions } from './json-options';
 import type { PathTemplate } from './path-template';
 import { QueryReader } from './query-params';
@@ -50,6 +53,7 @@ export class RequestPlan {
   private readonly body: BodyPlan;
   private readonly query: QueryReader;
   private readonly readOptions: { ignoreUnknownFields: boolean; registry: Registry };
+  private readonly direct: JsonToBinary | undefined;
 
   constructor(
     readonly input: DescMessage,
@@ -65,6 +69,8 @@ export class RequestPlan {
     if (this.body.kind === 'all') bound.push([]);
     if (this.body.kind === 'field') bound.push([this.body.field.name]);
     this.query = new QueryReader(input, bound, { ignoreUnknown: options.ignoreUnknownQueryParameters });
+    const direct = this.rawBody ? undefined : new JsonToBinary(input, options.ignoreUnknownFields);
+    this.direct = direct?.usable ? direct : undefined;
   }
 
   /** True when the body is raw bytes (google.api.HttpBody), not JSON. */
@@ -82,7 +88,72 @@ export class RequestPlan {
    * `body` is the raw request body (undefined or empty when there is none).
    */
   build(pathValues: readonly string[], rawQuery: string, body: Uint8Array | undefined, contentType: string | undefined): Uint8Array {
+    return (this.direct && this.buildDirect(pathValues, rawQuery, body)) || this.buildCanonical(pathValues, rawQuery, body, contentType);
+  }
+
+  /** Decodes one JSON message of a client stream (a line of an NDJSON body). */
+  buildStreamMessage(json: string): Uint8Array {
+    const value = this.direct && parseJsonObject(json);
+    return (value && this.direct!.encode(value, undefined, countJsonMembers(json))) || toBinary(this.input, this.fromJsonText(json, undefined));
+  }
+
+  /**
+   * The direct path: JSON.parse, then json-to-binary over the body and the path/query
+   * overlay. Undefined for anything it leaves to the canonical path, including every error:
+   * that path parses again and reports the first problem in its usual order (body, then path,
+   * then query).
+   */
+  private buildDirect(pathValues: readonly string[], rawQuery: string, body: Uint8Array | undefined): Uint8Array | undefined {
+    const plan = this.body;
+    let value: Record<string, unknown> | undefined;
+    let members = -1;
+    if (plan.kind !== 'none' && body && body.length > 0) {
+      const text = utf8Text(body);
+      if (plan.kind === 'all') {
+        value = parseJsonObject(text);
+        if (!value) return undefined;
+        members = countJsonMembers(text);
+      } else {
+        // The body of one field, wrapped as the canonical path wraps it. Only a message field's
+        // body is checked for duplicate keys there (fromJsonString); the others are JSON.parse'd.
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          return undefined;
+        }
+        if (plan.field.fieldKind === 'message') {
+          if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+          members = countJsonMembers(text) + 1;
+        }
+        value = { [plan.field.jsonName]: parsed };
+      }
+    }
+    let overlay: Record<string, unknown> | undefined;
+    try {
+      overlay = this.overlay(pathValues, rawQuery);
+    } catch {
+      return undefined;
+    }
+    return this.direct!.encode(value, overlay, members);
+  }
+
+  /** The @bufbuild/protobuf path: a message object from the body, the overlay merged in, toBinary. */
+  private buildCanonical(pathValues: readonly string[], rawQuery: string, body: Uint8Array | undefined, contentType: string | undefined): Uint8Array {
     const message = this.bodyMessage(body, contentType);
+    const overlay = this.overlay(pathValues, rawQuery);
+    if (overlay) {
+      try {
+        mergeFromJson(this.input, message, overlay as JsonValue, this.readOptions);
+      } catch (err) {
+        throw this.overlayError(err, overlay as JsonValue);
+      }
+    }
+    return toBinary(this.input, message);
+  }
+
+  /** Path values and query parameters as one proto3-JSON object, or undefined when there are none. */
+  private overlay(pathValues: readonly string[], rawQuery: string): Record<string, unknown> | undefined {
     const overlay: Record<string, unknown> = {};
     let overlaid = false;
     for (let i = 0; i < this.pathTargets.length; i++) {
@@ -97,19 +168,7 @@ export class RequestPlan {
       overlaid = true;
     }
     if (rawQuery.length > 0 && this.query.apply(rawQuery, overlay) > 0) overlaid = true;
-    if (overlaid) {
-      try {
-        mergeFromJson(this.input, message, overlay as JsonValue, this.readOptions);
-      } catch (err) {
-        throw this.overlayError(err, overlay as JsonValue);
-      }
-    }
-    return toBinary(this.input, message);
-  }
-
-  /** Decodes one JSON message of a client stream (a line of an NDJSON body). */
-  buildStreamMessage(json: string): Uint8Array {
-    return toBinary(this.input, this.fromJsonText(json, undefined));
+    return overlaid ? overlay : undefined;
   }
 
   private bodyMessage(body: Uint8Array | undefined, contentType: string | undefined) {
@@ -122,7 +181,7 @@ export class RequestPlan {
         : create(this.input, { [plan.field.localName]: create(plan.field.message!, httpBody as never) } as never);
     }
     if (!body || body.length === 0) return create(this.input);
-    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    const text = utf8Text(body);
     return this.fromJsonText(text, plan.kind === 'field' ? plan.field : undefined);
   }
 
@@ -202,6 +261,24 @@ function resolveOrThrow(input: DescMessage, path: readonly string[], role: strin
 
 // A body for a whole message must be an object; checked on the text before any parsing.
 const OBJECT_START = /^\s*\{/;
+
+/** The body as text (Fastify hands over a Buffer; other callers may pass a plain Uint8Array). */
+function utf8Text(body: Uint8Array): string {
+  return (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+}
+
+/** JSON text that starts with `{` (after JSON blanks), parsed; undefined for anything else. */
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  let i = 0;
+  let c = text.charCodeAt(0);
+  while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++i);
+  if (c !== 0x7b) return undefined;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
 const DUPLICATE_KEY = /duplicate object key "([^"]*)"/;
 
 function parseBody(text: string): JsonValue {
