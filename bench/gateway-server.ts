@@ -1,28 +1,62 @@
 /**
- * The gateway under test, in its own process: `--backend host:port --transport h2|grpc-js`.
- * Auth off and no request logging (the hand-written proxy logs nothing either), everything
- * else at its defaults. Reports build time and its port, then answers window-stats requests.
+ * The gateway under test, in its own process: `--backend host:port --transport h2|grpc-js
+ * [--workers N]`. Auth off and no request logging (the hand-written proxy logs nothing either),
+ * everything else at its defaults. Reports build time and its port, then answers window-stats
+ * requests. With N > 1 this process is the cluster primary of N workers (gateway-worker.ts) and
+ * its window stats are its own plus theirs, added up (sumWindowStats).
  */
-import { resolveConfig } from '../gateway/config';
+import * as path from 'node:path';
+import { resolveConfig, type GatewayConfig } from '../gateway/config';
 import { startGateway } from '../gateway/main';
-import { announceReady, argValue, serveRequests } from './ipc';
-import { windowStatsHandlers } from './process-stats';
+import { startWorkers } from '../gateway/workers';
+import { announceReady, argValue, IpcPeer, serveRequests } from './ipc';
+import { sumWindowStats, windowStatsHandlers, type WindowStats } from './process-stats';
 
 async function main(): Promise<void> {
   const backend = argValue('backend');
   const transport = argValue('transport') as 'h2' | 'grpc-js' | undefined;
-  if (!backend || !transport) throw new Error('usage: gateway-server --backend host:port --transport h2|grpc-js');
+  if (!backend || !transport) throw new Error('usage: gateway-server --backend host:port --transport h2|grpc-js [--workers N]');
   const start = performance.now();
   const config = resolveConfig({
     port: 0,
     upstreams: { 'acme.echo.v1': backend },
     transport,
     auth: { mode: 'off' },
+    workers: Number(argValue('workers') ?? 1),
   });
+  if (config.workers > 1) return serveWithWorkers(config, start);
   const gateway = await startGateway(config, false);
   const buildMs = performance.now() - start;
   serveRequests(windowStatsHandlers(), () => gateway.close());
   announceReady({ port: gateway.port, buildMs: Math.round(buildMs * 10) / 10 });
+}
+
+async function serveWithWorkers(config: GatewayConfig, start: number): Promise<void> {
+  const pool = await startWorkers(config, {
+    entry: path.join(__dirname, 'gateway-worker.js'),
+    log: (level, msg) => {
+      if (level !== 'INFO') console.error(`gateway-server: ${msg}`);
+    },
+    onFatal: () => process.exit(1),
+  });
+  const buildMs = performance.now() - start;
+  // A worker replaced mid-run would not be measured: its peer rejects and the bench stops.
+  const workers = pool.workers().map((w) => new IpcPeer(`gateway worker ${w.id}`, w.process));
+  const own = windowStatsHandlers();
+  const ask = <T>(op: string): Promise<T[]> => Promise.all(workers.map((w) => w.request<T>(op)));
+  serveRequests(
+    {
+      'window-start': async () => {
+        own['window-start']();
+        await ask('window-start');
+        return true;
+      },
+      'window-end': async () => sumWindowStats([own['window-end']() as WindowStats, ...(await ask<WindowStats>('window-end'))]),
+    },
+    () => pool.close(),
+  );
+  const workersRss = (await ask<number>('rss')).reduce((a, b) => a + b, 0);
+  announceReady({ port: pool.port, buildMs: Math.round(buildMs * 10) / 10, rssBytes: process.memoryUsage.rss() + workersRss });
 }
 
 main().catch((err: unknown) => {

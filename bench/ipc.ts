@@ -2,7 +2,7 @@
  * The bench's parent ↔ child protocol over the fork() IPC channel: a child announces
  * `ready` once it serves, then answers numbered requests (`{ id, op, ...args }`) with
  * `{ id, ok, result | error }`. Each server runs in its own process so its CPU time and
- * memory can be read on its own.
+ * memory can be read on its own; a server with cluster workers asks them the same way.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -23,15 +23,16 @@ export interface ReadyMessage {
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
-/** A forked child process, spoken to by requests. */
-export class Child {
+/** Requests to a process over its IPC channel, answered there by serveRequests(). */
+export class IpcPeer {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private exited = false;
+  protected exited = false;
 
-  private constructor(readonly name: string, readonly proc: ChildProcess, readonly ready: ReadyMessage) {
+  /** `proc` is a forked child, or a cluster worker's `worker.process`. */
+  constructor(readonly name: string, readonly proc: ChildProcess) {
     proc.on('message', (msg: { id?: number; ok?: boolean; result?: unknown; error?: string }) => {
-      const waiter = msg.id === undefined ? undefined : this.pending.get(msg.id);
+      const waiter = msg?.id === undefined ? undefined : this.pending.get(msg.id);
       if (!waiter) return;
       this.pending.delete(msg.id!);
       if (msg.ok) waiter.resolve(msg.result);
@@ -42,6 +43,22 @@ export class Child {
       for (const w of this.pending.values()) w.reject(new Error(`${name} exited (${code ?? signal})`));
       this.pending.clear();
     });
+  }
+
+  request<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`${this.name} has exited`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.proc.send({ id, op, ...args });
+    });
+  }
+}
+
+/** A forked child process, spoken to by requests. */
+export class Child extends IpcPeer {
+  private constructor(name: string, proc: ChildProcess, readonly ready: ReadyMessage) {
+    super(name, proc);
   }
 
   /** Forks `dist/bench/<script>.js` and waits for its `ready` message. */
@@ -64,15 +81,6 @@ export class Child {
     });
   }
 
-  request<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
-    if (this.exited) return Promise.reject(new Error(`${this.name} has exited`));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.proc.send({ id, op, ...args });
-    });
-  }
-
   /** Asks the child to close and exit (so --cpu-prof can write its profile); kills it after 10 s. */
   async stop(): Promise<void> {
     if (this.exited) return;
@@ -84,9 +92,10 @@ export class Child {
   }
 }
 
-/** Child side: answers requests with `handlers`; `stop` runs `onStop` then exits. */
+/** Child side: answers requests with `handlers`; `stop` runs `onStop` then exits. Messages without an `op` are left to other listeners. */
 export function serveRequests(handlers: Record<string, Handler>, onStop: () => Promise<void> | void): void {
   process.on('message', (msg: { id: number; op: string }) => {
+    if (typeof msg?.op !== 'string') return;
     if (msg.op === 'stop') {
       Promise.resolve()
         .then(onStop)
@@ -108,10 +117,11 @@ export function serveRequests(handlers: Record<string, Handler>, onStop: () => P
   process.on('disconnect', () => process.exit(0));
 }
 
-/** Child side: tells the parent the child is up. */
-export function announceReady(info: Omit<ReadyMessage, 'type' | 'pid' | 'startupMs' | 'rssMb'>): void {
-  const rssMb = Math.round(process.memoryUsage.rss() / 2 ** 17) / 8;
-  process.send!({ type: 'ready', pid: process.pid, startupMs: Math.round(performance.now()), rssMb, ...info } satisfies ReadyMessage);
+/** Child side: tells the parent the child is up; `rssBytes` when this process is not all of it (cluster workers). */
+export function announceReady(info: Omit<ReadyMessage, 'type' | 'pid' | 'startupMs' | 'rssMb'> & { rssBytes?: number }): void {
+  const { rssBytes = process.memoryUsage.rss(), ...rest } = info;
+  const rssMb = Math.round(rssBytes / 2 ** 17) / 8;
+  process.send!({ type: 'ready', pid: process.pid, startupMs: Math.round(performance.now()), rssMb, ...rest } satisfies ReadyMessage);
 }
 
 /** Reads `--name value` or `--name=value` from argv. */

@@ -51,3 +51,15 @@ export function windowStatsHandlers(): Record<string, () => unknown> {
     },
   };
 }
+
+/**
+ * One target served by several processes (a cluster primary and its workers): their windows
+ * added up. CPU time adds exactly. Peak RSS is the sum of each process's own peak, an upper
+ * bound on their peak together; and RSS counts pages the processes share (the node binary's
+ * code) once per process, so the sum overstates the memory they take together.
+ */
+export function sumWindowStats(all: readonly WindowStats[]): WindowStats {
+  const total = {} as WindowStats;
+  for (const key of Object.keys(all[0]) as Array<keyof WindowStats>) total[key] = all.reduce((sum, s) => sum + s[key], 0);
+  return total;
+}

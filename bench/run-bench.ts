@@ -5,6 +5,8 @@
  *   backend      echo-server.ts (grpc-js), shared by every target
  *   gateway-h2   the gateway, lean node:http2 transport      } gateway-server.ts
  *   gateway-grpc-js  the gateway, @grpc/grpc-js transport   }
+ *   gateway-h2-w2    gateway-h2 with --workers 2 (only when named in --targets): a cluster
+ *                primary and 2 workers (gateway-worker.ts), CPU and RSS summed over all three
  *   proxy        hand-written Fastify + grpc-js + ts-proto proxy (proxy-server.ts)
  *   direct       the same gRPC calls straight to the backend (direct-load.ts, lean h2 client)
  *
@@ -31,6 +33,19 @@ interface Target {
   baseUrl?: string;
 }
 
+/** How gateway-server.ts runs each gateway target. */
+const GATEWAY_TARGETS: Partial<Record<TargetName, { transport: 'h2' | 'grpc-js'; workers: number }>> = {
+  'gateway-h2': { transport: 'h2', workers: 1 },
+  'gateway-grpc-js': { transport: 'grpc-js', workers: 1 },
+  'gateway-h2-w2': { transport: 'h2', workers: 2 },
+};
+
+/** --cpu-prof flags for a gateway; cluster workers inherit them, so theirs go to a folder of their own under default (per-pid) names. */
+function cpuProfArgs(dir: string | undefined, name: string, workers: number): string[] {
+  if (!dir) return [];
+  return workers > 1 ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, name)}`] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`];
+}
+
 async function startTargets(options: BenchOptions, backendTarget: string): Promise<{ targets: Target[]; direct?: Child }> {
   const targets: Target[] = [];
   let direct: Child | undefined;
@@ -44,11 +59,9 @@ async function startTargets(options: BenchOptions, backendTarget: string): Promi
     if (name === 'proxy') {
       server = await Child.start(name, 'proxy-server', ['--backend', backendTarget]);
     } else {
-      const transport = name === 'gateway-h2' ? 'h2' : 'grpc-js';
-      const execArgv = options.cpuProfDir
-        ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`]
-        : [];
-      server = await Child.start(name, 'gateway-server', ['--backend', backendTarget, '--transport', transport], execArgv);
+      const { transport, workers } = GATEWAY_TARGETS[name]!;
+      const args = ['--backend', backendTarget, '--transport', transport, '--workers', String(workers)];
+      server = await Child.start(name, 'gateway-server', args, cpuProfArgs(options.cpuProfDir, name, workers));
     }
     targets.push({ name, server, baseUrl: `http://127.0.0.1:${server.ready.port}` });
   }
@@ -163,12 +176,16 @@ async function main(): Promise<void> {
   const rows = aggregate(windows);
   const checks = checkTargets(rows, routes);
   const transports = transportComparison(rows);
-  console.log(`\nresults (medians of ${options.reps} windows of ${options.durationMs / 1000} s; CPU and RSS are the gateway/proxy process's)\n`);
+  const summed = options.targets.filter((t) => (GATEWAY_TARGETS[t]?.workers ?? 1) > 1);
+  console.log(
+    `\nresults (medians of ${options.reps} windows of ${options.durationMs / 1000} s; CPU and RSS are the gateway/proxy process's` +
+      `${summed.length ? `, for ${summed.join(', ')} summed over the primary and its workers` : ''})\n`,
+  );
   console.log(resultsTable(rows));
   if (transports.length) console.log(`\ngateway transports: h2 vs grpc-js\n\n${transportTable(transports)}`);
   if (routes) console.log(`\ncase 5: route matching\n\n${routesTable(routes)}`);
   console.log(`\ntargets\n\n${checksTable(checks)}`);
-  if (options.cpuProfDir) console.log(`\nCPU profiles: ${options.cpuProfDir}/gateway-*.cpuprofile`);
+  if (options.cpuProfDir) console.log(`\nCPU profiles: ${options.cpuProfDir}/gateway-*.cpuprofile${summed.map((t) => `, ${options.cpuProfDir}/${t}/*.cpuprofile`).join('')}`);
 
   const output = {
     meta: {
