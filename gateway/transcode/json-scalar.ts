@@ -26,7 +26,6 @@ const INT32_MAX = 0x7fffffff;
 const INT32_MIN = -0x80000000;
 const UINT32_MAX = 0xffffffff;
 const TWO_32 = 4294967296;
-const DIGITS = /^-?[0-9]+$/;
 const CANONICAL_INT = /^(?:0|-?[1-9][0-9]*)$/;
 const INT64_MAX = 0x7fffffffffffffffn;
 const INT64_MIN = -0x8000000000000000n;
@@ -165,9 +164,20 @@ function int64(json: unknown, signed: boolean): boolean {
   if (typeof json === 'number') {
     if (!Number.isSafeInteger(json)) throw BAIL;
     setNumber(json, signed);
-  } else if (typeof json === 'string' && DIGITS.test(json)) {
-    // Up to 15 digits convert exactly as doubles; longer text goes through BigInt.
-    if (json.length <= 15) setNumber(Number(json), signed);
+  } else if (typeof json === 'string') {
+    // Decimal digits with an optional "-", read as they are checked; up to 15 digits are
+    // exact as a double, longer text goes through BigInt.
+    const len = json.length;
+    const negative = json.charCodeAt(0) === 0x2d;
+    let i = negative ? 1 : 0;
+    if (i === len) throw BAIL;
+    let n = 0;
+    for (; i < len; i++) {
+      const digit = json.charCodeAt(i) - 0x30;
+      if (digit < 0 || digit > 9) throw BAIL;
+      n = n * 10 + digit;
+    }
+    if (len <= 15) setNumber(negative ? -n : n, signed);
     else setBigInt(BigInt(json), signed);
   } else {
     throw BAIL;

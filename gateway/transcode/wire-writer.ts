@@ -104,7 +104,7 @@ export class WireWriter extends ByteBuffer {
     const len = value.length;
     // Short ASCII strings, the common case, are copied as they are scanned.
     if (len < 128) {
-      this.ensure(len + 1);
+      if (this.pos + len + 1 > this.buf.length) this.ensure(len + 1);
       const buf = this.buf;
       const start = this.pos;
       let pos = start + 1;
