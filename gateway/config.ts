@@ -30,7 +30,7 @@ export interface GatewayConfig {
   readonly descriptor: string;
   /** Upstream target per fully-qualified service name or package prefix (`acme.user.v1`). */
   readonly upstreams: Readonly<Record<string, string>>;
-  /** gRPC client implementation: `h2` (lean, node:http2) or `grpc-js` (@grpc/grpc-js). */
+  /** gRPC client implementation: `h2` (lean, own HTTP/2 session) or `grpc-js` (@grpc/grpc-js). */
   readonly transport: 'h2' | 'grpc-js';
   readonly auth: AuthConfig;
   /** Proto3 JSON mapping options. */
