@@ -10,7 +10,7 @@ import { fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protob
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { echoRegistry } from '../test-support/echo-backend';
 import { BinaryToJson } from './binary-to-json';
-import { hasWellKnownType, randomMessage, seededRandom } from './codec-random';
+import { hasWellKnownType, randomMessage, seededRandom } from '../test-support/codec-random';
 
 const registry = echoRegistry();
 const TYPES = [...registry]
