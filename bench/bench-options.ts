@@ -27,6 +27,8 @@ export interface BenchOptions {
   routes: boolean;
   /** When set, gateway processes run with --cpu-prof and write their profiles here (--cpu-prof=DIR). */
   cpuProfDir: string | undefined;
+  /** Extra node flags for the gateway targets only, e.g. V8 heap sizes (--gateway-node-args="--max-semi-space-size=4"). */
+  gatewayNodeArgs: string[];
   /** Where the JSON results go (--out). */
   out: string;
   quick: boolean;
@@ -36,7 +38,7 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup=S] [--reps=N]
   [--connections=32,256] [--cases=1,2,3,4,6] [--targets=${TARGETS.join(',')}] (also ${EXTRA_TARGETS.join(',')})
-  [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--out=FILE]`;
+  [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--gateway-node-args="FLAGS"] [--out=FILE]`;
 
 /** Parses argv and the BENCH_* environment into options. */
 export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -46,7 +48,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     const eq = arg.indexOf('=');
     flags.set(eq === -1 ? arg.slice(2) : arg.slice(2, eq), eq === -1 ? 'true' : arg.slice(eq + 1));
   }
-  const known = new Set(['quick', 'duration', 'warmup', 'reps', 'connections', 'cases', 'targets', 'route-ms', 'no-routes', 'cpu-prof', 'out', 'help']);
+  const known = new Set(['quick', 'duration', 'warmup', 'reps', 'connections', 'cases', 'targets', 'route-ms', 'no-routes', 'cpu-prof', 'gateway-node-args', 'out', 'help']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
   if (flags.has('help')) throw new Error(USAGE);
 
@@ -81,6 +83,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     routeMs: num('route-ms', 'BENCH_ROUTE_MS', quick ? 200 : 1000),
     routes: !flags.has('no-routes'),
     cpuProfDir: flags.get('cpu-prof') ?? env.BENCH_CPU_PROF,
+    gatewayNodeArgs: (flags.get('gateway-node-args') ?? env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
     out: path.resolve(flags.get('out') ?? env.BENCH_OUT ?? path.join(REPO_ROOT, 'bench', 'results', 'latest.json')),
     quick,
   };

@@ -14,7 +14,7 @@
  * target gets a warm-up and then a measured window, in an order that rotates per rep.
  */
 import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type BenchCase, benchCases } from './bench-cases';
@@ -40,6 +40,16 @@ const GATEWAY_TARGETS: Partial<Record<TargetName, { transport: 'h2' | 'grpc-js';
   'gateway-h2-w2': { transport: 'h2', workers: 2 },
 };
 
+/**
+ * The node flags the gateway ships with (V8 heap sizing in package.json's `gateway` script),
+ * so the bench measures it as `npm run gateway` runs it.
+ */
+function shippedNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const words = pkg.scripts.gateway.split(/\s+/);
+  return words.slice(1).filter((w) => w.startsWith('--'));
+}
+
 /** --cpu-prof flags for a gateway; cluster workers inherit them, so theirs go to a folder of their own under default (per-pid) names. */
 function cpuProfArgs(dir: string | undefined, name: string, workers: number): string[] {
   if (!dir) return [];
@@ -61,7 +71,8 @@ async function startTargets(options: BenchOptions, backendTarget: string): Promi
     } else {
       const { transport, workers } = GATEWAY_TARGETS[name]!;
       const args = ['--backend', backendTarget, '--transport', transport, '--workers', String(workers)];
-      server = await Child.start(name, 'gateway-server', args, cpuProfArgs(options.cpuProfDir, name, workers));
+      const execArgv = [...shippedNodeFlags(), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers)];
+      server = await Child.start(name, 'gateway-server', args, execArgv);
     }
     targets.push({ name, server, baseUrl: `http://127.0.0.1:${server.ready.port}` });
   }
