@@ -1,6 +1,6 @@
 /**
  * The direct-gRPC reference, in its own process: the same calls as each HTTP case, made
- * straight to the backend with the gateway's lean node:http2 client (createH2Transport), in
+ * straight to the backend with the gateway's lean h2 client (createH2Transport), in
  * a closed loop of `connections` calls in flight, as autocannon drives HTTP. Responses are
  * decoded with the static ts-proto codec, as a real client would. This is the ceiling.
  */

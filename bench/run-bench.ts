@@ -3,7 +3,7 @@
  * loopback, each server in its own process. See bench/README.md for the columns.
  *
  *   backend      echo-server.ts (grpc-js), shared by every target
- *   gateway-h2   the gateway, lean node:http2 transport      } gateway-server.ts
+ *   gateway-h2   the gateway, lean h2 transport              } gateway-server.ts
  *   gateway-grpc-js  the gateway, @grpc/grpc-js transport   }
  *   gateway-h2-w2    gateway-h2 with --workers 2 (only when named in --targets): a cluster
  *                primary and 2 workers (gateway-worker.ts), CPU and RSS summed over all three
