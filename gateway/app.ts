@@ -33,6 +33,9 @@ const TRANSPORTS: Record<GatewayConfig['transport'], TransportFactory> = {
   h2: (target) => createH2Transport(target),
 };
 
+const NO_QUERY = Object.freeze({});
+const noQuery = (): Record<string, never> => NO_QUERY;
+
 /** Builds the gateway described by `config`. */
 export async function buildGateway(config: GatewayConfig, logger: boolean | object = { level: config.logLevel }): Promise<Gateway> {
   const { files, registry } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
@@ -41,8 +44,9 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   const app = Fastify({
     logger,
     bodyLimit: config.bodyLimit,
-    // Paths are matched by our own trie; Fastify's router only hands every request over.
-    routerOptions: { maxParamLength: 64 * 1024 },
+    // Paths are matched by our own trie and queries read by the route's plan from the raw URL;
+    // Fastify's router only hands every request over, so it need not parse the query too.
+    routerOptions: { maxParamLength: 64 * 1024, querystringParser: noQuery },
     exposeHeadRoutes: false,
     return503OnClosing: true,
   });
