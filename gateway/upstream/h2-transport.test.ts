@@ -353,6 +353,45 @@ describe('HTTP/2 framing (our own client session against nghttp2)', () => {
     expect(await rejectedStatus(call(transport(server)))).toMatchObject({ code, message });
   });
 
+  it('reassembles frames that arrive a few bytes at a time', async () => {
+    const server = await rawServer((s, h) => {
+      s.respond({ ...GRPC, 'x-echo': String(h['x-n']) }, { waitForTrailers: true });
+      s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '0' }));
+      s.end(encodeFrame(Buffer.from(`pong ${String(h['x-n'])}`)));
+    });
+    // A relay that hands the server's bytes to the client in 1-7 byte pieces, one per turn.
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(server.port, '127.0.0.1');
+      client.pipe(upstream);
+      let queue = Promise.resolve();
+      upstream.on('data', (chunk: Buffer) => {
+        queue = queue.then(async () => {
+          for (let i = 0; i < chunk.length;) {
+            const n = 1 + (i % 7);
+            client.write(chunk.subarray(i, i + n));
+            i += n;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        });
+      });
+      const close = () => { client.destroy(); upstream.destroy(); };
+      client.on('close', close);
+      upstream.on('close', close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const t = transport(`127.0.0.1:${(relay.address() as net.AddressInfo).port}`);
+      for (let n = 0; n < 5; n++) {
+        const result = await t.unary('/pkg.S/M', Buffer.alloc(0), { metadata: [['x-n', String(n)]] });
+        expect(text(result.message)).toBe(`pong ${n}`);
+        expect(result.headers).toContainEqual(['x-echo', String(n)]);
+      }
+      await t.close();
+    } finally {
+      await new Promise((resolve) => relay.close(resolve));
+    }
+  });
+
   it('fails calls as UNAVAILABLE when the server does not speak HTTP/2', async () => {
     const http1 = net.createServer((socket) => socket.resume().end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
     await new Promise<void>((resolve) => http1.listen(0, '127.0.0.1', resolve));

@@ -72,3 +72,20 @@ describe('HPACK encoder', () => {
     expect(new HpackDecoder().decode(block)).toEqual(fields);
   });
 });
+
+describe('HPACK decoder: hostile input', () => {
+  it('answers random bytes with a result or an HpackError, never another exception', () => {
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    for (let n = 0; n < 5000; n++) {
+      const block = Buffer.alloc(1 + (rnd() % 64));
+      for (let i = 0; i < block.length; i++) block[i] = rnd() & 0xff;
+      const decoder = new HpackDecoder();
+      try {
+        decoder.decode(block);
+      } catch (err) {
+        expect(err).toBeInstanceOf(HpackError);
+      }
+    }
+  });
+});
