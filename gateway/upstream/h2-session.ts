@@ -265,8 +265,9 @@ export class H2Session {
       try {
         this.onFrame(type, flags, id, payload);
       } catch (err) {
+        // Whatever a peer sends ends at most this connection, never the process.
         if (err instanceof HpackError) return this.fail(ErrorCode.COMPRESSION_ERROR, err.message);
-        throw err;
+        return this.fail(ErrorCode.INTERNAL_ERROR, (err as Error).message);
       }
       if (this.destroyed) return;
     }

@@ -392,6 +392,40 @@ describe('HTTP/2 framing (our own client session against nghttp2)', () => {
     }
   });
 
+  it('settles every call, and never throws, whatever frames a server sends', async () => {
+    let seed = 99;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const frame = (type: number, flags: number, id: number, payload: Buffer) => {
+      const header = Buffer.alloc(9);
+      header.writeUIntBE(payload.length, 0, 3);
+      header[3] = type;
+      header[4] = flags;
+      header.writeUInt32BE(id, 5);
+      return Buffer.concat([header, payload]);
+    };
+    const garbage = net.createServer((socket) => {
+      socket.resume();
+      const out = [frame(4, 0, 0, Buffer.alloc(0))]; // an empty SETTINGS, then anything
+      for (let i = 0; i < 20; i++) {
+        const payload = Buffer.alloc(rnd(40));
+        for (let j = 0; j < payload.length; j++) payload[j] = rnd(256);
+        out.push(frame(rnd(11), rnd(256), rnd(4) === 0 ? 0 : 1 + 2 * rnd(3), payload));
+      }
+      socket.end(Buffer.concat(out));
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    try {
+      for (let n = 0; n < 40; n++) {
+        const t = transport(`127.0.0.1:${(garbage.address() as net.AddressInfo).port}`, { initialBackoffMs: 1 });
+        const outcome = await call(t).then(() => 'ok', (err: Error) => err.name);
+        expect(['ok', 'CallError']).toContain(outcome);
+        await t.close();
+      }
+    } finally {
+      await new Promise((resolve) => garbage.close(resolve));
+    }
+  });
+
   it('fails calls as UNAVAILABLE when the server does not speak HTTP/2', async () => {
     const http1 = net.createServer((socket) => socket.resume().end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
     await new Promise<void>((resolve) => http1.listen(0, '127.0.0.1', resolve));
