@@ -50,13 +50,18 @@ function shippedNodeFlags(): string[] {
   return words.slice(1).filter((w) => w.startsWith('--'));
 }
 
-/** --cpu-prof flags for a gateway; cluster workers inherit them, so theirs go to a folder of their own under default (per-pid) names. */
-function cpuProfArgs(dir: string | undefined, name: string, workers: number): string[] {
+/**
+ * --cpu-prof flags for a gateway, one profile per case and concurrency (`label`); cluster
+ * workers inherit them, so theirs go to a folder of their own under default (per-pid) names.
+ */
+function cpuProfArgs(dir: string | undefined, name: string, workers: number, label: string): string[] {
   if (!dir) return [];
-  return workers > 1 ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, name)}`] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`];
+  return workers > 1
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, `${name}-${label}`)}`]
+    : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${label}.cpuprofile`];
 }
 
-async function startTargets(options: BenchOptions, backendTarget: string): Promise<{ targets: Target[]; direct?: Child }> {
+async function startTargets(options: BenchOptions, backendTarget: string, label: string): Promise<{ targets: Target[]; direct?: Child }> {
   const targets: Target[] = [];
   let direct: Child | undefined;
   for (const name of options.targets) {
@@ -71,7 +76,7 @@ async function startTargets(options: BenchOptions, backendTarget: string): Promi
     } else {
       const { transport, workers } = GATEWAY_TARGETS[name]!;
       const args = ['--backend', backendTarget, '--transport', transport, '--workers', String(workers)];
-      const execArgv = [...shippedNodeFlags(), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers)];
+      const execArgv = [...shippedNodeFlags(), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers, label)];
       server = await Child.start(name, 'gateway-server', args, execArgv);
     }
     targets.push({ name, server, baseUrl: `http://127.0.0.1:${server.ready.port}` });
@@ -144,43 +149,50 @@ async function main(): Promise<void> {
 
   const backend = await Child.start('backend', 'echo-server', []);
   const backendTarget = `127.0.0.1:${backend.ready.port}`;
-  const { targets, direct } = await startTargets(options, backendTarget);
-  const startup = Object.fromEntries(
-    targets.filter((t) => t.server).map((t) => [t.name, { processReadyMs: t.server!.ready.startupMs, buildMs: t.server!.ready.buildMs, idleRssMb: t.server!.ready.rssMb }]),
-  );
-  for (const [name, s] of Object.entries(startup)) {
-    console.log(`${name}: ready ${s.processReadyMs} ms after process start${s.buildMs !== undefined ? ` (build + listen ${s.buildMs} ms)` : ''}, idle RSS ${s.idleRssMb} MB`);
-  }
-
+  let startup: Record<string, { processReadyMs?: number; buildMs?: number; idleRssMb: number }> | undefined;
   const problems: string[] = [];
-  const httpTargets = targets.filter((t) => t.baseUrl).map((t): [string, string] => [t.name, t.baseUrl!]);
-  for (const c of cases) problems.push(...(await checkResponses(httpTargets, c)));
-  for (const p of problems) console.warn(`check: ${p}`);
-
   const windows: WindowRecord[] = [];
   let done = 0;
   try {
     for (const connections of options.connections) {
       for (const c of cases) {
-        for (let rep = 0; rep < options.reps; rep++) {
-          // Rotate the order each rep so no target always runs first (or right after another).
-          const order = targets.map((_, i) => targets[(i + rep) % targets.length]);
-          for (const t of order) {
-            const w = { ...(await measureWindow(t, direct, backend, c, connections, options)), rep };
-            windows.push(w);
-            done++;
-            const rate = (w.requests / w.durationS) * c.messagesPerCall;
-            const cpu = w.serverCpuUs === undefined ? '' : `, ${(w.serverCpuUs / Math.max(1, w.requests)).toFixed(1)} us/req`;
-            console.log(
-              `[${String(done).padStart(3)}/${windowsTotal}] case ${c.n} @${connections} ${t.name.padEnd(15)} rep ${rep + 1}: ` +
-                `${Math.round(rate).toLocaleString('en-US')} ${c.messagesPerCall > 1 ? 'msg' : 'req'}/s, p99 ${w.latencyMs.p99} ms, ${w.errors} errors${cpu}`,
-            );
+        // Fresh target processes per case and concurrency: RSS never shrinks, so a shared
+        // process would carry an earlier case's peak into every later one.
+        const { targets, direct } = await startTargets(options, backendTarget, `case${c.n}-c${connections}`);
+        try {
+          if (startup === undefined) {
+            const first = Object.fromEntries(targets.filter((t) => t.server).map((t) =>
+              [t.name, { processReadyMs: t.server!.ready.startupMs, buildMs: t.server!.ready.buildMs, idleRssMb: t.server!.ready.rssMb }]));
+            startup = first;
+            for (const [name, s] of Object.entries(first)) {
+              console.log(`${name}: ready ${s.processReadyMs} ms after process start${s.buildMs !== undefined ? ` (build + listen ${s.buildMs} ms)` : ''}, idle RSS ${s.idleRssMb} MB`);
+            }
           }
+          const httpTargets = targets.filter((t) => t.baseUrl).map((t): [string, string] => [t.name, t.baseUrl!]);
+          const found = await checkResponses(httpTargets, c);
+          for (const p of found) console.warn(`check: ${p}`);
+          problems.push(...found);
+          for (let rep = 0; rep < options.reps; rep++) {
+            // Rotate the order each rep so no target always runs first (or right after another).
+            const order = targets.map((_, i) => targets[(i + rep) % targets.length]);
+            for (const t of order) {
+              const w = { ...(await measureWindow(t, direct, backend, c, connections, options)), rep };
+              windows.push(w);
+              done++;
+              const rate = (w.requests / w.durationS) * c.messagesPerCall;
+              const cpu = w.serverCpuUs === undefined ? '' : `, ${(w.serverCpuUs / Math.max(1, w.requests)).toFixed(1)} us/req`;
+              console.log(
+                `[${String(done).padStart(3)}/${windowsTotal}] case ${c.n} @${connections} ${t.name.padEnd(15)} rep ${rep + 1}: ` +
+                  `${Math.round(rate).toLocaleString('en-US')} ${c.messagesPerCall > 1 ? 'msg' : 'req'}/s, p99 ${w.latencyMs.p99} ms, ${w.errors} errors${cpu}`,
+              );
+            }
+          }
+        } finally {
+          await Promise.all([...targets.map((t) => t.server?.stop()), direct?.stop()]);
         }
       }
     }
   } finally {
-    await Promise.all([...targets.map((t) => t.server?.stop()), direct?.stop()]);
     await backend.stop();
   }
 
@@ -196,7 +208,7 @@ async function main(): Promise<void> {
   if (transports.length) console.log(`\ngateway transports: h2 vs grpc-js\n\n${transportTable(transports)}`);
   if (routes) console.log(`\ncase 5: route matching\n\n${routesTable(routes)}`);
   console.log(`\ntargets\n\n${checksTable(checks)}`);
-  if (options.cpuProfDir) console.log(`\nCPU profiles: ${options.cpuProfDir}/gateway-*.cpuprofile${summed.map((t) => `, ${options.cpuProfDir}/${t}/*.cpuprofile`).join('')}`);
+  if (options.cpuProfDir) console.log(`\nCPU profiles: ${options.cpuProfDir}/gateway-*-case<N>-c<conns>.cpuprofile${summed.map((t) => `, ${options.cpuProfDir}/${t}-case<N>-c<conns>/*.cpuprofile`).join('')}`);
 
   const output = {
     meta: {
