@@ -1,7 +1,7 @@
 /**
  * Codec micro-benchmark: ops/s of a route's request building (JSON body / path + query →
  * protobuf bytes) and response rendering (protobuf bytes → JSON text), on the direct codecs
- * (gateway/transcode/json-to-binary, binary-to-json) and on the canonical @bufbuild/protobuf
+ * (gateway/transcode/codec: json-to-binary, binary-to-json) and on the canonical @bufbuild/protobuf
  * path they fall back to, for the bodies of the bench cases (bench-cases.ts). The echo
  * backend answers with the request's bytes, so those are also the response. One process, a
  * few seconds; not part of `npm run bench`.

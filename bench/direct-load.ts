@@ -5,7 +5,7 @@
  * decoded with the static ts-proto codec, as a real client would. This is the ceiling.
  */
 import { EchoMessage } from '../gen/acme/echo/v1/echo';
-import { createH2Transport } from '../gateway/upstream/h2-transport';
+import { createH2Transport } from '../gateway/upstream/h2';
 import type { CallStatus, Transport } from '../gateway/upstream/transport';
 import { type BenchCase, benchCases } from './bench-cases';
 import { announceReady, argValue, serveRequests } from './ipc';

@@ -10,7 +10,7 @@ import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
 import { registerTranscoding } from './http/transcoding-plugin';
 import { compileRoutes, type Route, type RouteTable } from './transcode';
-import { createH2Transport } from './upstream/h2-transport';
+import { createH2Transport } from './upstream/h2';
 import { MetadataMapper } from './upstream/metadata';
 import type { TransportFactory } from './upstream/transport';
 import { UpstreamPool } from './upstream/upstream-pool';

@@ -7,7 +7,7 @@
 import { toBinary, type DescMessage, type Registry } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { echoRegistry } from '../test-support/echo-backend';
-import { BinaryToJson } from './binary-to-json';
+import { BinaryToJson } from './codec';
 import { randomMessage, seededRandom } from '../test-support/codec-random';
 import { GatewayError } from './errors';
 import { DEFAULT_JSON_OPTIONS } from './json-options';

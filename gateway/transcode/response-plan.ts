@@ -7,7 +7,7 @@
  * which also words every error.
  */
 import { fromBinary, toJson, type DescField, type DescMessage, type JsonValue, type Registry } from '@bufbuild/protobuf';
-import { BinaryToJson } from './binary-to-json';
+import { BinaryToJson } from './codec';
 import { GatewayError } from './errors';
 import { resolveFieldPath } from './field-path';
 import type { JsonOptions } from './json-options';

@@ -4,8 +4,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { GrpcJsTransport } from './grpc-js-transport';
-import { rejectedStatus } from './h2-test-support';
-import { createH2Transport } from './h2-transport';
+import { rejectedStatus } from '../test-support/rejected-status';
+import { createH2Transport } from './h2';
 import type { CallStatus, Metadata, Transport } from './transport';
 
 const identity = (b: Buffer): Buffer => b;

@@ -2,7 +2,7 @@
  * gRPC metadata <-> HTTP/2 headers, `grpc-timeout` and `grpc-message` encodings.
  * https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
  */
-import type { Metadata } from './transport';
+import type { Metadata } from '../transport';
 
 /** Header names the transport owns: never forwarded from user metadata, never surfaced. */
 const RESERVED = new Set([

@@ -8,7 +8,7 @@ import type { DescField, DescMessage, ScalarType } from '@bufbuild/protobuf';
 import { BOOL, BYTES, STRING } from './scalar-types';
 import { isOpaqueMessage } from './codec-scope';
 import { ENUM, fieldShapes, is64Bit, LIST, MAP, SCALAR, type FieldShape } from './field-shape';
-import type { JsonOptions } from './json-options';
+import type { JsonOptions } from '../json-options';
 
 /** The JSON options that change what binary-to-json writes. */
 export type JsonWriteOptions = Pick<JsonOptions, 'emitUnpopulated' | 'enumsAsNumbers' | 'useProtoNames'>;

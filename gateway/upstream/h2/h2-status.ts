@@ -5,7 +5,7 @@
  */
 import { decodeGrpcMessage, fromRawHeaders } from './h2-metadata';
 import { ErrorCode } from './h2-session';
-import { CallError, type CallStatus, type Metadata } from './transport';
+import { CallError, type CallStatus, type Metadata } from '../transport';
 
 /** The gRPC status codes this client produces itself. */
 export const Code = {

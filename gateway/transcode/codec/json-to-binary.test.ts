@@ -7,8 +7,8 @@
  * toBinary(fromJson(json)), or give up only when a well-known type is present.
  */
 import { fromJson, toBinary, toJson, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
-import { echoRegistry } from '../test-support/echo-backend';
-import { hasWellKnownType, randomMessage, seededRandom } from '../test-support/codec-random';
+import { echoRegistry } from '../../test-support/echo-backend';
+import { hasWellKnownType, randomMessage, seededRandom } from '../../test-support/codec-random';
 import { JsonToBinary } from './json-to-binary';
 
 const registry = echoRegistry();

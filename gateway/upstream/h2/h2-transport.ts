@@ -12,7 +12,7 @@ import { Pool } from './h2-pool';
 import { HeaderBlockWriter } from './hpack';
 import { Code, localStatus } from './h2-status';
 import { parseTarget } from './h2-target';
-import type { CallOptions, ClientStreamCall, StreamSink, Transport, UnaryResult } from './transport';
+import type { CallOptions, ClientStreamCall, StreamSink, Transport, UnaryResult } from '../transport';
 
 export type { H2TransportOptions } from './h2-options';
 

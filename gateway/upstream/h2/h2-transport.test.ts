@@ -5,10 +5,10 @@
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { encodeFrame } from './h2-framing';
-import { rejectedStatus } from './h2-test-support';
+import { rejectedStatus } from '../../test-support/rejected-status';
 import { encodeGrpcMessage } from './h2-metadata';
 import { createH2Transport, type H2Transport, type H2TransportOptions } from './h2-transport';
-import type { CallStatus, Metadata } from './transport';
+import type { CallStatus, Metadata } from '../transport';
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
 

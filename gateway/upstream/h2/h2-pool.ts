@@ -12,7 +12,7 @@ import type { H2TransportOptions } from './h2-options';
 import { ErrorCode, H2Session, type H2Stream, type SessionListener, type StreamHandler } from './h2-session';
 import { Code, localStatus } from './h2-status';
 import { formatHostPort, resolveHost, type Address, type Target } from './h2-target';
-import type { CallStatus } from './transport';
+import type { CallStatus } from '../transport';
 
 /** What the pool needs from a call waiting for a connection. */
 export interface Waiter {

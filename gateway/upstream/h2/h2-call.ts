@@ -10,7 +10,7 @@ import type { Connection, Pool, Waiter } from './h2-pool';
 import { ErrorCode, type H2Stream, type StreamHandler } from './h2-session';
 import { HeaderBlockWriter } from './hpack';
 import { Code, callError, httpStatus, localStatus, resetStatus, trailerStatus } from './h2-status';
-import type { CallStatus, CancelSignal, Metadata, StreamSink, UnaryResult } from './transport';
+import type { CallStatus, CancelSignal, Metadata, StreamSink, UnaryResult } from '../transport';
 
 /** What the calls of one transport share. */
 export interface CallContext {

@@ -8,9 +8,9 @@
  */
 import { fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { echoRegistry } from '../test-support/echo-backend';
+import { echoRegistry } from '../../test-support/echo-backend';
 import { BinaryToJson } from './binary-to-json';
-import { hasWellKnownType, randomMessage, seededRandom } from '../test-support/codec-random';
+import { hasWellKnownType, randomMessage, seededRandom } from '../../test-support/codec-random';
 
 const registry = echoRegistry();
 const TYPES = [...registry]

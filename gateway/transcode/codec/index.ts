@@ -1,0 +1,7 @@
+/**
+ * The direct codecs: parsed JSON -> protobuf bytes and protobuf bytes -> JSON text, compiled per
+ * message type. Other folders import only this file; everything else here is internal (see README.md).
+ */
+export { JsonToBinary } from './json-to-binary';
+export { BinaryToJson } from './binary-to-json';
+export { countJsonMembers } from './json-members';
