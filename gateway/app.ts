@@ -40,7 +40,7 @@ const noQuery = (): Record<string, never> => NO_QUERY;
 export async function buildGateway(config: GatewayConfig, logger: boolean | object = { level: config.logLevel }): Promise<Gateway> {
   const { files, registry } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
   const upstreams = new UpstreamPool(files, config.upstreams, TRANSPORTS[config.transport]);
-  const routes = compileRoutes(files, upstreams.services, config.json);
+  const routes = compileRoutes(files, upstreams.services, config.json, { strict: config.strict });
   const app = Fastify({
     logger,
     bodyLimit: config.bodyLimit,
@@ -50,6 +50,8 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     exposeHeadRoutes: false,
     return503OnClosing: true,
   });
+
+  for (const warning of routes.warnings) app.log.warn(`route: ${warning}`);
 
   let authorize;
   if (config.auth.mode === 'off') {

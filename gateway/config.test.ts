@@ -67,6 +67,7 @@ describe('configFromArgs', () => {
     ['--port and --host', ['--port', '9090', '--host=0.0.0.0'], { port: 9090, host: '0.0.0.0' }],
     ['--transport h2', ['--transport', 'h2'], { transport: 'h2' }],
     ['--workers 2', ['--workers', '2'], { workers: 2 }],
+    ['--strict', ['--strict'], { strict: true }],
     ['--workers=auto', ['--workers=auto'], { workers: Math.min(availableParallelism(), MAX_WORKERS) }],
   ])('%s', (_name, argv, expected) => {
     expect(configFromArgs(argv, {})).toMatchObject(expected);

@@ -55,6 +55,13 @@ export interface GatewayConfig {
    * file or on the command line means os.availableParallelism(), at most MAX_WORKERS.
    */
   readonly workers: number;
+  /**
+   * Start-up warnings are fatal. Without it, a binding that cannot be served (a bad template,
+   * a binding naming no field...), a method+path bound twice (the last wins) and a
+   * bidi-streaming method (answered 501) are logged as warnings naming the proto method and
+   * the rest is served. For CI: `--strict`.
+   */
+  readonly strict: boolean;
 }
 
 /** Upper bound on `workers`: beyond the cores, workers only add memory and context switches. */
@@ -79,6 +86,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   methodTimeoutsMs: {},
   logLevel: 'info',
   workers: 1,
+  strict: false,
 } satisfies GatewayConfig);
 
 /** A config problem, reported at start with the option's name. */
@@ -114,6 +122,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(Array.isArray(merged.forwardedHeaders) && merged.forwardedHeaders.every((h) => typeof h === 'string'), 'forwardedHeaders', 'a list of header names');
   expect(Number.isFinite(merged.defaultTimeoutMs) && merged.defaultTimeoutMs >= 0, 'defaultTimeoutMs', 'a number of ms >= 0');
   expect(isNumberRecord(merged.methodTimeoutsMs), 'methodTimeoutsMs', 'an object of method name to ms');
+  expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(Number.isInteger(merged.workers) && merged.workers >= 1 && merged.workers <= MAX_WORKERS, 'workers', `an integer 1-${MAX_WORKERS}, or "auto"`);
   for (const [k, v] of Object.entries(merged.json)) {
     expect(k in DEFAULT_JSON_OPTIONS && typeof v === 'boolean', `json.${k}`, 'a known boolean option');
@@ -139,7 +148,8 @@ export function readConfigFile(file: string): ConfigInput {
 
 const USAGE = `usage: gateway [--config file.(json|yaml)] [--descriptor api.binpb]
   [--upstream <service-or-package>=<host:port>]... [--host 127.0.0.1] [--port 8080]
-  [--transport h2|grpc-js] [--auth off|jwt] [--jwks <url|rpc:/pkg.Svc/Method>] [--workers N|auto]`;
+  [--transport h2|grpc-js] [--auth off|jwt] [--jwks <url|rpc:/pkg.Svc/Method>] [--workers N|auto]
+  [--strict]`;
 
 /** Parses command-line flags (over an optional --config file) into a config. */
 export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -175,6 +185,7 @@ export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
         upstreams[spec.slice(0, eq)] = spec.slice(eq + 1);
         break;
       }
+      case '--strict': flags.strict = true; break;
       case '--help': throw new ConfigError(USAGE);
       default: throw new ConfigError(`unknown argument "${arg}"\n${USAGE}`);
     }

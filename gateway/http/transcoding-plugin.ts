@@ -63,6 +63,9 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
       throw new GatewayError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, [], { allow: match.allow.join(', ') });
     }
     const route = match.value;
+    if (route.rpc.kind === 'bidi_streaming') {
+      throw new GatewayError('BIDI_STREAMING_UNSUPPORTED', `${route.rpc.service}.${route.rpc.name} is bidi-streaming, which the gateway does not serve yet`);
+    }
     if (options.authorize) await options.authorize(route, request.headers);
 
     const body = request.body as Buffer | undefined;
@@ -104,7 +107,7 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
     if (route.rpc.kind === 'unary') {
       result = await transport.unary(grpcPath, route.request.build(values, rawQuery, body, contentType), call);
     } else {
-      const messages = readNdjson(body).map((line) => route.request.buildStreamMessage(line));
+      const messages = route.request.buildStream(values, rawQuery, body);
       const stream = transport.clientStream(grpcPath, call);
       for (const m of messages) stream.write(m);
       stream.end();
@@ -138,10 +141,4 @@ function responseHeaders(metadata: MetadataMapper, headers: Metadata, trailers: 
   const out: Record<string, string | string[]> = {};
   metadata.outgoing(headers, trailers, out);
   return out;
-}
-
-/** Splits a newline-delimited JSON body into its non-empty lines. */
-function readNdjson(body: Buffer | undefined): string[] {
-  if (!body || body.length === 0) return [];
-  return body.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
 }

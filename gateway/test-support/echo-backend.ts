@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import { create, createFileRegistry, fromBinary, toBinary, type DescMessage, type FileRegistry } from '@bufbuild/protobuf';
+import { create, createFileRegistry, fromBinary, toBinary, type DescMessage, type DescService, type FileRegistry } from '@bufbuild/protobuf';
 import { anyPack, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { BUILTIN_DESCRIPTOR } from '../config';
 
@@ -144,10 +144,65 @@ export async function startEchoBackend(): Promise<EchoBackend> {
     };
   }
   server.addService(definition, handlers);
+  for (const shapes of CONFORMANCE_SERVICES) addConformanceService(server, registry.getService(shapes)!, echoHeaders, trailer);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return Object.assign(backend, { port, target: `127.0.0.1:${port}` });
+}
+
+/** Test-only services of proto/acme/conformance: HttpRule shapes over acme.echo.v1 messages. */
+const CONFORMANCE_SERVICES = ['acme.conformance.v1.ShapesService', 'acme.conformance.v1.UnservableService'];
+
+/**
+ * Serves every method of a conformance service from its requests alone: unary echoes the
+ * request, a client stream answers acme.echo.v1.CollectResponse of what it received, bidi
+ * sends each message back.
+ */
+function addConformanceService(
+  server: grpc.Server,
+  service: DescService,
+  echoHeaders: (md: grpc.Metadata) => grpc.Metadata,
+  trailer: () => grpc.Metadata,
+): void {
+  const registry = echoRegistry();
+  const collect = registry.getMessage('acme.echo.v1.CollectResponse')!;
+  const echo = registry.getMessage('acme.echo.v1.EchoMessage')!;
+  const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+  const handlers: Record<string, grpc.UntypedHandleCall> = {};
+  for (const m of service.methods) {
+    const clientStream = m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming';
+    const serverStream = m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming';
+    definition[m.name] = {
+      path: `/${service.typeName}/${m.name}`,
+      requestStream: clientStream,
+      responseStream: serverStream,
+      requestSerialize: bytesIn,
+      requestDeserialize: bytesIn,
+      responseSerialize: bytesIn,
+      responseDeserialize: bytesIn,
+    };
+    if (m.methodKind === 'unary') {
+      handlers[m.name] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        call.sendMetadata(echoHeaders(call.metadata));
+        callback(null, call.request, trailer());
+      };
+    } else if (m.methodKind === 'client_streaming') {
+      handlers[m.name] = (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        call.sendMetadata(echoHeaders(call.metadata));
+        const messages: unknown[] = [];
+        call.on('data', (b: Buffer) => messages.push(fromBinary(echo, b)));
+        call.on('end', () => callback(null, Buffer.from(toBinary(collect, create(collect, { messages } as never))), trailer()));
+      };
+    } else {
+      handlers[m.name] = (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        call.sendMetadata(echoHeaders(call.metadata));
+        call.on('data', (b: Buffer) => call.write(b));
+        call.on('end', () => call.end(trailer()));
+      };
+    }
+  }
+  server.addService(definition, handlers);
 }
 
 /** A ServiceError whose grpc-status-details-bin holds BadRequest and ErrorInfo when asked. */

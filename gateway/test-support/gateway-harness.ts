@@ -6,17 +6,22 @@ import { startEchoBackend, type EchoBackend } from './echo-backend';
 export interface Harness {
   readonly backend: EchoBackend;
   readonly baseUrl: string;
+  /** The route table's start-up warnings. */
+  readonly warnings: readonly string[];
   /** fetch() against the gateway, with a path. */
   request(method: string, path: string, init?: { body?: string | Buffer; headers?: Record<string, string> }): Promise<Response>;
   close(): Promise<void>;
 }
 
-/** Echo backend + gateway (auth off unless overridden). */
-export async function startHarness(overrides: ConfigInput = {}): Promise<Harness> {
+/**
+ * Echo backend + gateway (auth off unless overridden), serving `served` (services or
+ * packages the echo backend implements: acme.echo.v1, acme.conformance.v1.ShapesService...).
+ */
+export async function startHarness(overrides: ConfigInput = {}, served: readonly string[] = ['acme.echo.v1']): Promise<Harness> {
   const backend = await startEchoBackend();
   const config = resolveConfig({
     port: 0,
-    upstreams: { 'acme.echo.v1': backend.target },
+    upstreams: Object.fromEntries(served.map((s) => [s, backend.target])),
     ...overrides,
     auth: { mode: 'off', ...(overrides.auth ?? {}) },
   });
@@ -25,6 +30,7 @@ export async function startHarness(overrides: ConfigInput = {}): Promise<Harness
   return {
     backend,
     baseUrl,
+    warnings: gateway.routes.warnings,
     request: (method, path, init = {}) =>
       fetch(baseUrl + path, {
         method,

@@ -54,6 +54,8 @@ export const Reasons = {
   UPSTREAM_UNAVAILABLE: { code: Code.UNAVAILABLE },
   DEADLINE_EXCEEDED: { code: Code.DEADLINE_EXCEEDED },
   BAD_UPSTREAM_RESPONSE: { code: Code.INTERNAL },
+  /** A bidi-streaming method: routed (so it is not a 404) but not served yet. */
+  BIDI_STREAMING_UNSUPPORTED: { code: Code.UNIMPLEMENTED },
   INTERNAL: { code: Code.INTERNAL },
 } as const satisfies Record<string, ReasonSpec>;
 export type Reason = keyof typeof Reasons;

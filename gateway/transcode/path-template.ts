@@ -11,8 +11,10 @@
  * Templates are parsed once at start-up; a bad one throws PathTemplateError naming the
  * problem and its 0-based position. Matching lives in route-trie.ts.
  *
- * Rules beyond the grammar, from the same spec: `{var}` means `{var=*}`; `**` must be the
- * last segment (before the verb); variables do not nest; a field path may be bound once.
+ * Rules beyond the grammar, from the same spec: `{var}` means `{var=*}`; variables do not
+ * nest; a field path may be bound once. One `**` per template: segments may follow it
+ * (`/v1/{path=**}/manifest`), as the grammar allows and grpc-gateway and Envoy serve; they
+ * are matched from the end of the path. `/` alone is the template of the root path.
  * LITERAL and the verb are RFC 3986 path characters (pchar) minus the template's own
  * punctuation (`* = : { } /`), or non-ASCII; reserved characters are written percent-encoded.
  */
@@ -23,7 +25,7 @@ export type TemplateSegment =
   | { kind: 'literal'; value: string }
   /** `*`: exactly one path segment. */
   | { kind: 'wildcard' }
-  /** `**`: zero or more path segments; always the last segment. */
+  /** `**`: zero or more path segments; at most one per template, segments after it match from the end. */
   | { kind: 'deep' };
 
 /** A `{field.path=...}` binding over a run of template segments. */
@@ -31,7 +33,7 @@ export interface TemplateVariable {
   readonly fieldPath: readonly string[];
   /** Index of the variable's first segment in PathTemplate.segments. */
   readonly start: number;
-  /** Exclusive end index; -1 when the variable ends with `**` (it runs to the end of the path). */
+  /** Exclusive end index in PathTemplate.segments. */
   readonly end: number;
   /**
    * True when the variable may span several path segments (more than one template segment,
@@ -92,7 +94,7 @@ class Parser {
     const { text } = this;
     if (typeof text !== 'string' || text[0] !== '/') this.fail("a template must start with '/'", 0);
     this.pos = 1;
-    this.parseSegments(false);
+    if (text.length > 1) this.parseSegments(false); // `/` alone: the root, zero segments
     let verb: string | undefined;
     if (this.peek() === ':') {
       this.pos++;
@@ -106,9 +108,8 @@ class Parser {
       this.fail(c === '}' ? "unbalanced '}'" : `unexpected ${JSON.stringify(c)}`, this.pos);
     }
     const deepAt = this.segments.findIndex((s) => s.kind === 'deep');
-    if (deepAt !== -1 && deepAt !== this.segments.length - 1) {
-      this.fail("'**' must be the last segment (only a verb may follow it)", this.positions[deepAt]);
-    }
+    const second = deepAt === -1 ? -1 : this.segments.findIndex((s, i) => i > deepAt && s.kind === 'deep');
+    if (second !== -1) this.fail("only one '**' may appear in a template", this.positions[second]);
     return Object.freeze({
       text,
       segments: Object.freeze(this.segments.map((s) => Object.freeze(s))),
@@ -184,7 +185,7 @@ class Parser {
       Object.freeze({
         fieldPath: Object.freeze(fieldPath),
         start,
-        end: deep ? -1 : this.segments.length,
+        end: this.segments.length,
         multiSegment: deep || own.length > 1,
       }),
     );

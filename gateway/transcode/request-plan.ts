@@ -90,10 +90,21 @@ export class RequestPlan {
     return (this.direct && this.buildDirect(pathValues, rawQuery, body)) || this.buildCanonical(pathValues, rawQuery, body, contentType);
   }
 
-  /** Decodes one JSON message of a client stream (a line of an NDJSON body). */
-  buildStreamMessage(json: string): Uint8Array {
-    const value = this.direct && parseJsonObject(json);
-    return (value && this.direct!.encode(value, undefined, countJsonMembers(json))) || toBinary(this.input, this.fromJsonText(json, undefined));
+  /**
+   * The messages of a client stream. With a body binding, the body is newline-delimited JSON
+   * and each non-blank line is one body (the whole message for `*`, the field's value for a
+   * field), path and query values set on every message; without one, the path and query make
+   * the stream's one message.
+   */
+  buildStream(pathValues: readonly string[], rawQuery: string, body: Uint8Array | undefined): Uint8Array[] {
+    if (this.body.kind === 'none') return [this.build(pathValues, rawQuery, undefined, undefined)];
+    if (!body || body.length === 0) return [];
+    const out: Uint8Array[] = [];
+    for (const line of utf8Text(body).split('\n')) {
+      const json = line.trim();
+      if (json.length > 0) out.push(this.build(pathValues, rawQuery, Buffer.from(json), undefined));
+    }
+    return out;
   }
 
   /**
@@ -231,12 +242,12 @@ export class RequestPlan {
 function compilePathTarget(input: DescMessage, fieldPath: readonly string[]): PathTarget {
   const target = resolveOrThrow(input, fieldPath, 'path variable');
   const leaf = target.leaf;
-  if (leaf.fieldKind === 'list' || leaf.fieldKind === 'map') {
-    // google/api/http.proto: path variables "must not refer to any repeated or mapped field".
-    throw new PlanError(`path variable "${target.protoPath}" is a repeated or map field`);
-  }
+  // google/api/http.proto says path variables "must not refer to any repeated or mapped field";
+  // grpc-gateway serves a repeated one anyway, splitting the segment on commas: so do we.
+  if (leaf.fieldKind === 'map') throw new PlanError(`path variable "${target.protoPath}" is a map field`);
   const convert = textConverter(leaf);
   if (!convert) throw new PlanError(`path variable "${target.protoPath}" is a message that has no text form`);
+  if (leaf.fieldKind === 'list') return { target, convert: (text) => text.split(',').map(convert) };
   return { target, convert };
 }
 

@@ -50,10 +50,12 @@ function serviceWith(rules: Record<string, Rule>): FileRegistry {
 const get = (path: string, more: Rule = {}): Rule => ({ pattern: { case: 'get', value: path }, ...more });
 const post = (path: string, more: Rule = {}): Rule => ({ pattern: { case: 'post', value: path }, ...more });
 
-function compile(rules: Record<string, Rule>) {
+function compile(rules: Record<string, Rule>, strict = false) {
   const registry = serviceWith(rules);
-  return compileRoutes(registry, [registry.getService(SERVICE)!], DEFAULT_JSON_OPTIONS);
+  return compileRoutes(registry, [registry.getService(SERVICE)!], DEFAULT_JSON_OPTIONS, { strict });
 }
+
+const served = (table: ReturnType<typeof compile>): string[] => table.routes.map((r) => `${r.rpc.name} ${r.binding.httpMethod} ${r.binding.path}`);
 
 describe('compileRoutes', () => {
   it('compiles a valid service, custom methods included', () => {
@@ -63,6 +65,7 @@ describe('compileRoutes', () => {
     });
     expect(table.routes.map((r) => `${r.binding.httpMethod} ${r.binding.path}`)).toEqual(['GET /v1/things/{id}', 'FIND /v1/things']);
     expect(table.customMethods).toEqual(['FIND']);
+    expect(table.warnings).toEqual([]);
     const match = table.trie.match('GET', '/v1/things/5');
     expect(match.kind === 'match' && match.value.rpc.grpcPath).toBe(`/${SERVICE}/Get`);
   });
@@ -70,27 +73,55 @@ describe('compileRoutes', () => {
   it.each<[string, Record<string, Rule>, string, RegExp]>([
     ['an invalid template', { Bad: get('/v1/things/{id') }, 'Bad', /GET \/v1\/things\/\{id/],
     ['a template without a leading /', { Bad: get('v1/things') }, 'Bad', /v1\/things/],
+    ['two ** in one template', { Bad: get('/v1/{a=**}/x/{b=**}') }, 'Bad', /only one '\*\*'/],
     ['a path variable naming no field', { Bad: get('/v1/things/{nope}') }, 'Bad', /nope/],
     ['a nested path variable naming no field', { Bad: get('/v1/things/{nested.nope}') }, 'Bad', /nested\.nope/],
     ['a path variable through a scalar', { Bad: get('/v1/things/{name.x}') }, 'Bad', /name/],
-    ['a path variable on a repeated field', { Bad: get('/v1/things/{tags}') }, 'Bad', /repeated/],
+    ['a path variable on a map field', { Bad: get('/v1/things/{labels}') }, 'Bad', /map field/],
     ['a path variable on a message with no text form', { Bad: get('/v1/things/{nested}') }, 'Bad', /nested/],
     ['a body field naming no field', { Bad: post('/v1/things', { body: 'nope' }) }, 'Bad', /body "nope"/],
     ['a response_body naming no field', { Bad: get('/v1/things', { responseBody: 'nope' }) }, 'Bad', /response_body "nope"/],
     ['a rule without a pattern', { Bad: { body: '*' } }, 'Bad', /no pattern/],
     ['nested additional_bindings', { Bad: get('/v1/a', { additionalBindings: [get('/v1/b', { additionalBindings: [get('/v1/c')] })] }) }, 'Bad', /nested/],
-    ['a duplicate method and path', { First: get('/v1/things/{id}'), Second: get('/v1/things/{name}') }, 'Second', /already bound by test\.v1\.TestService\.First/],
-    ['a duplicate within one method\'s bindings', { Twice: get('/v1/x', { additionalBindings: [get('/v1/x')] }) }, 'Twice', /already bound/],
-  ])('fails on %s, naming the method', (_name, rules, method, detail) => {
-    const thrown = thrownBy(() => compile(rules));
+  ])('leaves out %s with a warning naming the method, serves the rest; strict fails', (_name, rules, method, detail) => {
+    const table = compile({ ...rules, Good: get('/v1/good/{id}') });
+    expect(table.warnings).toHaveLength(1);
+    expect(table.warnings[0].startsWith(`${SERVICE}.${method}`)).toBe(true);
+    expect(table.warnings[0]).toMatch(detail);
+    expect(served(table)).toEqual(['Good GET /v1/good/{id}']);
+    const thrown = thrownBy(() => compile(rules, true));
     expect(thrown).toBeInstanceOf(RouteCompileError);
-    const message = (thrown as Error).message;
-    expect(message.startsWith(`${SERVICE}.${method}`)).toBe(true);
-    expect(message).toMatch(detail);
+    expect((thrown as Error).message).toContain(`${SERVICE}.${method}`);
+    expect((thrown as Error).message).toMatch(detail);
+  });
+
+  it.each<[string, Record<string, Rule>, string, string, string]>([
+    ['two methods on one method and path', { First: get('/v1/things/{id}'), Second: get('/v1/things/{name}') }, 'Second', 'First', '/v1/things/7'],
+    ["one method's bindings", { Twice: get('/v1/x', { additionalBindings: [get('/v1/x')] }) }, 'Twice', 'Twice', '/v1/x'],
+  ])('a duplicate within %s: the last registered wins, with a warning', (_name, rules, winner, loser, path) => {
+    const table = compile(rules);
+    expect(table.warnings).toHaveLength(1);
+    expect(table.warnings[0]).toMatch(new RegExp(`^${SERVICE}\\.${winner} .*replaces ${SERVICE}\\.${loser} .*last registered wins`));
+    expect(table.routes).toHaveLength(1);
+    const match = table.trie.match('GET', path);
+    expect(match.kind === 'match' && match.value.rpc.name).toBe(winner);
+    expect(() => compile(rules, true)).toThrow(/strict/);
+  });
+
+  it.each<[string, Rule, string, string]>([
+    ['literal segments after **', get('/v1/archive/{name=**}/manifest'), '/v1/archive/a/b/manifest', 'name=a/b'],
+    ['a repeated field in the path', get('/v1/tagged/{tags}'), '/v1/tagged/a,b', 'tags=a,b'],
+    ['the root template', get('/'), '/', ''],
+  ])('serves %s without a warning', (_name, rule, path, bindings) => {
+    const table = compile({ Shape: rule });
+    expect(table.warnings).toEqual([]);
+    const match = table.trie.match('GET', path);
+    expect(match.kind).toBe('match');
+    if (match.kind === 'match') expect(match.bindings.map(([f, v]) => `${f.join('.')}=${v}`).join('&')).toBe(bindings);
   });
 
   it('the same path under different HTTP methods is not a duplicate', () => {
-    expect(() => compile({ A: get('/v1/x/{id}'), B: post('/v1/x/{id}', { body: '*' }) })).not.toThrow();
+    expect(compile({ A: get('/v1/x/{id}'), B: post('/v1/x/{id}', { body: '*' }) }).warnings).toEqual([]);
   });
 });
 

@@ -1,7 +1,10 @@
 /**
  * Compiles every annotated method of the served services into one frozen route trie, once,
- * at start-up. Any problem (bad template, duplicate method+path, a binding naming a missing
- * field) fails the start with an error naming the proto method.
+ * at start-up. A binding that cannot be served (bad template, a binding naming a missing
+ * field...) is left out with a warning naming the proto method and why, and the rest is
+ * served, as grpc-gateway and Envoy serve what they can; `strict` makes any warning fatal.
+ * Two methods on the same HTTP method and template: the last registered wins (grpc-gateway),
+ * with a warning. Bidi-streaming methods are routed, warned about, and answered 501.
  */
 import { MethodOptions_IdempotencyLevel as Idempotency } from '@bufbuild/protobuf/wkt';
 import type { DescMessage, DescMethod, DescService, Registry } from '@bufbuild/protobuf';
@@ -42,6 +45,14 @@ export interface RouteTable {
   readonly routes: readonly Route[];
   /** Custom HTTP methods (HttpRule `custom.kind`) the HTTP server must accept. */
   readonly customMethods: readonly string[];
+  /** What was left out or overridden, one line each naming the proto method; empty when all is served. */
+  readonly warnings: readonly string[];
+}
+
+/** How routes are compiled. */
+export interface CompileOptions {
+  /** Any warning fails the start (for CI): config `strict`, `--strict`. */
+  readonly strict: boolean;
 }
 
 /** A start-up failure naming the proto method and binding at fault. */
@@ -50,11 +61,17 @@ export class RouteCompileError extends Error {}
 const STANDARD_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'PATCH']);
 
 /** Compiles the routes of `services` (descriptors from `registry`). */
-export function compileRoutes(registry: Registry, services: readonly DescService[], options: JsonOptions): RouteTable {
+export function compileRoutes(
+  registry: Registry,
+  services: readonly DescService[],
+  options: JsonOptions,
+  compile: CompileOptions = { strict: false },
+): RouteTable {
   const ext = optionExtensions(registry);
   const builder = new RouteTrieBuilder<Route>();
   const routes: Route[] = [];
   const custom = new Set<string>();
+  const warnings: string[] = [];
   for (const service of services) {
     for (const method of service.methods) {
       const where = `${service.typeName}.${method.name}`;
@@ -64,41 +81,53 @@ export function compileRoutes(registry: Registry, services: readonly DescService
         bindings = httpBindings(method, ext);
         rpc = rpcMethod(service, method, methodPolicy(method, ext));
       } catch (err) {
-        throw new RouteCompileError(`${where}: ${(err as Error).message}`);
+        warnings.push(`${where}: not served: ${(err as Error).message}`);
+        continue;
+      }
+      if (rpc.kind === 'bidi_streaming' && bindings.length > 0) {
+        warnings.push(`${where}: bidi-streaming is not supported yet: its routes answer 501 UNIMPLEMENTED`);
       }
       for (const binding of bindings) {
-        const route = compileRoute(rpc, binding, registry, options, `${where} (${binding.httpMethod} ${binding.path})`);
+        const at = `${where} (${binding.httpMethod} ${binding.path})`;
+        let route: Route;
         try {
+          route = compileRoute(rpc, binding, registry, options);
           builder.add(binding.httpMethod, route.template, route);
         } catch (err) {
-          if (err instanceof DuplicateRouteError) {
-            const other = err.existing as Route;
-            throw new RouteCompileError(
-              `${where}: ${binding.httpMethod} ${binding.path} is already bound by ${other.rpc.service}.${other.rpc.name} (${other.binding.path})`,
-            );
+          if (!(err instanceof DuplicateRouteError)) {
+            warnings.push(`${at}: not served: ${(err as Error).message}`);
+            continue;
           }
-          throw new RouteCompileError(`${where}: ${(err as Error).message}`);
+          // grpc-gateway registers handlers in order and the last one for a pattern wins.
+          const other = err.existing as Route;
+          builder.add(binding.httpMethod, err.template, err.duplicate as Route, true);
+          routes.splice(routes.indexOf(other), 1);
+          route = err.duplicate as Route;
+          warnings.push(
+            `${at}: replaces ${other.rpc.service}.${other.rpc.name} (${other.binding.httpMethod} ${other.binding.path}) on the same method and path: the last registered wins`,
+          );
         }
         routes.push(route);
         if (!STANDARD_METHODS.has(binding.httpMethod)) custom.add(binding.httpMethod);
       }
     }
   }
-  return Object.freeze({ trie: builder.build(), routes: Object.freeze(routes), customMethods: Object.freeze([...custom]) });
+  if (compile.strict && warnings.length > 0) {
+    throw new RouteCompileError(`strict: ${warnings.length} route warning(s) are fatal:\n  ${warnings.join('\n  ')}`);
+  }
+  return Object.freeze({
+    trie: builder.build(),
+    routes: Object.freeze(routes),
+    customMethods: Object.freeze([...custom]),
+    warnings: Object.freeze(warnings),
+  });
 }
 
-function compileRoute(rpc: RpcMethod, binding: HttpBinding, registry: Registry, options: JsonOptions, where: string): Route {
-  try {
-    if (rpc.kind === 'client_streaming' || rpc.kind === 'bidi_streaming') {
-      if (binding.body !== '*') throw new Error('a client-streaming method needs body: "*"');
-    }
-    const template = parsePathTemplate(binding.path);
-    const request = new RequestPlan(rpc.input, binding, template, registry, options);
-    const response = new ResponsePlan(rpc.output, binding.responseBody, registry, options);
-    return Object.freeze({ rpc, binding, template, request, response });
-  } catch (err) {
-    throw new RouteCompileError(`${where}: ${(err as Error).message}`);
-  }
+function compileRoute(rpc: RpcMethod, binding: HttpBinding, registry: Registry, options: JsonOptions): Route {
+  const template = parsePathTemplate(binding.path);
+  const request = new RequestPlan(rpc.input, binding, template, registry, options);
+  const response = new ResponsePlan(rpc.output, binding.responseBody, registry, options);
+  return Object.freeze({ rpc, binding, template, request, response });
 }
 
 function rpcMethod(service: DescService, method: DescMethod, policy: MethodPolicy): RpcMethod {

@@ -67,6 +67,29 @@ describe('RouteTrie ** matches zero or more segments', () => {
   });
 });
 
+describe('RouteTrie segments after ** match from the end of the path', () => {
+  const trie = trieOf(
+    'GET /v1/archive/{path=**}/manifest',
+    'GET /v1/archive/{path=**}/{file}:get',
+    'POST /v1/archive/{path=**}/manifest',
+    'GET /v1/archive/**',
+    'GET /',
+  );
+  it.each<[string, string, Outcome]>([
+    ['GET', '/v1/archive/a/b/manifest', { route: 'GET /v1/archive/{path=**}/manifest', bindings: { path: 'a/b' } }],
+    ['GET', '/v1/archive/manifest', { route: 'GET /v1/archive/{path=**}/manifest', bindings: { path: '' } }],
+    ['GET', '/v1/archive/a%2Fb/manifest', { route: 'GET /v1/archive/{path=**}/manifest', bindings: { path: 'a%2Fb' } }],
+    ['GET', '/v1/archive/a/b/c.txt:get', { route: 'GET /v1/archive/{path=**}/{file}:get', bindings: { path: 'a/b', file: 'c.txt' } }],
+    ['GET', '/v1/archive/a/other', 'GET /v1/archive/**'],
+    ['POST', '/v1/archive/x/manifest', { route: 'POST /v1/archive/{path=**}/manifest', bindings: { path: 'x' } }],
+    ['DELETE', '/v1/archive/x/manifest', '405 GET,POST'],
+    ['GET', '/', 'GET /'],
+    ['GET', '/v2', '404'],
+  ])('%s %s', (method, path, expected) => {
+    expect(outcome(trie.match(method, path))).toEqual(expected);
+  });
+});
+
 describe('RouteTrie verbs', () => {
   const trie = trieOf(
     'POST /v1/users/{id}:publish',

@@ -10,6 +10,8 @@
  *   The HTTP method takes part in the search: the most specific route *for this method* wins.
  * - The path is split once on raw `/`, so `%2F` never splits a segment. The query string is
  *   not part of the path: the caller strips it.
+ * - Segments after `**` (`/v1/{path=**}/manifest`) match from the end of the path: `**`
+ *   takes whatever lies between what is before it and what is after it (zero or more).
  * - An empty segment never matches: `//`, and a trailing slash (`/v1/users/` is not
  *   `/v1/users`; templates cannot express a trailing slash, so it is always not-found, even
  *   under `**`). The bare path `/` has zero segments (only `/**`-like routes match it).
@@ -59,8 +61,9 @@ export class DuplicateRouteError extends Error {
 /** A variable's span in the split path (index 0 of the split is the empty text before the first `/`). */
 interface Binder {
   readonly fieldPath: readonly string[];
+  /** Index in the split path; <= 0 counts from its end (0 is segs.length), for segments after `**`. */
   readonly from: number;
-  /** Exclusive; -1 runs to the end of the path. */
+  /** Exclusive, same encoding as `from`. */
   readonly to: number;
   readonly multiSegment: boolean;
 }
@@ -75,16 +78,25 @@ interface Route<T> {
 /** verb ('' when none) → HTTP method → route. */
 type Leaves<T> = Map<string, Map<string, Route<T>>>;
 
-/** All four fields are always present, so every node has one hidden class. */
+/** What follows a `**`: decoded literal keys, or undefined for `*`, matched against the path's last segments. */
+interface Tail<T> {
+  readonly key: string;
+  readonly pattern: ReadonlyArray<string | undefined>;
+  readonly leaves: Leaves<T>;
+}
+
+/** All five fields are always present, so every node has one hidden class. */
 interface Node<T> {
   literals: Map<string, Node<T>> | undefined;
   wildcard: Node<T> | undefined;
-  /** `**` is always last, so its "child" is only leaves: it consumes the rest of the path. */
+  /** A final `**`: its "child" is only leaves, it consumes the rest of the path. */
   deep: Leaves<T> | undefined;
+  /** A `**` followed by more segments, one entry per distinct run of them. */
+  tails: Array<Tail<T>> | undefined;
   leaves: Leaves<T> | undefined;
 }
 
-const newNode = <T>(): Node<T> => ({ literals: undefined, wildcard: undefined, deep: undefined, leaves: undefined });
+const newNode = <T>(): Node<T> => ({ literals: undefined, wildcard: undefined, deep: undefined, tails: undefined, leaves: undefined });
 
 /** RFC 9110 token, upper-case only. */
 const HTTP_METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Z]+$/;
@@ -96,14 +108,19 @@ export class RouteTrieBuilder<T> {
   private readonly root: Node<T> = newNode();
   private readonly verbs = new Set<string>();
 
-  /** Throws DuplicateRouteError when method+template (same shape: same literals/wildcards/verb) already exists. */
-  add(httpMethod: string, template: PathTemplate, value: T): void {
+  /**
+   * Throws DuplicateRouteError when method+template (same shape: same literals/wildcards/verb)
+   * already exists, unless `replace` is set: then the new route takes the old one's place.
+   */
+  add(httpMethod: string, template: PathTemplate, value: T, replace = false): void {
     if (!HTTP_METHOD.test(httpMethod)) {
       throw new TypeError(`invalid HTTP method ${JSON.stringify(httpMethod)} for ${template.text}: expected an upper-case token`);
     }
     let node = this.root;
     let leaves: Leaves<T> | undefined;
-    for (const segment of template.segments) {
+    const segments = template.segments;
+    const deepAt = segments.findIndex((s) => s.kind === 'deep');
+    for (const segment of deepAt === -1 ? segments : segments.slice(0, deepAt + 1)) {
       if (segment.kind === 'literal') {
         node.literals ??= new Map();
         const key = decodeURIComponent(segment.value); // the parser checked the encoding
@@ -112,8 +129,15 @@ export class RouteTrieBuilder<T> {
         node = child;
       } else if (segment.kind === 'wildcard') {
         node = node.wildcard ??= newNode();
+      } else if (deepAt === segments.length - 1) {
+        leaves = node.deep ??= new Map();
       } else {
-        leaves = node.deep ??= new Map(); // the parser guarantees `**` is last
+        const pattern = segments.slice(deepAt + 1).map((s) => (s.kind === 'literal' ? decodeURIComponent(s.value) : undefined));
+        const key = pattern.map((p) => (p === undefined ? '*' : `=${p}`)).join('/');
+        node.tails ??= [];
+        let tail = node.tails.find((t) => t.key === key);
+        if (tail === undefined) node.tails.push((tail = { key, pattern, leaves: new Map() }));
+        leaves = tail.leaves;
       }
     }
     leaves ??= node.leaves ??= new Map();
@@ -121,11 +145,13 @@ export class RouteTrieBuilder<T> {
     let byMethod = leaves.get(verb);
     if (byMethod === undefined) leaves.set(verb, (byMethod = new Map()));
     const existing = byMethod.get(httpMethod);
-    if (existing !== undefined) {
+    if (existing !== undefined && !replace) {
       throw new DuplicateRouteError(httpMethod, template, value, existing.template, existing.value);
     }
+    // Template index j is path index j + 1 up to the `**`; after it, it counts from the end.
+    const at = (j: number): number => (deepAt === -1 || j <= deepAt ? j + 1 : j - segments.length);
     const binders = template.variables.map((v) =>
-      Object.freeze({ fieldPath: v.fieldPath, from: v.start + 1, to: v.end === -1 ? -1 : v.end + 1, multiSegment: v.multiSegment }),
+      Object.freeze({ fieldPath: v.fieldPath, from: at(v.start), to: at(v.end), multiSegment: v.multiSegment }),
     );
     byMethod.set(httpMethod, Object.freeze({ value, httpMethod, template, binders: Object.freeze(binders) }));
     if (template.verb !== undefined) this.verbs.add(template.verb);
@@ -219,7 +245,27 @@ function find<T>(node: Node<T>, segs: string[], i: number, verb: string, method:
       if (route !== undefined) return route;
     }
   }
+  if (node.tails !== undefined) {
+    for (const tail of node.tails) {
+      if (tailMatches(tail, segs, i)) {
+        const route = tail.leaves.get(verb)?.get(method);
+        if (route !== undefined) return route;
+      }
+    }
+  }
   return node.deep?.get(verb)?.get(method);
+}
+
+/** True when the path's last segments (at or after `i`) match what follows a `**`. */
+function tailMatches<T>(tail: Tail<T>, segs: string[], i: number): boolean {
+  const { pattern } = tail;
+  const from = segs.length - pattern.length;
+  if (from < i) return false;
+  for (let k = 0; k < pattern.length; k++) {
+    const want = pattern[k];
+    if (want !== undefined && literalKey(segs[from + k]) !== want) return false;
+  }
+  return true;
 }
 
 /** Like find, but visits every matching branch and gathers the methods of all matching routes. */
@@ -230,6 +276,7 @@ function collect<T>(node: Node<T>, segs: string[], i: number, verb: string, allo
     if (child !== undefined) collect(child, segs, i + 1, verb, allow);
     if (node.wildcard !== undefined) collect(node.wildcard, segs, i + 1, verb, allow);
   }
+  if (node.tails !== undefined) for (const tail of node.tails) if (tailMatches(tail, segs, i)) addMethods(tail.leaves, verb, allow);
   addMethods(node.deep, verb, allow);
 }
 
@@ -241,9 +288,10 @@ function addMethods<T>(leaves: Leaves<T> | undefined, verb: string, allow: Set<s
 function bind<T>(route: Route<T>, segs: string[]): MatchResult<T> {
   const bindings: Array<[readonly string[], string]> = [];
   for (const b of route.binders) {
+    const from = b.from > 0 ? b.from : segs.length + b.from;
     const value = b.multiSegment
-      ? decodeKeepingSlashes(join(segs, b.from, b.to === -1 ? segs.length : b.to))
-      : decode(segs[b.from]);
+      ? decodeKeepingSlashes(join(segs, from, b.to > 0 ? b.to : segs.length + b.to))
+      : decode(segs[from]);
     if (value === undefined) return NOT_FOUND;
     bindings.push([b.fieldPath, value]);
   }
@@ -301,6 +349,7 @@ function copyNode<T>(node: Node<T>): Node<T> {
     literals,
     wildcard: node.wildcard && copyNode(node.wildcard),
     deep: copyLeaves(node.deep),
+    tails: node.tails && (Object.freeze(node.tails.map((t) => Object.freeze({ ...t, leaves: copyLeaves(t.leaves)! }))) as Array<Tail<T>>),
     leaves: copyLeaves(node.leaves),
   });
 }
