@@ -6,3 +6,8 @@ export { DEFAULT_JSON_OPTIONS, type JsonOptions } from './json-options';
 export type { MatchResult } from './route-trie';
 export type { RenderedBody } from './response-plan';
 export type { MethodPolicy } from './http-rule';
+export type { HttpBinding } from './http-rule';
+export type { PathTemplate, TemplateSegment, TemplateVariable } from './path-template';
+export type { FieldTarget } from './field-path';
+export type { QueryParameter } from './query-params';
+export { HTTP_BODY_TYPE } from './request-plan';

@@ -11,6 +11,7 @@ import { isPathPrefix, setJsonPath } from './field-path';
 import { mapKeyConverter, textConverter, type TextConverter } from './scalar-text';
 
 interface QueryLeaf {
+  readonly field: DescField;
   readonly protoPath: string;
   readonly jsonPath: readonly string[];
   /** Undefined for a message field that text cannot express (only its sub-fields can be set). */
@@ -35,6 +36,17 @@ export interface QueryOptions {
 // Deep enough for real APIs; recursive messages would otherwise make the tree infinite.
 const MAX_DEPTH = 8;
 
+/** One query parameter a route accepts, as the OpenAPI document lists it. */
+export interface QueryParameter {
+  /** The field the parameter sets (its leaf). */
+  readonly field: DescField;
+  /** Dotted proto names: `nested.inner.value`. */
+  readonly protoPath: string;
+  /** The JSON names along the way (`nested.inner.value`, `maybeInt`). */
+  readonly jsonPath: readonly string[];
+  readonly shape: 'single' | 'list' | 'map';
+}
+
 /** The compiled query reader of one route. */
 export class QueryReader {
   private readonly root: QueryNode;
@@ -43,6 +55,25 @@ export class QueryReader {
   constructor(message: DescMessage, bound: ReadonlyArray<readonly string[]>, private readonly options: QueryOptions) {
     this.root = { children: new Map() };
     buildTree(this.root, message, [], [], bound, new Set([message.typeName]));
+  }
+
+  /** Every parameter this route accepts (unbound, text-convertible leaves), once each, in field order. */
+  parameters(): QueryParameter[] {
+    const out: QueryParameter[] = [];
+    const seen = new Set<QueryNode>();
+    const walk = (node: QueryNode): void => {
+      for (const child of node.children.values()) {
+        if (seen.has(child)) continue; // each node is keyed by both its proto and JSON name
+        seen.add(child);
+        const leaf = child.leaf;
+        if (leaf && !leaf.bound && leaf.convert) {
+          out.push({ field: leaf.field, protoPath: leaf.protoPath, jsonPath: leaf.jsonPath, shape: leaf.shape });
+        }
+        walk(child);
+      }
+    };
+    walk(this.root);
+    return out;
   }
 
   /**
@@ -148,6 +179,7 @@ function buildTree(
 
 function makeLeaf(field: DescField, protoPath: string[], jsonPath: string[], bound: ReadonlyArray<readonly string[]>): QueryLeaf {
   return {
+    field,
     protoPath: protoPath.join('.'),
     jsonPath,
     convert: textConverter(field),

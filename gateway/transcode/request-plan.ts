@@ -28,7 +28,7 @@ import { locateJsonError } from './json-error';
 import { countJsonMembers, JsonToBinary } from './codec';
 import type { JsonOptions } from './json-options';
 import type { PathTemplate } from './path-template';
-import { QueryReader } from './query-params';
+import { QueryReader, type QueryParameter } from './query-params';
 import { textConverter, type TextConverter } from './scalar-text';
 
 export const HTTP_BODY_TYPE = 'google.api.HttpBody';
@@ -75,6 +75,21 @@ export class RequestPlan {
   /** True when the body is raw bytes (google.api.HttpBody), not JSON. */
   get rawBody(): boolean {
     return this.body.kind !== 'none' && this.body.httpBody;
+  }
+
+  /** Fields bound by the path template's variables, in template order. */
+  get pathFields(): readonly FieldTarget[] {
+    return this.pathTargets.map((p) => p.target);
+  }
+
+  /** What the body binds: nothing, the whole message, or one top-level field. */
+  get bodyTarget(): { readonly kind: 'none' } | { readonly kind: 'all' } | { readonly kind: 'field'; readonly field: DescField } {
+    return this.body;
+  }
+
+  /** The query parameters this route accepts. */
+  queryParameters(): QueryParameter[] {
+    return this.query.parameters();
   }
 
   /** True when the route reads a request body at all. */

@@ -54,6 +54,11 @@ export class ResponsePlan {
     this.direct = direct?.usable ? direct : undefined;
   }
 
+  /** The response_body field the answer is made of, or undefined for the whole message. */
+  get bodyField(): DescField | undefined {
+    return this.field;
+  }
+
   /** True when the answer is raw bytes with their own content type. */
   get raw(): boolean {
     return this.httpBody;

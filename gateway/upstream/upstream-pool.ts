@@ -16,20 +16,9 @@ export class UpstreamPool {
   readonly services: readonly DescService[];
 
   constructor(registry: Registry, upstreams: Readonly<Record<string, string>>, factory: TransportFactory) {
-    const all: DescService[] = [];
-    for (const type of registry) if (type.kind === 'service') all.push(type);
-    const keys = Object.keys(upstreams).sort((a, b) => b.length - a.length);
-    for (const key of keys) {
-      if (!all.some((s) => covers(key, s.typeName))) {
-        throw new UpstreamConfigError(`upstream "${key}" names no service or package in the descriptor set`);
-      }
-    }
     const byTarget = new Map<string, Transport>();
     const served: DescService[] = [];
-    for (const service of all) {
-      const key = keys.find((k) => covers(k, service.typeName));
-      if (key === undefined) continue;
-      const target = upstreams[key];
+    for (const [service, target] of servedServices(registry, upstreams)) {
       let transport = byTarget.get(target);
       if (!transport) {
         transport = factory(target);
@@ -52,6 +41,27 @@ export class UpstreamPool {
   async close(): Promise<void> {
     await Promise.all(this.transports.map((t) => t.close()));
   }
+}
+
+/**
+ * The services `upstreams` serves, in descriptor order, each with its target (the most
+ * specific key wins); throws for a key that names nothing.
+ */
+export function servedServices(registry: Registry, upstreams: Readonly<Record<string, string>>): Array<[DescService, string]> {
+  const all: DescService[] = [];
+  for (const type of registry) if (type.kind === 'service') all.push(type);
+  const keys = Object.keys(upstreams).sort((a, b) => b.length - a.length);
+  for (const key of keys) {
+    if (!all.some((s) => covers(key, s.typeName))) {
+      throw new UpstreamConfigError(`upstream "${key}" names no service or package in the descriptor set`);
+    }
+  }
+  const out: Array<[DescService, string]> = [];
+  for (const service of all) {
+    const key = keys.find((k) => covers(k, service.typeName));
+    if (key !== undefined) out.push([service, upstreams[key]]);
+  }
+  return out;
 }
 
 function covers(key: string, serviceName: string): boolean {

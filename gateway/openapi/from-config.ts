@@ -1,0 +1,43 @@
+/**
+ * The document as a configured gateway serves it: the same descriptors, served services and
+ * JSON options, compiled by the same compileRoutes. `npm run openapi` uses this without
+ * starting anything; app.ts passes its own compiled table to openApiOptions' caller.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { stringify as toYaml } from 'yaml';
+import { BUILTIN_DESCRIPTOR, type GatewayConfig } from '../config';
+import { loadDescriptors } from '../descriptors';
+import { compileRoutes, type RouteTable } from '../transcode';
+import { servedServices } from '../upstream/upstream-pool';
+import { buildOpenApiDocument, type OpenApiDocument, type OpenApiOptions } from './openapi-document';
+
+/** The document options that follow from the gateway's config. */
+export function openApiOptions(config: GatewayConfig, table: RouteTable): OpenApiOptions {
+  const services = [...new Set(table.routes.map((r) => r.rpc.service))];
+  // The contract changes exactly when the descriptor set does: its digest is the version.
+  const digest = createHash('sha256').update(readFileSync(config.descriptor)).digest('hex').slice(0, 12);
+  return {
+    title: 'HTTP/JSON API',
+    version: digest,
+    description:
+      `Transcoded from gRPC by the gateway: ${services.map((s) => `\`${s}\``).join(', ')}. ` +
+      'Bodies follow the proto3 JSON mapping; errors are google.rpc.Status. Served at /openapi.json (and .yaml), generated from the routes it answers.',
+    json: config.json,
+    authAtEdge: config.auth.mode === 'jwt',
+    rateLimited: false,
+  };
+}
+
+/** Compiles the configured routes and documents them (no upstream is contacted). */
+export function openApiForConfig(config: GatewayConfig): OpenApiDocument {
+  const { files, registry } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
+  const services = servedServices(files, config.upstreams).map(([s]) => s);
+  const table = compileRoutes(files, services, config.json);
+  return buildOpenApiDocument(table, registry, openApiOptions(config, table));
+}
+
+/** The document as JSON or YAML text. */
+export function renderOpenApi(document: OpenApiDocument, format: 'json' | 'yaml'): string {
+  return format === 'yaml' ? toYaml(document, { aliasDuplicateObjects: false }) : `${JSON.stringify(document, null, 2)}\n`;
+}

@@ -1,0 +1,170 @@
+/**
+ * One compiled route → one OpenAPI operation: its path and query parameters from the
+ * route's request plan (the same plan that reads requests), its body from `body`, its
+ * answer from `response_body` and the method's success status, streams as NDJSON and
+ * Server-Sent Events, google.api.HttpBody as raw content, and the error statuses.
+ */
+import type { DescMethod } from '@bufbuild/protobuf';
+import type { Route } from '../transcode';
+import { errorStatuses, STATUS_SCHEMA, type ErrorContext } from './error-responses';
+import { ref, type Schema } from './json-schema';
+import type { MessageSchemas } from './message-schemas';
+import type { OpenApiPath } from './openapi-path';
+import { firstSentence, protoComment } from './proto-comments';
+
+/** An OpenAPI Operation Object (the parts we write). */
+export interface Operation {
+  operationId: string;
+  summary?: string;
+  description?: string;
+  tags: string[];
+  deprecated?: boolean;
+  parameters?: Parameter[];
+  requestBody?: { description?: string; required: boolean; content: Record<string, MediaType> };
+  responses: Record<string, { description: string; content?: Record<string, MediaType> }>;
+  security?: Array<Record<string, string[]>>;
+  [extension: `x-${string}`]: unknown;
+}
+
+interface Parameter {
+  name: string;
+  in: 'path' | 'query';
+  required: boolean;
+  description?: string;
+  deprecated?: boolean;
+  style?: string;
+  explode?: boolean;
+  schema: Schema;
+  [extension: `x-${string}`]: unknown;
+}
+
+interface MediaType {
+  schema?: Schema;
+}
+
+/** The security scheme every protected operation names. */
+export const BEARER_SCHEME = 'bearerAuth';
+
+// 204, 205 and 304 carry no body (http/transcoding-plugin.ts drops it).
+const NO_BODY = new Set([204, 205, 304]);
+const ANY_CONTENT = '*/*';
+
+/** Builds the operation of `route`, whose OpenAPI path is `path`. */
+export function buildOperation(
+  route: Route,
+  method: DescMethod | undefined,
+  path: OpenApiPath,
+  operationId: string,
+  schemas: MessageSchemas,
+  errors: ErrorContext,
+): Operation {
+  const { rpc, request } = route;
+  const tag = rpc.service.slice(rpc.service.lastIndexOf('.') + 1);
+  const comment = method && protoComment(method);
+  const op: Operation = { operationId, tags: [tag], responses: {} };
+  if (comment) {
+    op.summary = firstSentence(comment);
+    if (op.summary !== comment) op.description = comment;
+  }
+  if (method?.deprecated) op.deprecated = true;
+  op['x-grpc-method'] = rpc.grpcPath;
+  if (rpc.kind !== 'unary') op['x-grpc-kind'] = rpc.kind;
+
+  const parameters: Parameter[] = [];
+  for (const p of path.parameters) {
+    const parameter: Parameter = { name: p.name, in: 'path', required: true, schema: p.schema ?? schemas.field(p.field!.leaf) };
+    const description = p.description ?? (p.field && protoComment(p.field.leaf));
+    if (description) parameter.description = description;
+    if (p.multiSegment) parameter['x-multi-segment'] = true;
+    parameters.push(parameter);
+  }
+  for (const q of request.queryParameters()) {
+    const name = schemas.useProtoNames ? q.protoPath : q.jsonPath.join('.');
+    const parameter: Parameter = { name, in: 'query', required: false, schema: schemas.field(q.field) };
+    if (q.shape === 'list') {
+      parameter.style = 'form';
+      parameter.explode = true;
+    } else if (q.shape === 'map') {
+      parameter.style = 'deepObject';
+      parameter.explode = true;
+    }
+    const description = protoComment(q.field);
+    if (description) parameter.description = description;
+    if (q.field.deprecated) parameter.deprecated = true;
+    parameters.push(parameter);
+  }
+  if (parameters.length > 0) op.parameters = parameters;
+
+  const body = request.bodyTarget;
+  if (body.kind !== 'none') {
+    const streaming = rpc.kind === 'client_streaming' || rpc.kind === 'bidi_streaming';
+    if (request.rawBody) {
+      op.requestBody = { description: 'Raw bytes, passed upstream with their content type (google.api.HttpBody).', required: false, content: { [ANY_CONTENT]: {} } };
+    } else {
+      const schema = body.kind === 'all' ? schemas.message(rpc.input) : schemas.field(body.field);
+      const description = body.kind === 'field' ? protoComment(body.field) : undefined;
+      op.requestBody = {
+        ...(streaming
+          ? { description: 'The client stream: one JSON message per line (newline-delimited JSON).' }
+          : description
+            ? { description }
+            : {}),
+        required: false,
+        content: streaming ? { 'application/x-ndjson': { schema } } : { 'application/json': { schema } },
+      };
+    }
+  }
+
+  const policy = rpc.policy;
+  // An optional bearer on public methods: a token that is sent is verified all the same.
+  op.security = policy.public ? [{}, { [BEARER_SCHEME]: [] }] : [{ [BEARER_SCHEME]: [...policy.roles] }];
+
+  const responses = successResponse(route, schemas);
+  for (const e of errorStatuses(route, errors)) responses[e.status] = { description: e.description, content: statusContent() };
+  responses.default = { description: 'An error status from the upstream service (any gRPC code, mapped to HTTP).', content: statusContent() };
+  delete (op as Partial<Operation>).responses; // written last, so the document reads top-down
+  op.responses = responses;
+  return op;
+}
+
+function successResponse(route: Route, schemas: MessageSchemas): Operation['responses'] {
+  const { rpc, response } = route;
+  if (rpc.kind === 'server_streaming' || rpc.kind === 'bidi_streaming') {
+    // Streams always start with 200 (http/stream-writer.ts); an error after it is a last frame.
+    if (response.raw) {
+      return { '200': { description: 'The stream of raw bytes (google.api.HttpBody messages), back to back.', content: { [ANY_CONTENT]: {} } } };
+    }
+    const message = responseSchema(route, schemas);
+    return {
+      '200': {
+        description:
+          'The server stream. NDJSON (default): one `{"result": message}` per line and, on failure, a last `{"error": Status}` line. ' +
+          'With `Accept: text/event-stream`: one `data:` event per message and `event: error` with a Status on failure.',
+        content: {
+          'application/x-ndjson': {
+            schema: {
+              type: 'object',
+              properties: { result: message, error: ref(STATUS_SCHEMA) },
+              oneOf: [{ required: ['result'] }, { required: ['error'] }],
+              additionalProperties: false,
+            },
+          },
+          'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events: `data: <message JSON>` per message; `event: error` then `data: <Status JSON>`.' } },
+        },
+      },
+    };
+  }
+  const status = rpc.policy.successStatus;
+  if (NO_BODY.has(status)) return { [String(status)]: { description: 'Done; no body.' } };
+  if (response.raw) return { [String(status)]: { description: 'Raw bytes with their own content type (google.api.HttpBody).', content: { [ANY_CONTENT]: {} } } };
+  return { [String(status)]: { description: 'OK', content: { 'application/json': { schema: responseSchema(route, schemas) } } } };
+}
+
+function responseSchema(route: Route, schemas: MessageSchemas): Schema {
+  const field = route.response.bodyField;
+  return field ? schemas.field(field) : schemas.message(route.rpc.output);
+}
+
+function statusContent(): Record<string, MediaType> {
+  return { 'application/json': { schema: ref(STATUS_SCHEMA) } };
+}
