@@ -33,7 +33,7 @@ export function openApiOptions(config: GatewayConfig, table: RouteTable): OpenAp
 export function openApiForConfig(config: GatewayConfig): OpenApiDocument {
   const { files, registry } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
   const services = servedServices(files, config.upstreams).map(([s]) => s);
-  const table = compileRoutes(files, services, config.json);
+  const table = compileRoutes(files, services, config.json, { strict: config.strict });
   return buildOpenApiDocument(table, registry, openApiOptions(config, table));
 }
 

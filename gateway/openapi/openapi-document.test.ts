@@ -8,6 +8,8 @@ import { getOption, hasOption, type DescExtension, type DescMethod } from '@bufb
 import { BUILTIN_DESCRIPTOR, resolveConfig, type ConfigInput } from '../config';
 import { loadDescriptors } from '../descriptors';
 import { validateOpenApiSpec } from '../test-support/openapi-validator';
+import { compileRoutes } from '../transcode';
+import { servedServices } from '../upstream/upstream-pool';
 import { openApiForConfig, type OpenApiDocument } from '.';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -76,6 +78,24 @@ describe('one operation per binding', () => {
     }
     const ids = ops.map((o) => o.op.operationId);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('documents exactly the routes a table with warnings serves (replaced and unservable bindings left out), bidi left out', () => {
+    const config = resolveConfig({ upstreams: { 'acme.conformance.v1': 'unused:1' } });
+    const { files } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
+    const table = compileRoutes(files, servedServices(files, config.upstreams).map(([s]) => s), config.json);
+    expect(table.warnings.length).toBeGreaterThan(0);
+    const served = table.routes.filter((r) => r.rpc.kind !== 'bidi_streaming').map((r) => `${r.rpc.grpcPath} ${r.binding.httpMethod}`).sort();
+    const documented = operations(documentFor(config.upstreams)).map((o) => `${o.op['x-grpc-method']} ${o.method}`).sort();
+    expect(documented).toEqual(served);
+    expect(documented.some((d) => d.includes('/Chat'))).toBe(false);
+  });
+
+  it('is valid with every shape the route table serves (** in the middle, repeated path fields, /)', async () => {
+    const doc = documentFor({ 'acme.conformance.v1': 'unused:1' });
+    expect(operations(doc).find((o) => o.op.operationId === 'ShapesService_Archive')!.path).toBe('/v1/archive/{name}/manifest');
+    expect(operations(doc).find((o) => o.op.operationId === 'ShapesService_Root')!.path).toBe('/');
+    expect((await validateOpenApiSpec(doc)).errors).toEqual([]);
   });
 
   it('lists no service that has no upstream', () => {

@@ -2,7 +2,8 @@
  * The OpenAPI 3.1 document of a compiled route table: one operation per route (every
  * binding and additional binding of every served method), built at start-up from the very
  * table the gateway matches requests with, so it cannot list a route the gateway does not
- * answer nor miss one it does.
+ * answer nor miss one it does. Bidi-streaming methods, which the gateway routes only to
+ * answer 501, are left out.
  */
 import type { DescService, Registry } from '@bufbuild/protobuf';
 import type { JsonOptions, Route, RouteTable } from '../transcode';
@@ -49,6 +50,8 @@ export function buildOpenApiDocument(table: RouteTable, registry: Registry, opti
   const ids = new Set<string>();
   const bindingIndex = new Map<string, number>();
   for (const route of table.routes) {
+    // Routed only to answer 501 BIDI_STREAMING_UNSUPPORTED: nothing a client can use.
+    if (route.rpc.kind === 'bidi_streaming') continue;
     const path = canonicalPath(openApiPath(route.template, route.request.pathFields), shapes);
     const key = `${route.rpc.service}/${route.rpc.name}`;
     const index = (bindingIndex.get(key) ?? 0) + 1;
