@@ -1,6 +1,7 @@
 /**
  * Assembles the gateway from its config: descriptors → compiled routes → upstream pool →
- * edge policies → the Fastify adapter. Everything that can fail does so here, at start.
+ * each route's pipeline (edge auth → deadline → resilience → upstream call) → the Fastify
+ * adapter plugin, with the probes beside it. Everything that can fail does so here, at start.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { create, fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
@@ -8,19 +9,35 @@ import type { JSONWebKeySet } from 'jose';
 import { BUILTIN_DESCRIPTOR, type GatewayConfig } from './config';
 import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
-import { registerTranscoding } from './http/transcoding-plugin';
-import { compileRoutes, type Route, type RouteTable } from './transcode';
+import { registerProbes } from './http/probes';
+import { transcodingPlugin } from './http/transcoding-plugin';
+import { compileRouteHandlers, type InterceptorFactory } from './pipeline';
+import { compileRoutes, type RouteTable } from './transcode';
+import { deadlineInterceptor } from './upstream/deadline';
 import { createH2Transport } from './upstream/h2';
+import { HealthWatch } from './upstream/health-watch';
 import { MetadataMapper } from './upstream/metadata';
+import { Readiness, type ReadinessReport } from './upstream/readiness';
+import { createGuards, resilienceInterceptor, type UpstreamGuard } from './upstream/resilience';
 import type { TransportFactory } from './upstream/transport';
+import { upstreamHandlers } from './upstream/upstream-call';
 import { UpstreamPool } from './upstream/upstream-pool';
 
 /** A built, not yet listening, gateway. */
 export interface Gateway {
   readonly app: FastifyInstance;
   readonly routes: RouteTable;
+  /** The breaker, bulkhead and retry budget of each served service. */
+  readonly guards: ReadonlyMap<string, UpstreamGuard>;
   /** Starts listening; resolves to the bound port. */
   listen(): Promise<number>;
+  /**
+   * Begins shutdown: /readyz answers 503 from now on (so load balancers stop sending),
+   * while every route keeps serving until close().
+   */
+  drain(): void;
+  /** What /readyz reports, without an HTTP request. */
+  readiness(): ReadinessReport;
   close(): Promise<void>;
 }
 
@@ -53,47 +70,59 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
 
   for (const warning of routes.warnings) app.log.warn(`route: ${warning}`);
 
-  let authorize;
+  const serviceNames = upstreams.services.map((s) => s.typeName);
+  const guards = createGuards(serviceNames, config.resilience, (s) => upstreams.get(s), app.log);
+
+  // The pipeline, outermost first. Later policies (tracing, metrics, rate limits, local BFF
+  // handlers) take their place here; see pipeline/README.md.
+  const interceptors: InterceptorFactory[] = [];
   if (config.auth.mode === 'off') {
     app.log.warn('auth is OFF: bearer tokens are forwarded unchecked (services still verify them). Use only for local development.');
   } else {
-    const { createAuthorizer } = require('./edge') as typeof import('./edge');
-    authorize = createAuthorizer(config.auth, rpcJwksFetcher(config.auth.jwks, upstreams, files));
+    const { createAuthorizer, authInterceptor } = require('./edge') as typeof import('./edge');
+    interceptors.push(authInterceptor(createAuthorizer(config.auth, rpcJwksFetcher(config.auth.jwks, upstreams, files))));
   }
+  interceptors.push(deadlineInterceptor(config.resilience), resilienceInterceptor(config.resilience, guards));
+  const handlers = compileRouteHandlers(routes.routes, interceptors, upstreamHandlers(upstreams));
 
-  registerTranscoding(app, {
+  const watches = new Map<string, HealthWatch>();
+  for (const service of serviceNames) {
+    watches.set(service, new HealthWatch(upstreams.get(service), service, (w, previous) => {
+      const level = w.serving ? 'info' : 'warn';
+      app.log[level]({ service, health: w.status, previous }, `upstream ${service} is ${w.status}`);
+    }));
+  }
+  const optional = config.optionalUpstreams;
+  const readiness = new Readiness(watches, guards, (s) => optional.some((k) => s === k || s.startsWith(`${k}.`)));
+
+  registerProbes(app, readiness);
+  void app.register(transcodingPlugin, {
     table: routes,
     registry,
-    upstreams,
     metadata: new MetadataMapper(config.forwardedHeaders, config.responseHeaderPrefix, config.trailerHeaderPrefix),
     bodyLimit: config.bodyLimit,
-    timeoutFor: timeoutResolver(config),
-    authorize,
+    handlers,
   });
-  app.addHook('onClose', () => upstreams.close());
+  app.addHook('onReady', () => {
+    for (const w of watches.values()) w.start();
+  });
+  app.addHook('onClose', () => {
+    for (const w of watches.values()) w.stop();
+    return upstreams.close();
+  });
 
   return {
     app,
     routes,
+    guards,
     async listen() {
       await app.listen({ host: config.host, port: config.port });
       const address = app.server.address();
       return typeof address === 'object' && address ? address.port : config.port;
     },
+    drain: () => readiness.drain(),
+    readiness: () => readiness.report(),
     close: () => app.close(),
-  };
-}
-
-function timeoutResolver(config: GatewayConfig): (route: Route) => number | undefined {
-  const cache = new Map<Route, number | undefined>();
-  return (route) => {
-    if (cache.has(route)) return cache.get(route);
-    const ms =
-      config.methodTimeoutsMs[`${route.rpc.service}/${route.rpc.name}`] ??
-      config.methodTimeoutsMs[route.rpc.service] ??
-      (config.defaultTimeoutMs || undefined);
-    cache.set(route, ms);
-    return ms;
   };
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { thrownBy } from './test-support/thrown';
-import { ConfigError, configFromArgs, DEFAULT_CONFIG, MAX_WORKERS, resolveConfig, type ConfigInput } from './config';
+import { ConfigError, configFromArgs, DEFAULT_CONFIG, MAX_WORKERS, resiliencePolicyFor, resolveConfig, type ConfigInput } from './config';
 
 /** The ConfigError message `fn` throws. */
 function configError(fn: () => unknown): string {
@@ -33,8 +33,14 @@ describe('resolveConfig', () => {
     ['an upstream that is not a string', { upstreams: { 'acme.echo.v1': 5 } }, 'option "upstreams"'],
     ['an empty host', { host: '' }, 'option "host"'],
     ['a zero body limit', { bodyLimit: 0 }, 'option "bodyLimit"'],
-    ['a negative default timeout', { defaultTimeoutMs: -1 }, 'option "defaultTimeoutMs"'],
-    ['a method timeout that is not a number', { methodTimeoutsMs: { 'a.B/C': '5s' } }, 'option "methodTimeoutsMs"'],
+    ['a negative timeout', { resilience: { timeoutMs: -1 } }, 'option "resilience.timeoutMs"'],
+    ['a method timeout that is not a number', { resilience: { overrides: { 'a.B/C': { timeoutMs: '5s' } } } }, 'option "resilience.overrides.a.B/C.timeoutMs"'],
+    ['zero attempts', { resilience: { retry: { maxAttempts: 0 } } }, 'option "resilience.retry.maxAttempts"'],
+    ['a misspelt breaker option', { resilience: { breaker: { consecutiveFailure: 3 } } }, 'unknown option "resilience.breaker.consecutiveFailure"'],
+    ['an unknown resilience option', { resilience: { timeout: 5 } }, 'unknown option "resilience.timeout"'],
+    ['a breaker per method', { resilience: { overrides: { 'a.B/C': { breaker: { consecutiveFailures: 1 } } } } }, 'option "resilience.overrides.a.B/C"'],
+    ['a fractional bulkhead', { resilience: { bulkhead: { maxInFlight: 2.5 } } }, 'option "resilience.bulkhead.maxInFlight"'],
+    ['optional upstreams that are not a list', { optionalUpstreams: 'acme' }, 'option "optionalUpstreams"'],
     ['an unknown JSON option', { json: { emitDefaults: true } }, 'option "json.emitDefaults"'],
     ['a JSON option that is not a boolean', { json: { useProtoNames: 'yes' } }, 'option "json.useProtoNames"'],
     ['forwarded headers that are not a list', { forwardedHeaders: 'authorization' }, 'option "forwardedHeaders"'],
@@ -46,6 +52,35 @@ describe('resolveConfig', () => {
     ['workers as another word', { workers: 'all' }, 'option "workers"'],
   ])('rejects %s, naming the option', (_name, input, named) => {
     expect(configError(() => resolveConfig(input as ConfigInput))).toContain(named);
+  });
+});
+
+describe('resiliencePolicyFor', () => {
+  const config = resolveConfig({
+    resilience: {
+      timeoutMs: 1000,
+      retry: { maxAttempts: 2 },
+      overrides: {
+        acme: { timeoutMs: 2000 },
+        'acme.user.v1': { bulkhead: { maxInFlight: 7 } },
+        'acme.user.v1.UserService': { retry: { initialBackoffMs: 9 } },
+        'acme.user.v1.UserService/GetUser': { timeoutMs: 50 },
+      },
+    },
+  }).resilience;
+
+  it('merges defaults and every covering override, most specific last, field by field', () => {
+    const p = resiliencePolicyFor(config, 'acme.user.v1.UserService', 'GetUser');
+    expect(p.timeoutMs).toBe(50);
+    expect(p.retry).toEqual({ ...DEFAULT_CONFIG.resilience.retry, maxAttempts: 2, initialBackoffMs: 9 });
+    expect(p.bulkhead.maxInFlight).toBe(7);
+    expect(p.breaker).toEqual(DEFAULT_CONFIG.resilience.breaker);
+  });
+
+  it('an override for another service or method does not apply', () => {
+    expect(resiliencePolicyFor(config, 'acme.user.v1.UserService', 'ListUsers').timeoutMs).toBe(2000);
+    expect(resiliencePolicyFor(config, 'acme.content.v1.ContentService').bulkhead.maxInFlight).toBe(DEFAULT_CONFIG.resilience.bulkhead.maxInFlight);
+    expect(resiliencePolicyFor(config, 'acmeish.v1.S').timeoutMs).toBe(1000);
   });
 });
 

@@ -21,6 +21,79 @@ export interface AuthConfig {
   readonly audience: string | undefined;
 }
 
+/**
+ * Deadline and resilience policy of calls to an upstream service (cockatiel breakers and
+ * bulkheads, our retry loop). `resilience` holds the defaults; `resilience.overrides`
+ * changes any of them for a package, a service or one method (`pkg.Service/Method`),
+ * the most specific key winning, field by field. Breaker and bulkhead exist once per
+ * service, so only package and service keys may set them.
+ */
+export interface ResiliencePolicy {
+  /**
+   * Deadline of unary and client-streaming calls, in ms: the call gets the smaller of this
+   * and the client's grpc-timeout, and the service sees it (grpc-timeout). 0 = none, so a
+   * frozen service would hold the request for ever: keep a default.
+   */
+  readonly timeoutMs: number;
+  /** Deadline of server-streaming calls, in ms; 0 (the default) leaves watches open. */
+  readonly streamTimeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly breaker: BreakerPolicy;
+  readonly bulkhead: BulkheadPolicy;
+}
+
+/**
+ * Retries of failed unary calls, only where safe: methods declared NO_SIDE_EFFECTS or
+ * IDEMPOTENT (proto `idempotency_level`) or bound to GET; only on UNAVAILABLE, or on
+ * RESOURCE_EXHAUSTED / UNAVAILABLE with a server pushback (`grpc-retry-pushback-ms`, gRFC
+ * A6); never past the deadline. Streams are never retried.
+ */
+export interface RetryPolicy {
+  /** Attempts in all, the first included; 1 turns retries off. */
+  readonly maxAttempts: number;
+  /** Backoff before retry n: random in [0, min(maxBackoffMs, initialBackoffMs * 2^(n-1))] (full jitter). */
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /**
+   * Retry budget per service, so retries cannot multiply load during an outage: retries
+   * may add this fraction of the calls made...
+   */
+  readonly budgetRatio: number;
+  /** ...plus this many per second (a reserve of 10 s worth), so a quiet service can still retry. */
+  readonly budgetMinPerSecond: number;
+}
+
+/**
+ * Circuit breaker per service (cockatiel ConsecutiveBreaker). Counts upstream failures
+ * (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, connection errors), never the
+ * caller's own (INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED...). While open, calls fail
+ * at once with 503 CIRCUIT_OPEN and Retry-After.
+ */
+export interface BreakerPolicy {
+  /** Consecutive failures that open the breaker; 0 turns it off. */
+  readonly consecutiveFailures: number;
+  /** Time open before one trial call is let through (half-open); the transport reconnects then. */
+  readonly halfOpenAfterMs: number;
+}
+
+/** Bulkhead per service (cockatiel): calls in flight and waiting; past both, 503 BULKHEAD_FULL at once. */
+export interface BulkheadPolicy {
+  /** Calls in flight at most (unary and client-streaming; streams are not counted); 0 = no bulkhead. */
+  readonly maxInFlight: number;
+  /** Calls waiting for a slot at most. */
+  readonly maxQueued: number;
+}
+
+/** A partial policy, as an override gives it. */
+export type ResilienceOverride = {
+  readonly [K in keyof ResiliencePolicy]?: ResiliencePolicy[K] extends object ? Partial<ResiliencePolicy[K]> : ResiliencePolicy[K];
+};
+
+export interface ResilienceConfig extends ResiliencePolicy {
+  /** Overrides keyed by package prefix, `pkg.Service` or `pkg.Service/Method`. */
+  readonly overrides: Readonly<Record<string, ResilienceOverride>>;
+}
+
 export interface GatewayConfig {
   /** Address to listen on (loopback by default). */
   readonly host: string;
@@ -43,10 +116,13 @@ export interface GatewayConfig {
   readonly responseHeaderPrefix: string;
   /** Prefix of response headers carrying upstream trailers. */
   readonly trailerHeaderPrefix: string;
-  /** Deadline for calls without a grpc-timeout header, in ms (0 = none). */
-  readonly defaultTimeoutMs: number;
-  /** Per-method deadline overrides, keyed `pkg.Service/Method` or `pkg.Service`. */
-  readonly methodTimeoutsMs: Readonly<Record<string, number>>;
+  /** Deadlines, retries, circuit breakers and bulkheads per upstream service (see ResiliencePolicy). */
+  readonly resilience: ResilienceConfig;
+  /**
+   * Services (or package prefixes) /readyz does not wait for: their health is reported, but
+   * their not serving does not make the gateway unready. Every other served service is required.
+   */
+  readonly optionalUpstreams: readonly string[];
   /** Log level: fatal, error, warn, info, debug. */
   readonly logLevel: string;
   /**
@@ -82,8 +158,15 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   forwardedHeaders: DEFAULT_FORWARDED_HEADERS,
   responseHeaderPrefix: 'Grpc-Metadata-',
   trailerHeaderPrefix: 'Grpc-Metadata-',
-  defaultTimeoutMs: 0,
-  methodTimeoutsMs: {},
+  resilience: {
+    timeoutMs: 30_000,
+    streamTimeoutMs: 0,
+    retry: { maxAttempts: 3, initialBackoffMs: 25, maxBackoffMs: 1_000, budgetRatio: 0.2, budgetMinPerSecond: 10 },
+    breaker: { consecutiveFailures: 5, halfOpenAfterMs: 1_000 },
+    bulkhead: { maxInFlight: 1_000, maxQueued: 1_000 },
+    overrides: {},
+  },
+  optionalUpstreams: [],
   logLevel: 'info',
   workers: 1,
   strict: false,
@@ -94,8 +177,9 @@ export class ConfigError extends Error {}
 
 /** A partial config, as from a file or a caller; nested objects may be partial too. */
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
-export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers'>> & {
+export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience'>> & {
   auth?: Mutable<AuthConfig>;
+  resilience?: ResilienceOverride & { overrides?: Record<string, ResilienceOverride> };
   json?: Mutable<JsonOptions>;
   workers?: number | 'auto';
 };
@@ -109,6 +193,10 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     ...stripUndefined(input),
     auth: { ...DEFAULT_CONFIG.auth, ...stripUndefined(input.auth ?? {}) },
     json: { ...DEFAULT_CONFIG.json, ...stripUndefined(input.json ?? {}) },
+    resilience: {
+      ...mergePolicy(DEFAULT_CONFIG.resilience, input.resilience ?? {}),
+      overrides: input.resilience?.overrides ?? {},
+    },
     ...(input.workers === 'auto' ? { workers: Math.min(availableParallelism(), MAX_WORKERS) } : {}),
   } as GatewayConfig;
   expect(typeof merged.host === 'string' && merged.host !== '', 'host', 'a non-empty string');
@@ -120,8 +208,20 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(typeof merged.auth.jwks === 'string', 'auth.jwks', 'a URL or rpc:/pkg.Service/Method');
   expect(Number.isInteger(merged.bodyLimit) && merged.bodyLimit > 0, 'bodyLimit', 'a positive integer (bytes)');
   expect(Array.isArray(merged.forwardedHeaders) && merged.forwardedHeaders.every((h) => typeof h === 'string'), 'forwardedHeaders', 'a list of header names');
-  expect(Number.isFinite(merged.defaultTimeoutMs) && merged.defaultTimeoutMs >= 0, 'defaultTimeoutMs', 'a number of ms >= 0');
-  expect(isNumberRecord(merged.methodTimeoutsMs), 'methodTimeoutsMs', 'an object of method name to ms');
+  checkPolicyKeys(input.resilience ?? {}, 'resilience', true);
+  checkPolicy(merged.resilience, 'resilience');
+  const overrides = merged.resilience.overrides;
+  expect(overrides !== null && typeof overrides === 'object' && !Array.isArray(overrides), 'resilience.overrides', 'an object of package, service or method name to a policy');
+  for (const [key, override] of Object.entries(overrides)) {
+    const where = `resilience.overrides.${key}`;
+    expect(override !== null && typeof override === 'object', where, 'an object');
+    checkPolicyKeys(override, where, false);
+    checkPolicy(mergePolicy(merged.resilience, override), where);
+    if (key.includes('/')) {
+      expect(override.breaker === undefined && override.bulkhead === undefined, where, 'free of breaker and bulkhead (they are per service)');
+    }
+  }
+  expect(Array.isArray(merged.optionalUpstreams) && merged.optionalUpstreams.every((h) => typeof h === 'string'), 'optionalUpstreams', 'a list of service or package names');
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(Number.isInteger(merged.workers) && merged.workers >= 1 && merged.workers <= MAX_WORKERS, 'workers', `an integer 1-${MAX_WORKERS}, or "auto"`);
   for (const [k, v] of Object.entries(merged.json)) {
@@ -220,8 +320,65 @@ function isStringRecord(v: unknown): boolean {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string' && x !== '');
 }
 
-function isNumberRecord(v: unknown): boolean {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'number' && x >= 0);
+/**
+ * The policy of `service` (fully-qualified) or of one of its methods: the defaults, then
+ * every override whose key covers it, least specific first (package prefixes by length,
+ * the service, the method).
+ */
+export function resiliencePolicyFor(config: ResilienceConfig, service: string, method?: string): ResiliencePolicy {
+  const keys = Object.keys(config.overrides)
+    .filter((k) => k === service || service.startsWith(`${k}.`) || (method !== undefined && k === `${service}/${method}`))
+    .sort((a, b) => a.length - b.length);
+  let policy: ResiliencePolicy = config;
+  for (const key of keys) policy = mergePolicy(policy, config.overrides[key]);
+  return policy;
+}
+
+const POLICY_KEYS: Record<string, readonly string[] | null> = {
+  timeoutMs: null,
+  streamTimeoutMs: null,
+  retry: Object.keys(DEFAULT_CONFIG.resilience.retry),
+  breaker: Object.keys(DEFAULT_CONFIG.resilience.breaker),
+  bulkhead: Object.keys(DEFAULT_CONFIG.resilience.bulkhead),
+};
+
+/** Rejects option names a policy does not have (a typo must not silently keep a default). */
+function checkPolicyKeys(input: object, where: string, allowOverrides: boolean): void {
+  for (const [key, value] of Object.entries(input)) {
+    if (allowOverrides && key === 'overrides') continue;
+    if (!(key in POLICY_KEYS)) throw new ConfigError(`unknown option "${where}.${key}"`);
+    const sub = POLICY_KEYS[key];
+    if (sub === null) continue;
+    expect(value !== null && typeof value === 'object' && !Array.isArray(value), `${where}.${key}`, 'an object');
+    for (const k of Object.keys(value as object)) if (!sub.includes(k)) throw new ConfigError(`unknown option "${where}.${key}.${k}"`);
+  }
+}
+
+/** `base` with the fields `override` sets (nested objects field by field). */
+export function mergePolicy(base: ResiliencePolicy, override: ResilienceOverride): ResiliencePolicy {
+  return {
+    timeoutMs: override.timeoutMs ?? base.timeoutMs,
+    streamTimeoutMs: override.streamTimeoutMs ?? base.streamTimeoutMs,
+    retry: { ...base.retry, ...stripUndefined(override.retry ?? {}) },
+    breaker: { ...base.breaker, ...stripUndefined(override.breaker ?? {}) },
+    bulkhead: { ...base.bulkhead, ...stripUndefined(override.bulkhead ?? {}) },
+  };
+}
+
+function checkPolicy(p: ResiliencePolicy, where: string): void {
+  const ms = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const count = (v: unknown, min = 0): boolean => Number.isInteger(v) && (v as number) >= min;
+  expect(ms(p.timeoutMs), `${where}.timeoutMs`, 'a number of ms >= 0');
+  expect(ms(p.streamTimeoutMs), `${where}.streamTimeoutMs`, 'a number of ms >= 0');
+  expect(count(p.retry.maxAttempts, 1), `${where}.retry.maxAttempts`, 'an integer >= 1');
+  expect(ms(p.retry.initialBackoffMs), `${where}.retry.initialBackoffMs`, 'a number of ms >= 0');
+  expect(ms(p.retry.maxBackoffMs), `${where}.retry.maxBackoffMs`, 'a number of ms >= 0');
+  expect(ms(p.retry.budgetRatio), `${where}.retry.budgetRatio`, 'a number >= 0');
+  expect(ms(p.retry.budgetMinPerSecond), `${where}.retry.budgetMinPerSecond`, 'a number >= 0');
+  expect(count(p.breaker.consecutiveFailures), `${where}.breaker.consecutiveFailures`, 'an integer >= 0');
+  expect(ms(p.breaker.halfOpenAfterMs), `${where}.breaker.halfOpenAfterMs`, 'a number of ms >= 0');
+  expect(count(p.bulkhead.maxInFlight), `${where}.bulkhead.maxInFlight`, 'an integer >= 0');
+  expect(count(p.bulkhead.maxQueued), `${where}.bulkhead.maxQueued`, 'an integer >= 0');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

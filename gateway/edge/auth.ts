@@ -7,6 +7,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { GatewayError, type Route } from '../transcode';
 import type { AuthConfig } from '../config';
+import type { InterceptorFactory } from '../pipeline';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -84,5 +85,16 @@ function rpcKeySet(fetch: JwksFetcher | undefined): JWTVerifyGetKey {
       if (!(err instanceof joseErrors.JWKSNoMatchingKey) || Date.now() - loadedAt < REFRESH_COOLDOWN_MS) throw err;
       return (await load())(header, token);
     }
+  };
+}
+
+/** The signature of createAuthorizer's result: throws a GatewayError (401/403) to refuse. */
+export type Authorize = ReturnType<typeof createAuthorizer>;
+
+/** Edge auth as an interceptor on every route: the call goes on only once authorized. */
+export function authInterceptor(authorize: Authorize): InterceptorFactory {
+  return (route) => (next) => async (call) => {
+    await authorize(route, call.headers);
+    return next(call);
   };
 }

@@ -1,2 +1,2 @@
 /** Who may pass: edge policies applied before the upstream call. */
-export { createAuthorizer, type JwksFetcher } from './auth';
+export { authInterceptor, createAuthorizer, type Authorize, type JwksFetcher } from './auth';

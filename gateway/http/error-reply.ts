@@ -12,6 +12,7 @@ import {
   type StatusJson,
 } from '../transcode';
 import { CallError, type Metadata } from '../upstream/transport';
+import { gatewayFailure } from '../upstream/upstream-failure';
 import { httpStatusFromCode } from './status-map';
 
 /** A rendered error response. */
@@ -26,12 +27,21 @@ export interface ErrorReply {
 
 interface Logger {
   error(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
 }
 
-/** Maps a thrown value to the error response. */
-export function errorReply(err: unknown, registry: Registry, log: Logger): ErrorReply {
+/**
+ * Maps a thrown value to the error response. `service` names the upstream of the call,
+ * when there was one: gateway-made call failures are reported against it.
+ */
+export function errorReply(err: unknown, registry: Registry, log: Logger, service?: string): ErrorReply {
   if (err instanceof CallError) {
     const s = err.status;
+    const own = service === undefined ? undefined : gatewayFailure(s, service);
+    if (own) {
+      log.warn({ service, code: s.code, cause: s.message }, 'upstream call failed');
+      return gatewayReply(own);
+    }
     return {
       httpStatus: httpStatusFromCode(s.code),
       headers: {},
@@ -41,18 +51,20 @@ export function errorReply(err: unknown, registry: Registry, log: Logger): Error
     };
   }
   const gatewayError = err instanceof GatewayError ? err : fromFramework(err);
-  if (gatewayError) {
-    return {
-      httpStatus: gatewayError.httpStatus ?? httpStatusFromCode(gatewayError.code),
-      headers: gatewayError.headers,
-      status: gatewayStatusJson(gatewayError),
-      upstreamHeaders: [],
-      upstreamTrailers: [],
-    };
-  }
+  if (gatewayError) return gatewayReply(gatewayError);
   log.error({ err }, 'unexpected error while handling a request');
   const internal = new GatewayError('INTERNAL', 'internal error');
   return { httpStatus: 500, headers: {}, status: gatewayStatusJson(internal), upstreamHeaders: [], upstreamTrailers: [] };
+}
+
+function gatewayReply(err: GatewayError): ErrorReply {
+  return {
+    httpStatus: err.httpStatus ?? httpStatusFromCode(err.code),
+    headers: err.headers,
+    status: gatewayStatusJson(err),
+    upstreamHeaders: [],
+    upstreamTrailers: [],
+  };
 }
 
 /** Fastify raises these before our handler runs; they get catalogue reasons too. */

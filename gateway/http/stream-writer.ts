@@ -81,12 +81,26 @@ export class StreamWriter implements StreamSink {
     this.fail(status);
   }
 
+  /**
+   * Ends with an error the gateway raised before or during the stream: a plain error
+   * response when nothing was written yet, else an error frame.
+   */
+  failWith(httpStatus: number, headers: Readonly<Record<string, string>>, body: StatusJson): void {
+    if (this.res.destroyed || this.res.writableEnded) return;
+    this.end(httpStatus, body, headers, []);
+  }
+
   private fail(status: CallStatus): void {
     const { httpStatus, body } = this.hooks.failure(status);
+    this.end(httpStatus, body, {}, status.trailers);
+  }
+
+  private end(httpStatus: number, body: StatusJson, extraHeaders: Readonly<Record<string, string>>, trailers: Metadata): void {
     const json = JSON.stringify(body);
     if (!this.started) {
       this.res.writeHead(httpStatus, {
-        ...this.hooks.metadataHeaders(this.headers, status.trailers),
+        ...this.hooks.metadataHeaders(this.headers, trailers),
+        ...extraHeaders,
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(json),
       });

@@ -124,17 +124,21 @@ describe.each(TRANSPORTS)('transcoding over %s: an unreachable upstream', (trans
   });
 });
 
-describe.each(TRANSPORTS)('transcoding over %s: defaultTimeoutMs', (transport) => {
+describe.each(TRANSPORTS)('transcoding over %s: resilience.timeoutMs', (transport) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ transport, defaultTimeoutMs: 100, methodTimeoutsMs: { 'acme.echo.v1.EchoService/Echo': 5000 } });
+    h = await startHarness({
+      transport,
+      resilience: { timeoutMs: 100, overrides: { 'acme.echo.v1.EchoService/Echo': { timeoutMs: 5000 } } },
+    });
   });
   afterAll(() => h.close());
 
   it.each<{ name: string; path: string; headers: Record<string, string>; status: number }>([
     { name: 'a call slower than the default → 504', path: '/v1/slow?delayMs=2000', headers: {}, status: 504 },
     { name: 'a call within the default → 200', path: '/v1/slow?delayMs=0', headers: {}, status: 200 },
-    { name: 'grpc-timeout overrides the default', path: '/v1/slow?delayMs=300', headers: { 'grpc-timeout': '3S' }, status: 200 },
+    { name: 'a longer grpc-timeout cannot extend the configured timeout', path: '/v1/slow?delayMs=300', headers: { 'grpc-timeout': '3S' }, status: 504 },
+    { name: 'a shorter grpc-timeout wins', path: '/v1/echo/1', headers: { 'grpc-timeout': '0S' }, status: 504 },
     { name: 'a per-method timeout overrides the default', path: '/v1/echo/1', headers: {}, status: 200 },
   ])('$name', async ({ path, headers, status }) => {
     const res = await h.request('GET', path, { headers });

@@ -1,42 +1,39 @@
 /**
- * The Fastify adapter: every request goes through one handler that matches the compiled
- * route trie, builds the upstream message, lets the edge decide who may pass, calls the
- * upstream and writes the answer. The transcoding core never sees Fastify; this file never
- * parses JSON or walks descriptors.
+ * The Fastify adapter, as an encapsulated plugin (`app.register(transcodingPlugin, …)`):
+ * it turns an HTTP request into a pipeline Call and the Result back into HTTP, nothing
+ * more. Its body parsers (bytes for every type), error handler, not-found handler and `/*`
+ * catch-all live in its own scope, so ordinary routes (/healthz, /readyz, /metrics…)
+ * registered on the root instance keep Fastify's defaults and win over the catch-all
+ * (find-my-way prefers static paths to wildcards). The transcoding core never sees
+ * Fastify; this file never parses JSON, walks descriptors or applies a policy.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '@bufbuild/protobuf';
-import { GatewayError, type Route, type RouteTable } from '../transcode';
-import { callDeadline } from '../upstream/deadline';
+import type { Call, Handler } from '../pipeline';
+import { GatewayError, upstreamStatusJson, type Route, type RouteTable } from '../transcode';
 import type { MetadataMapper } from '../upstream/metadata';
-import type { UpstreamPool } from '../upstream/upstream-pool';
-import { Cancellation, type CallOptions, type CallStatus, type Metadata } from '../upstream/transport';
-import { isJsonContentType } from './content-type';
+import { gatewayFailure } from '../upstream/upstream-failure';
+import { Cancellation, type CallStatus, type Metadata, type UnaryResult } from '../upstream/transport';
 import { errorReply } from './error-reply';
 import { httpStatusFromCode } from './status-map';
 import { StreamWriter, streamFraming } from './stream-writer';
-import { upstreamStatusJson } from '../transcode';
-
-/** Decides whether a request may reach its route; throws a GatewayError (401/403) if not. */
-export type Authorizer = (route: Route, headers: FastifyRequest['headers']) => Promise<void> | void;
+import { gatewayStatusJson } from '../transcode';
 
 export interface TranscodingOptions {
   readonly table: RouteTable;
   readonly registry: Registry;
-  readonly upstreams: UpstreamPool;
   readonly metadata: MetadataMapper;
   readonly bodyLimit: number;
-  /** Deadline in ms for a route's calls when the client sends no grpc-timeout (undefined = none). */
-  readonly timeoutFor: (route: Route) => number | undefined;
-  readonly authorize: Authorizer | undefined;
+  /** Each route's compiled pipeline (compileRouteHandlers), ending in its upstream call. */
+  readonly handlers: ReadonlyMap<Route, Handler>;
 }
 
 const NO_BODY_STATUSES = new Set([204, 205, 304]);
 
-/** Registers the catch-all transcoding handler on `app`. */
-export function registerTranscoding(app: FastifyInstance, options: TranscodingOptions): void {
-  const { table, registry, upstreams, metadata } = options;
+/** The plugin: register it with `app.register(transcodingPlugin, options)`. */
+export async function transcodingPlugin(app: FastifyInstance, options: TranscodingOptions): Promise<void> {
+  const { table, registry, metadata, handlers } = options;
 
   // Bodies are read as bytes: routes decide (JSON, NDJSON, raw HttpBody), and JSON is parsed once.
   app.removeAllContentTypeParsers();
@@ -45,8 +42,8 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
 
-  const sendError = (reply: FastifyReply, err: unknown): void => {
-    const r = errorReply(err, registry, reply.log);
+  const sendError = (reply: FastifyReply, err: unknown, route?: Route): void => {
+    const r = errorReply(err, registry, reply.log, route?.rpc.service);
     const headers: Record<string, string | string[]> = { ...r.headers, 'content-type': 'application/json' };
     metadata.outgoing(r.upstreamHeaders, r.upstreamTrailers, headers);
     void reply.code(r.httpStatus).headers(headers).send(JSON.stringify(r.status));
@@ -56,7 +53,6 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const rawQuery = q === -1 ? '' : url.slice(q + 1);
     const match = table.trie.match(request.method, path);
     if (match.kind === 'not-found') throw new GatewayError('ROUTE_NOT_FOUND', `no route for ${request.method} ${path}`);
     if (match.kind === 'method-not-allowed') {
@@ -66,52 +62,47 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
     if (route.rpc.kind === 'bidi_streaming') {
       throw new GatewayError('BIDI_STREAMING_UNSUPPORTED', `${route.rpc.service}.${route.rpc.name} is bidi-streaming, which the gateway does not serve yet`);
     }
-    if (options.authorize) await options.authorize(route, request.headers);
-
-    const body = request.body as Buffer | undefined;
-    const contentType = request.headers['content-type'];
-    if (body && body.length > 0 && route.request.hasBody && !route.request.rawBody && !isJsonContentType(contentType)) {
-      throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `content type "${contentType}" is not JSON`);
-    }
-    const values = match.bindings.map((b) => b[1]);
     const cancellation = new Cancellation();
     cancellations.set(reply.raw, cancellation);
     reply.raw.on('close', cancelOnEarlyClose);
-    const call: CallOptions = {
+    const streaming = route.rpc.kind === 'server_streaming';
+    const call: Call = {
+      route,
+      headers: request.headers,
       metadata: metadata.incoming(request.headers, {
         remoteAddress: request.socket.remoteAddress,
         host: request.headers.host,
         protocol: request.protocol === 'https' ? 'https' : 'http',
       }),
-      deadline: callDeadline(request.headers['grpc-timeout'], options.timeoutFor(route)),
+      deadline: undefined,
       signal: cancellation,
+      values: match.bindings.map((b) => b[1]),
+      rawQuery: q === -1 ? '' : url.slice(q + 1),
+      body: request.body as Buffer | undefined,
+      contentType: request.headers['content-type'],
+      request: undefined,
+      messages: undefined,
+      sink: streaming ? streamWriter(reply, route, request.headers.accept) : undefined,
     };
-    const transport = upstreams.get(route.rpc.service);
-    const grpcPath = route.rpc.grpcPath;
+    const routeHandler = handlers.get(route)!;
 
-    if (route.rpc.kind === 'server_streaming') {
-      const bytes = route.request.build(values, rawQuery, body, contentType);
+    if (streaming) {
       reply.hijack();
-      const writer = new StreamWriter(reply.raw, route, streamFraming(route, request.headers.accept), {
-        metadataHeaders: (h, t) => responseHeaders(metadata, h, t),
-        failure: (s: CallStatus) => ({
-          httpStatus: httpStatusFromCode(s.code),
-          body: upstreamStatusJson(s.code, s.message, s.details, registry),
-        }),
-      });
-      transport.serverStream(grpcPath, bytes, call, writer);
+      try {
+        await routeHandler(call);
+      } catch (err) {
+        // Refused before the stream began (auth, open breaker, bad request): a plain error.
+        const r = errorReply(err, registry, reply.log, route.rpc.service);
+        (call.sink as StreamWriter).failWith(r.httpStatus, r.headers, r.status);
+      }
       return;
     }
 
-    let result;
-    if (route.rpc.kind === 'unary') {
-      result = await transport.unary(grpcPath, route.request.build(values, rawQuery, body, contentType), call);
-    } else {
-      const messages = route.request.buildStream(values, rawQuery, body);
-      const stream = transport.clientStream(grpcPath, call);
-      for (const m of messages) stream.write(m);
-      stream.end();
-      result = await stream.result;
+    let result: UnaryResult;
+    try {
+      result = (await routeHandler(call)) as UnaryResult;
+    } catch (err) {
+      return sendError(reply, err, route);
     }
     const rendered = route.response.render(result.message);
     const status = route.rpc.policy.successStatus;
@@ -123,6 +114,19 @@ export function registerTranscoding(app: FastifyInstance, options: TranscodingOp
     headers['content-type'] = rendered.contentType;
     void reply.code(status).headers(headers).send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
   };
+
+  const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined): StreamWriter =>
+    new StreamWriter(reply.raw, route, streamFraming(route, accept), {
+      metadataHeaders: (h, t) => responseHeaders(metadata, h, t),
+      failure: (s: CallStatus) => {
+        const own = gatewayFailure(s, route.rpc.service);
+        if (own) {
+          reply.log.warn({ service: route.rpc.service, code: s.code, cause: s.message }, 'upstream stream failed');
+          return { httpStatus: httpStatusFromCode(own.code), body: gatewayStatusJson(own) };
+        }
+        return { httpStatus: httpStatusFromCode(s.code), body: upstreamStatusJson(s.code, s.message, s.details, registry) };
+      },
+    });
 
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
   app.setNotFoundHandler((request, reply) => handler(request, reply).catch((err: unknown) => sendError(reply, err)));

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { create, createFileRegistry, fromBinary, toBinary, type DescMessage, type DescService, type FileRegistry } from '@bufbuild/protobuf';
 import { anyPack, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { HealthImplementation } from 'grpc-health-check';
 import { BUILTIN_DESCRIPTOR } from '../config';
 
 export interface EchoBackend {
@@ -15,8 +16,12 @@ export interface EchoBackend {
   readonly target: string;
   /** Paths of calls the server saw cancelled, in order. */
   readonly cancelled: string[];
+  /** Calls received per path (every attempt, retries included). */
+  readonly calls: Map<string, number>;
   /** Metadata of the last call, as the server received it. */
   lastMetadata: grpc.Metadata | undefined;
+  /** grpc.health.v1 status of the echo service (and of ''). */
+  setServing(serving: boolean): void;
   close(): Promise<void>;
 }
 
@@ -35,15 +40,25 @@ export async function startEchoBackend(): Promise<EchoBackend> {
   const msg = (name: string): DescMessage => registry.getMessage(name)!;
   const service = registry.getService(SERVICE)!;
   const cancelled: string[] = [];
+  const calls = new Map<string, number>();
   const server = new grpc.Server();
+  const health = new HealthImplementation({ '': 'SERVING', [SERVICE]: 'SERVING' });
+  health.addToServer(server);
   const backend: EchoBackend = {
     port: 0,
     target: '',
     cancelled,
+    calls,
     lastMetadata: undefined,
+    setServing: (serving) => {
+      for (const name of ['', SERVICE]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+    },
     close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
 
+  const count = (path: string): void => {
+    calls.set(path, (calls.get(path) ?? 0) + 1);
+  };
   const echoHeaders = (md: grpc.Metadata): grpc.Metadata => {
     backend.lastMetadata = md;
     const out = new grpc.Metadata();
@@ -61,6 +76,7 @@ export async function startEchoBackend(): Promise<EchoBackend> {
 
   const unary = (handle: (req: Buffer, call: grpc.ServerUnaryCall<Buffer, Buffer>) => Promise<Buffer> | Buffer) =>
     (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      count(call.getPath());
       call.sendMetadata(echoHeaders(call.metadata));
       call.on('cancelled', () => cancelled.push(call.getPath()));
       Promise.resolve().then(() => handle(call.request, call)).then(

@@ -1,10 +1,12 @@
 /** Starts the echo backend and a gateway in front of it, both on loopback ephemeral ports. */
+import type { Gateway } from '../app';
 import { resolveConfig, type ConfigInput } from '../config';
 import { startGateway } from '../main';
 import { startEchoBackend, type EchoBackend } from './echo-backend';
 
 export interface Harness {
   readonly backend: EchoBackend;
+  readonly gateway: Gateway;
   readonly baseUrl: string;
   /** The route table's start-up warnings. */
   readonly warnings: readonly string[];
@@ -16,6 +18,8 @@ export interface Harness {
 /**
  * Echo backend + gateway (auth off unless overridden), serving `served` (services or
  * packages the echo backend implements: acme.echo.v1, acme.conformance.v1.ShapesService...).
+ * The circuit breaker is off unless overridden: these tests make the backend fail on
+ * purpose, call after call.
  */
 export async function startHarness(overrides: ConfigInput = {}, served: readonly string[] = ['acme.echo.v1']): Promise<Harness> {
   const backend = await startEchoBackend();
@@ -23,12 +27,14 @@ export async function startHarness(overrides: ConfigInput = {}, served: readonly
     port: 0,
     upstreams: Object.fromEntries(served.map((s) => [s, backend.target])),
     ...overrides,
+    resilience: { ...overrides.resilience, breaker: { consecutiveFailures: 0, ...overrides.resilience?.breaker } },
     auth: { mode: 'off', ...(overrides.auth ?? {}) },
   });
   const gateway = await startGateway(config, false);
   const baseUrl = `http://127.0.0.1:${gateway.port}`;
   return {
     backend,
+    gateway,
     baseUrl,
     warnings: gateway.routes.warnings,
     request: (method, path, init = {}) =>

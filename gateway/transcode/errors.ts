@@ -51,7 +51,13 @@ export const Reasons = {
   UNSUPPORTED_MEDIA_TYPE: { code: Code.INVALID_ARGUMENT, httpStatus: 415 },
   UNAUTHENTICATED: { code: Code.UNAUTHENTICATED },
   PERMISSION_DENIED: { code: Code.PERMISSION_DENIED },
+  /** The upstream could not be reached (connection refused or dropped, no address). */
   UPSTREAM_UNAVAILABLE: { code: Code.UNAVAILABLE },
+  /** The upstream's circuit breaker is open: failed at once, with Retry-After. */
+  CIRCUIT_OPEN: { code: Code.UNAVAILABLE },
+  /** The upstream already has its maximum of calls in flight and queued. */
+  BULKHEAD_FULL: { code: Code.UNAVAILABLE },
+  /** The call's deadline (client grpc-timeout or configured timeout) passed. */
   DEADLINE_EXCEEDED: { code: Code.DEADLINE_EXCEEDED },
   BAD_UPSTREAM_RESPONSE: { code: Code.INTERNAL },
   /** A bidi-streaming method: routed (so it is not a 404) but not served yet. */
@@ -77,6 +83,8 @@ export class GatewayError extends Error {
     readonly violations: readonly FieldViolation[] = [],
     /** Extra response headers this error implies (e.g. Allow on 405). */
     readonly headers: Readonly<Record<string, string>> = {},
+    /** ErrorInfo metadata (e.g. which upstream service); never internal addresses. */
+    readonly metadata: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'GatewayError';

@@ -11,3 +11,4 @@ export type { PathTemplate, TemplateSegment, TemplateVariable } from './path-tem
 export type { FieldTarget } from './field-path';
 export type { QueryParameter } from './query-params';
 export { HTTP_BODY_TYPE } from './request-plan';
+export { isJsonContentType } from './content-type';

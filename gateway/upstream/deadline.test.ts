@@ -27,11 +27,13 @@ describe('callDeadline', () => {
   const now = 1_000_000;
   it.each<[string, string | string[] | undefined, number | undefined, number | undefined]>([
     ['no header, no default: none', undefined, undefined, undefined],
-    ['no header: the default', undefined, 250, now + 250],
-    ['the header beats the default', '50m', 250, now + 50],
+    ['no header: the configured timeout', undefined, 250, now + 250],
+    ['a shorter header beats the configured timeout', '50m', 250, now + 50],
+    ['a longer header is capped by the configured timeout', '5S', 250, now + 250],
+    ['a header with nothing configured', '5S', 0, now + 5000],
     ['the first of repeated headers', ['2S', '1S'], undefined, now + 2000],
     ['sub-millisecond rounds up to 1 ms', '10u', undefined, now + 1],
-    ['a zero default means none', undefined, 0, undefined],
+    ['a zero configured timeout means none', undefined, 0, undefined],
     ['a zero timeout is already past (not "none")', '0S', 250, now],
   ])('%s', (_name, header, defaultMs, expected) => {
     expect(callDeadline(header, defaultMs, now)).toBe(expected);

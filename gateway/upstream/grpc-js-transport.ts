@@ -39,13 +39,21 @@ function fromGrpcMetadata(md: grpc.Metadata | undefined): Metadata {
   return out;
 }
 
+/**
+ * grpc-js does not say which statuses its client made; these are its words for them
+ * (channel, subchannel and deadline failures), which name addresses.
+ */
+const LOCAL_MESSAGE = /^(No connection established|Connection dropped|Deadline exceeded|Received RST_STREAM|Call cancelled|Failed to connect)|ECONN|EHOSTUNREACH|ETIMEDOUT|EPIPE/;
+
 function toStatus(status: { code: number; details: string; metadata?: grpc.Metadata }): CallStatus {
   const raw = status.metadata?.get('grpc-status-details-bin')[0];
+  const message = status.details ?? '';
   return {
     code: status.code,
-    message: status.details ?? '',
+    message,
     details: raw ? new Uint8Array(raw as Buffer) : undefined,
     trailers: fromGrpcMetadata(status.metadata),
+    local: LOCAL_MESSAGE.test(message),
   };
 }
 
@@ -89,6 +97,11 @@ export class GrpcJsTransport implements Transport {
     this.client = new grpc.Client(target, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
+      // As the h2 transport: a returning service is reconnected within about a second.
+      'grpc.initial_reconnect_backoff_ms': 250,
+      'grpc.max_reconnect_backoff_ms': 1_000,
+      // Every address of a multi-address target (ipv4:a,b or DNS) takes calls, as with h2.
+      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
       ...channelOptions,
     });
   }
@@ -132,6 +145,11 @@ export class GrpcJsTransport implements Transport {
       end: () => { call.end(); },
       result,
     };
+  }
+
+  reconnect(): void {
+    // Leaves IDLE at once; a channel in TRANSIENT_FAILURE retries within its 1 s backoff cap.
+    this.client.getChannel().getConnectivityState(true);
   }
 
   async close(): Promise<void> {

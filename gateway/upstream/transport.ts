@@ -18,6 +18,11 @@ export interface CallStatus {
   details?: Uint8Array;
   /** Trailing metadata, without the reserved grpc-* trailers. */
   trailers: Metadata;
+  /**
+   * True when the client made this status itself (connection refused or dropped, deadline,
+   * a non-gRPC HTTP answer), not the server: its message may name internal addresses.
+   */
+  local?: boolean;
 }
 
 /**
@@ -114,6 +119,11 @@ export interface Transport {
   unary(path: string, request: Uint8Array, options: CallOptions): Promise<UnaryResult>;
   serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): void;
   clientStream(path: string, options: CallOptions): ClientStreamCall;
+  /**
+   * Ends any reconnect backoff: the next call tries to connect at once. Called when a
+   * circuit breaker half-opens, so its trial call reaches a service that came back.
+   */
+  reconnect(): void;
   /** Closes connections; calls in flight are cancelled. */
   close(): Promise<void>;
 }

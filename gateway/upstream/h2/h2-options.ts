@@ -13,7 +13,10 @@ export interface H2TransportOptions {
   connectTimeoutMs: number;
   /**
    * Reconnect backoff after failed connection attempts to one address, per grpc's
-   * connection-backoff.md: initial, multiplier, cap and +/- jitter fraction.
+   * connection-backoff.md: initial, multiplier, cap and +/- jitter fraction. The cap is
+   * 1 s, not grpc's 120 s: a gateway in front of its own services must serve one again
+   * within about a second of its return (a 120 s cap kept a restarted service dark for 33 s);
+   * the circuit breaker, not the backoff, keeps a dead service from being hammered.
    */
   initialBackoffMs: number;
   backoffMultiplier: number;
@@ -39,9 +42,9 @@ export const DEFAULT_OPTIONS: Readonly<H2TransportOptions> = Object.freeze({
   keepaliveTimeoutMs: 20_000,
   keepalivePermitWithoutCalls: false,
   connectTimeoutMs: 20_000,
-  initialBackoffMs: 1_000,
+  initialBackoffMs: 250,
   backoffMultiplier: 1.6,
-  maxBackoffMs: 120_000,
+  maxBackoffMs: 1_000,
   backoffJitter: 0.2,
   dnsRefreshMs: 30_000,
   dnsMinIntervalMs: 5_000,

@@ -244,6 +244,17 @@ export class Pool {
     }
   }
 
+  /**
+   * Forgets every address's backoff, so the next call connects at once (when a breaker
+   * half-opens, its trial call must reach a service that just came back).
+   */
+  resetBackoff(): void {
+    for (const endpoint of this.endpoints) {
+      endpoint.retryAt = 0;
+      endpoint.failures = 0;
+    }
+  }
+
   /** Closes every connection; queued calls end CANCELLED. */
   async close(): Promise<void> {
     this.closed = true;

@@ -23,7 +23,7 @@ export const Code = {
 
 /** A status made by the client (no trailers). */
 export function localStatus(code: number, message: string): CallStatus {
-  return { code, message, details: undefined, trailers: [] };
+  return { code, message, details: undefined, trailers: [], local: true };
 }
 
 /** Status for a response whose :status is not 200 and that carried no grpc-status. */

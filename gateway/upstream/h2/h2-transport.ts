@@ -67,6 +67,10 @@ export class H2Transport implements Transport, CallContext {
     };
   }
 
+  reconnect(): void {
+    this.pool.resetBackoff();
+  }
+
   /** Cancels calls in flight (CANCELLED), then closes every connection. */
   async close(): Promise<void> {
     const status = localStatus(Code.CANCELLED, 'Transport closed');

@@ -1,0 +1,68 @@
+/**
+ * The call that flows through the pipeline: one HTTP request bound to one RPC, from the
+ * Fastify adapter to the transport. Framework-free: no Fastify and no gRPC client types, so
+ * interceptors (auth, deadline, resilience, and later tracing, metrics, rate limits, local
+ * BFF handlers) are plain functions tested without a server.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Route } from '../transcode';
+import type { Cancellation, CallStatus, Metadata, StreamSink, UnaryResult } from '../upstream/transport';
+
+/** The shapes of gRPC calls (google.protobuf.MethodDescriptorProto's streaming flags). */
+export type CallKind = Route['rpc']['kind'];
+
+/**
+ * One call. It is also the transport's CallOptions (deadline, metadata, signal), so the
+ * last handler passes it through without copying. Fields an interceptor may change are
+ * mutable; the rest describe the request and stay as the adapter made them.
+ */
+export interface Call {
+  readonly route: Route;
+  /** The HTTP request's headers (lower-case names), for policies that read them. */
+  readonly headers: IncomingHttpHeaders;
+  /** Request metadata for the upstream; interceptors may append (tracing, auth context). */
+  metadata: Metadata;
+  /** Absolute deadline (Date.now() ms), set by the deadline interceptor; undefined = none. */
+  deadline: number | undefined;
+  /** Aborted when the HTTP client goes away; the transport cancels the upstream call. */
+  readonly signal: Cancellation;
+  /** Path variable values, in the route template's order. */
+  readonly values: readonly string[];
+  /** The raw query string (without `?`). */
+  readonly rawQuery: string;
+  /** The request body as bytes, when there is one. */
+  readonly body: Buffer | undefined;
+  /** The request's content-type header. */
+  readonly contentType: string | undefined;
+  /**
+   * The encoded request message (unary, server-streaming), built on first need by
+   * encodeRequest() so a call refused earlier (auth, open breaker) never parses its body.
+   */
+  request: Uint8Array | undefined;
+  /** The encoded request messages (client- and bidi-streaming), built the same way. */
+  messages: readonly Uint8Array[] | undefined;
+  /** Server- and bidi-streaming: where response headers, messages and the end go. */
+  readonly sink: StreamSink | undefined;
+}
+
+/** How a server stream ended; its messages went to the call's sink as they came. */
+export interface StreamEnd {
+  readonly status: CallStatus;
+  /** True once the upstream sent response headers (the HTTP answer may then be committed). */
+  readonly headersReceived: boolean;
+}
+
+/** Unary and client-streaming calls resolve with the response; streams with their end. */
+export type Result = UnaryResult | StreamEnd;
+
+/** Runs a call; rejects with a CallError (upstream status) or a GatewayError. */
+export type Handler = (call: Call) => Promise<Result>;
+
+/** A policy: wraps the rest of the pipeline (connect-es style). */
+export type Interceptor = (next: Handler) => Handler;
+
+/**
+ * Decides at start-up whether a policy applies to a route, and compiles it for that route.
+ * Returning undefined leaves the route without it, so a route pays only for its policies.
+ */
+export type InterceptorFactory = (route: Route) => Interceptor | undefined;
