@@ -160,6 +160,9 @@ describe.each([
     expected: {
       id: '0', name: '', big: '0', small: 0, flag: false, ratio: 0, fraction: 0, data: '', kind: 'KIND_UNSPECIFIED',
       tags: [], numbers: [], kinds: [], labels: {}, indexed: {}, customName: 0, signed: '0', fixed: '0',
+      // Unset singular message fields are null, as protojson's EmitUnpopulated writes them.
+      nested: null, when: null, ttl: null, mask: null, meta: null, value: null, list: null, maybeInt: null,
+      maybeString: null, maybeBool: null, maybeBig: null, payload: null, nothing: null,
     },
   },
   { name: 'useProtoNames', json: { useProtoNames: true }, path: '/v1/echo/1?maybeInt=5&customName=2', expected: { id: '1', maybe_int: 5, renamed: 2 } },

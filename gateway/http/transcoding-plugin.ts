@@ -46,7 +46,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     const r = errorReply(err, registry, reply.log, route?.rpc.service);
     const headers: Record<string, string | string[]> = { ...r.headers, 'content-type': 'application/json' };
     metadata.outgoing(r.upstreamHeaders, r.upstreamTrailers, headers);
-    void reply.code(r.httpStatus).headers(headers).send(JSON.stringify(r.status));
+    void reply.code(r.httpStatus).headers(headers).serializer(asIs).send(JSON.stringify(r.status));
   };
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -112,7 +112,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       return;
     }
     headers['content-type'] = rendered.contentType;
-    void reply.code(status).headers(headers).send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
+    void reply.code(status).headers(headers).serializer(asIs).send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
   };
 
   const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined): StreamWriter =>
@@ -128,10 +128,23 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       },
     });
 
+  // An empty `Content-Type:` is no type at all (our check reads the body as JSON); Fastify
+  // would answer 415 before the handler runs.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.headers['content-type'] === '') delete request.headers['content-type'];
+    done();
+  });
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
   app.setNotFoundHandler((request, reply) => handler(request, reply).catch((err: unknown) => sendError(reply, err)));
   app.route({ method: app.supportedMethods as string[], url: '/*', handler });
 }
+
+/**
+ * A reply serializer that leaves our text as it is: with one set, Fastify does not append
+ * `; charset=utf-8` to a JSON content type, so JSON goes out as `application/json`, as
+ * grpc-gateway and Envoy send it (RFC 8259 JSON is UTF-8 and has no charset parameter).
+ */
+const asIs = (payload: unknown): string => payload as string;
 
 // A module-level listener (no closure per request) finds the request's cancellation here.
 const cancellations = new WeakMap<ServerResponse, Cancellation>();

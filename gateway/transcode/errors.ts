@@ -44,6 +44,8 @@ export const Reasons = {
   INVALID_FIELD: { code: Code.INVALID_ARGUMENT },
   UNKNOWN_QUERY_PARAMETER: { code: Code.INVALID_ARGUMENT },
   BOUND_QUERY_PARAMETER: { code: Code.INVALID_ARGUMENT },
+  /** A body value for a path-bound field that differs from the path's. */
+  BOUND_FIELD_CONFLICT: { code: Code.INVALID_ARGUMENT },
   INVALID_PATH_PARAMETER: { code: Code.INVALID_ARGUMENT },
   INVALID_HEADER: { code: Code.INVALID_ARGUMENT },
   INVALID_TIMEOUT: { code: Code.INVALID_ARGUMENT },

@@ -50,7 +50,10 @@ describe('QueryReader', () => {
   it.each<[string, string]>([
     ['bogus=1', 'UNKNOWN_QUERY_PARAMETER'],
     ['nested.bogus=1', 'UNKNOWN_QUERY_PARAMETER'],
-    ['name.x=1', 'UNKNOWN_QUERY_PARAMETER'],
+    ['name.x=1', 'INVALID_FIELD'],
+    ['tags.x=1', 'INVALID_FIELD'],
+    ['when.seconds=1', 'INVALID_FIELD'],
+    ['nested.inner.value.x=1', 'INVALID_FIELD'],
     ['id=1', 'BOUND_QUERY_PARAMETER'],
     ['flag=yes', 'INVALID_FIELD'],
     ['name=a&name=b', 'INVALID_FIELD'],
@@ -81,6 +84,15 @@ describe('QueryReader', () => {
     expect(lenient.apply('bogus=1&name=x', overlay)).toBe(1);
     expect(overlay).toEqual({ name: 'x' });
     expect(reasonOf(() => read('id=1', lenient))).toBe('BOUND_QUERY_PARAMETER');
+    // A dotted name through a field without sub-fields is not unknown: 400 whatever the option.
+    expect(reasonOf(() => read('name.x=1', lenient))).toBe('INVALID_FIELD');
+  });
+
+  it('a path-bound field may be repeated in the query with the same value only', () => {
+    const path = new QueryReader(ECHO, [['id'], ['tags']], { ignoreUnknown: false }, [['id'], ['tags']]);
+    expect(path.apply('id=5&name=x', { id: '5' })).toBe(1);
+    expect(path.apply('tags=a,b', { tags: ['a', 'b'] })).toBe(0);
+    expect(reasonOf(() => path.apply('id=6', { id: '5' }))).toBe('BOUND_QUERY_PARAMETER');
   });
 });
 

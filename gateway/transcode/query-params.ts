@@ -18,9 +18,16 @@ interface QueryLeaf {
   readonly convert: TextConverter | undefined;
   readonly shape: 'single' | 'list' | 'map';
   readonly convertKey: TextConverter;
-  /** Bound by the path or the body: naming it in the query is an error. */
+  /** Bound by the path or the body: naming it in the query is an error... */
   readonly bound: boolean;
+  /** ...unless it is exactly a path variable's field and the value is the path's (see RequestPlan). */
+  readonly repeatable: boolean;
+  /** A singular message field whose sub-fields the query may name. */
+  readonly descends: boolean;
 }
+
+/** A dotted name that walks through a field which has no sub-fields. */
+const THROUGH_SCALAR = Symbol('through-scalar');
 
 interface QueryNode {
   readonly children: Map<string, QueryNode>;
@@ -51,10 +58,19 @@ export interface QueryParameter {
 export class QueryReader {
   private readonly root: QueryNode;
 
-  /** `bound` lists proto field paths bound by the path template or the body (`[]` = everything). */
-  constructor(message: DescMessage, bound: ReadonlyArray<readonly string[]>, private readonly options: QueryOptions) {
+  /**
+   * `bound` lists proto field paths bound by the path template or the body (`[]` =
+   * everything); `repeatable` those of path variables, which the query may repeat with the
+   * same value (path values are in the overlay before the query is applied).
+   */
+  constructor(
+    message: DescMessage,
+    bound: ReadonlyArray<readonly string[]>,
+    private readonly options: QueryOptions,
+    repeatable: ReadonlyArray<readonly string[]> = [],
+  ) {
     this.root = { children: new Map() };
-    buildTree(this.root, message, [], [], bound, new Set([message.typeName]));
+    buildTree(this.root, message, [], [], { bound, repeatable }, new Set([message.typeName]));
   }
 
   /** Every parameter this route accepts (unbound, text-convertible leaves), once each, in field order. */
@@ -108,10 +124,28 @@ export class QueryReader {
       mapKey = key.slice(bracket + 1, -1);
     }
     const leaf = this.lookup(name);
+    if (leaf === THROUGH_SCALAR) {
+      // `name.x` where `name` is a scalar (or a repeated, map or text-form message field) is
+      // a mistake about a field that exists, not an unknown parameter: 400 whatever the options.
+      throw invalidField(key, 'names a sub-field of a field that has none');
+    }
     if (!leaf) {
       if (this.options.ignoreUnknown) return false;
       throw new GatewayError('UNKNOWN_QUERY_PARAMETER', `query parameter "${key}" names no field of the request`, [
         { field: key, description: 'no such field' },
+      ]);
+    }
+    if (leaf.bound && leaf.repeatable && leaf.shape !== 'map' && leaf.convert) {
+      const bound = getJsonPath(overlay, leaf.jsonPath);
+      let converted: unknown;
+      try {
+        converted = leaf.shape === 'list' ? value.split(',').map(leaf.convert) : leaf.convert(value);
+      } catch {
+        converted = undefined;
+      }
+      if (converted !== undefined && String(converted) === String(bound)) return false;
+      throw new GatewayError('BOUND_QUERY_PARAMETER', `query parameter "${key}" differs from the value bound by the path`, [
+        { field: key, description: 'differs from the value bound by the path template' },
       ]);
     }
     if (leaf.bound) {
@@ -140,7 +174,7 @@ export class QueryReader {
     return true;
   }
 
-  private lookup(name: string): QueryLeaf | undefined {
+  private lookup(name: string): QueryLeaf | typeof THROUGH_SCALAR | undefined {
     let node: QueryNode | undefined = this.root;
     let start = 0;
     while (node) {
@@ -148,6 +182,7 @@ export class QueryReader {
       const segment = dot === -1 ? name.slice(start) : name.slice(start, dot);
       node = node.children.get(segment);
       if (dot === -1) return node?.leaf;
+      if (node !== undefined && node.children.size === 0 && node.leaf?.descends === false) return THROUGH_SCALAR;
       start = dot + 1;
     }
     return undefined;
@@ -159,7 +194,7 @@ function buildTree(
   message: DescMessage,
   protoPath: string[],
   jsonPath: string[],
-  bound: ReadonlyArray<readonly string[]>,
+  bound: Bound,
   visiting: Set<string>,
 ): void {
   for (const field of message.fields) {
@@ -177,7 +212,12 @@ function buildTree(
   }
 }
 
-function makeLeaf(field: DescField, protoPath: string[], jsonPath: string[], bound: ReadonlyArray<readonly string[]>): QueryLeaf {
+interface Bound {
+  readonly bound: ReadonlyArray<readonly string[]>;
+  readonly repeatable: ReadonlyArray<readonly string[]>;
+}
+
+function makeLeaf(field: DescField, protoPath: string[], jsonPath: string[], { bound, repeatable }: Bound): QueryLeaf {
   return {
     field,
     protoPath: protoPath.join('.'),
@@ -186,16 +226,22 @@ function makeLeaf(field: DescField, protoPath: string[], jsonPath: string[], bou
     shape: field.fieldKind === 'list' ? 'list' : field.fieldKind === 'map' ? 'map' : 'single',
     convertKey: mapKeyConverter(field),
     bound: bound.some((b) => b.length === 0 || isPathPrefix(b, protoPath) || isPathPrefix(protoPath, b)),
+    repeatable: repeatable.some((b) => b.length === protoPath.length && isPathPrefix(b, protoPath)),
+    descends: field.fieldKind === 'message' && !textConverter(field),
   };
 }
 
 function hasJsonPath(root: Record<string, unknown>, path: readonly string[]): boolean {
+  return getJsonPath(root, path) !== undefined;
+}
+
+function getJsonPath(root: Record<string, unknown>, path: readonly string[]): unknown {
   let node: unknown = root;
   for (const key of path) {
-    if (node === null || typeof node !== 'object') return false;
+    if (node === null || typeof node !== 'object') return undefined;
     node = (node as Record<string, unknown>)[key];
   }
-  return node !== undefined;
+  return node;
 }
 
 function ensureContainer(root: Record<string, unknown>, path: readonly string[], shape: 'list' | 'map'): unknown {

@@ -5,7 +5,7 @@
  * the direct codec existed. Each row also says whether the direct codec handles it or
  * hands it over (bails), so a change in coverage is a visible change.
  */
-import { toBinary, type DescMessage, type Registry } from '@bufbuild/protobuf';
+import { fromBinary, toBinary, type DescMessage, type Registry } from '@bufbuild/protobuf';
 import { echoRegistry } from '../test-support/echo-backend';
 import { GatewayError } from './errors';
 import { DEFAULT_JSON_OPTIONS, type JsonOptions } from './json-options';
@@ -70,7 +70,18 @@ const ROWS: Row[] = [
   { name: 'int64 with blanks', body: '{"id":" 12"}', direct: false },
   { name: 'int64 hex text', body: '{"id":"0x10"}', direct: false },
   { name: 'int64 not integral', body: '{"id":1.5}', direct: false },
-  { name: 'int64 beyond 2^53 as a number', body: '{"id":18014398509481984}', direct: false },
+  // 64-bit integer literals beyond 2^53 are read from the text (exact-json), then encoded directly.
+  { name: 'int64 beyond 2^53 as a number', body: '{"id":18014398509481985}', direct: true },
+  { name: '64-bit numbers at their limits', body: '{"big":18446744073709551615,"signed":-9223372036854775808,"fixed":18446744073709551615,"numbers":[9007199254740993,-9007199254740993]}', direct: true },
+  { name: 'int64 map value beyond 2^53', route: ['/v1/x', 'nested'], body: '{"inner":{"count":9007199254740993}}', direct: true },
+  { name: 'uint64 number out of range', body: '{"big":18446744073709551616}', direct: false },
+  { name: 'int64 number out of range', body: '{"id":-9223372036854775809}', direct: false },
+  { name: 'big literal for a double stays a double', body: '{"ratio":12345678901234567890,"id":"1"}', direct: true },
+  { name: 'big literal for an int32 is out of range', body: '{"small":12345678901234567890}', direct: false },
+  { name: 'big literal for a string field is a wrong type', body: '{"name":12345678901234567890}', direct: false },
+  { name: 'big literal in a Struct stays a number', body: '{"meta":{"n":12345678901234567890}}', direct: false },
+  { name: 'big literal in an Int64Value', body: '{"maybeBig":9223372036854775807}', direct: false },
+  { name: 'digits inside a string are not a number', body: '{"name":"n 12345678901234567890","tags":["[1234567890123456789"]}', direct: true },
   { name: 'int64 out of range', body: '{"id":"9223372036854775808"}', direct: false },
   { name: 'uint64 negative', body: '{"big":"-1"}', direct: false },
   { name: 'uint64 out of range', body: '{"big":"18446744073709551616"}', direct: false },
@@ -103,16 +114,20 @@ const ROWS: Row[] = [
   { name: 'query scalar given twice', route: ['/v1/echo/{id}', ''], path: ['1'], query: 'name=a&name=b', direct: false },
   { name: 'query naming a WKT', route: ['/v1/echo/{id}', ''], path: ['1'], query: 'when=2024-01-02T03:04:05Z', direct: false },
   // Body and path together: merged as JSON, the path value winning.
-  { name: 'path value over the body value', route: ['/v1/echo/{id}', '*'], path: ['5'], body: '{"id":"9","name":"x"}', direct: true },
+  { name: 'a body value differing from the path value (BOUND_FIELD_CONFLICT)', route: ['/v1/echo/{id}', '*'], path: ['5'], body: '{"id":"9","name":"x"}', direct: false },
+  { name: 'a body value repeating the path value', route: ['/v1/echo/{id}', '*'], path: ['5'], body: '{"id":5,"name":"x"}', direct: false },
   { name: 'body value still checked under a path value', route: ['/v1/echo/{id}', '*'], path: ['5'], body: '{"id":"abc"}', direct: false },
   { name: 'malformed body and a bad path value: the body speaks first', route: ['/v1/echo/{id}', '*'], path: ['abc'], body: '{"id":', direct: false },
   { name: 'path into the body message: merged', route: ['/v1/x/{nested.inner.value}', '*'], path: ['p'], body: '{"nested":{"value":"v","inner":{"count":"2"}}}', direct: true },
   { name: 'path over a null body message', route: ['/v1/x/{nested.value}', '*'], path: ['p'], body: '{"nested":null}', direct: false },
   { name: 'body bound to a message field', route: ['/v1/echo/{id}/nested', 'nested'], path: ['3'], body: '{"value":"v","items":["i"]}', direct: true },
-  { name: 'body bound to a message field, path inside it', route: ['/v1/x/{nested.value}', 'nested'], path: ['p'], body: '{"value":"v","items":["i"]}', direct: true },
+  { name: 'body bound to a message field, path inside it, conflicting', route: ['/v1/x/{nested.value}', 'nested'], path: ['p'], body: '{"value":"v","items":["i"]}', direct: false },
+  { name: 'body bound to a message field, path inside it', route: ['/v1/x/{nested.value}', 'nested'], path: ['p'], body: '{"items":["i"]}', direct: true },
   { name: 'body bound to a message field, duplicate key', route: ['/v1/echo/{id}/nested', 'nested'], path: ['3'], body: '{"value":"a","value":"b"}', direct: false },
   { name: 'body bound to a message field, not an object', route: ['/v1/echo/{id}/nested', 'nested'], path: ['3'], body: 'null', direct: false },
   { name: 'body bound to a list field', route: ['/v1/x', 'tags'], body: '["a","b"]', direct: true },
+  { name: 'body bound to an int64 list, beyond 2^53', route: ['/v1/x', 'numbers'], body: '[9007199254740993]', direct: true },
+  { name: 'body bound to a Struct field', route: ['/v1/x', 'meta'], body: '{"a":1,"b":[true,null,"x"],"c":{"d":{}}}', direct: false },
   { name: 'body bound to a map field, duplicate key kept as JSON.parse keeps it', route: ['/v1/x', 'labels'], body: '{"k":"a","k":"b"}', direct: true },
   { name: 'body bound to a scalar field, wrong type', route: ['/v1/x', 'name'], body: '5', direct: false },
   { name: 'body and query on other fields', route: ['/v1/x', 'nested'], query: 'name=n&tags=t', body: '{"value":"v"}', direct: true },
@@ -150,5 +165,49 @@ describe('RequestPlan.buildStream: the direct codec changes no answer', () => {
     const plan = planFor(row);
     const canonical = outcome(() => toBinary(ECHO, plan['fromJsonText'](row.body!.trim(), undefined)));
     expect(outcome(() => plan.buildStream([], '', Buffer.from(row.body!))[0])).toEqual(canonical);
+  });
+});
+
+describe('RequestPlan: 64-bit JSON numbers arrive exact', () => {
+  it.each<[string, string, Record<string, bigint>]>([
+    ['int64 just past 2^53', '{"id":9007199254740993}', { id: 9007199254740993n }],
+    ['uint64 max', '{"big":18446744073709551615}', { big: 18446744073709551615n }],
+    ['int64 min', '{"signed":-9223372036854775808}', { signed: -9223372036854775808n }],
+    ['fixed64 max', '{"fixed":18446744073709551615}', { fixed: 18446744073709551615n }],
+  ])('%s', (_name, body, expected) => {
+    const plan = planFor({ name: '', body, direct: true });
+    const message = fromBinary(ECHO, plan.build([], '', Buffer.from(body), 'application/json')) as unknown as Record<string, bigint>;
+    for (const [k, v] of Object.entries(expected)) expect(message[k]).toBe(v);
+  });
+
+  it('out of range is 400 naming the field', () => {
+    const plan = planFor({ name: '', body: '', direct: false });
+    const failed = outcome(() => plan.build([], '', Buffer.from('{"big":18446744073709551616}'), 'application/json')) as { reason: string; violations: Array<{ field: string }> };
+    expect(failed.reason).toBe('INVALID_FIELD');
+    expect(failed.violations.map((v) => v.field)).toEqual(['big']);
+  });
+});
+
+describe('RequestPlan: every well-known type as a body field arrives as through body "*"', () => {
+  it.each<[string, string]>([
+    ['when', '"2024-01-02T03:04:05.123Z"'],
+    ['ttl', '"3.5s"'],
+    ['mask', '"a.b,cD"'],
+    ['meta', '{"a":1,"b":[true,null,"x"],"c":{"d":{}}}'],
+    ['value', '{"k":[1,"two"]}'],
+    ['list', '[1,"a",null,{"o":false}]'],
+    ['maybe_int', '7'],
+    ['maybe_string', '"s"'],
+    ['maybe_bool', 'false'],
+    ['maybe_big', '9007199254740993'],
+    ['payload', `{"@type":"type.googleapis.com/acme.echo.v1.Nested","value":"v"}`],
+    ['nothing', '{}'],
+  ])('%s', (field, json) => {
+    const jsonName = ECHO.fields.find((f) => f.name === field)!.jsonName;
+    const viaField = planFor({ name: '', route: ['/v1/x', field], direct: false });
+    const viaAll = planFor({ name: '', direct: false });
+    const expected = viaAll.build([], '', Buffer.from(`{"${jsonName}":${json}}`), 'application/json');
+    expect(viaField.build([], '', Buffer.from(json), 'application/json')).toEqual(expected);
+    expect(viaField['buildCanonical']([], '', Buffer.from(json), 'application/json')).toEqual(expected);
   });
 });

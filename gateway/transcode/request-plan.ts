@@ -2,7 +2,10 @@
  * Builds the upstream request message of one route from (path bindings, query, body),
  * following google/api/http.proto: path variables bind fields; `body: "*"` maps the whole
  * JSON body onto the message, `body: "field"` onto one field; every other field may come
- * from the query. Path values win over body values, as in grpc-gateway and Envoy.
+ * from the query. A path-bound field given again in the body or the query must have the
+ * path's value (same text), else 400 BOUND_FIELD_CONFLICT / BOUND_QUERY_PARAMETER:
+ * grpc-gateway and Envoy let the path win silently, which lets a client believe a value
+ * was used when it was not.
  *
  * Everything is resolved at construction (start-up): field targets, text converters, the
  * query tree, the request codec. Per request, the body is parsed once (JSON.parse), path and
@@ -21,11 +24,13 @@ import {
   type JsonValue,
   type Registry,
 } from '@bufbuild/protobuf';
+import { reflect } from '@bufbuild/protobuf/reflect';
 import { GatewayError, invalidField } from './errors';
 import { FieldPathError, isPathPrefix, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';
 import type { HttpBinding } from './http-rule';
 import { locateJsonError } from './json-error';
-import { countJsonMembers, JsonToBinary } from './codec';
+import { countJsonMembers, countValueMembers, JsonToBinary } from './codec';
+import { mayHoldBigIntegers, parseExactJson } from './exact-json';
 import type { JsonOptions } from './json-options';
 import type { PathTemplate } from './path-template';
 import { QueryReader, type QueryParameter } from './query-params';
@@ -52,7 +57,10 @@ export class RequestPlan {
   private readonly body: BodyPlan;
   private readonly query: QueryReader;
   private readonly readOptions: { ignoreUnknownFields: boolean; registry: Registry };
+  /** Path and query values: ignoreUnknownFields is about JSON body fields only. */
+  private readonly overlayOptions: { ignoreUnknownFields: false; registry: Registry };
   private readonly direct: JsonToBinary | undefined;
+  private readonly registry: Registry;
 
   constructor(
     readonly input: DescMessage,
@@ -61,13 +69,16 @@ export class RequestPlan {
     registry: Registry,
     options: JsonOptions,
   ) {
+    this.registry = registry;
     this.readOptions = { ignoreUnknownFields: options.ignoreUnknownFields, registry };
+    this.overlayOptions = { ignoreUnknownFields: false, registry };
     this.pathTargets = template.variables.map((v) => compilePathTarget(input, v.fieldPath));
     this.body = compileBody(input, binding.body);
     const bound: Array<readonly string[]> = this.pathTargets.map((p) => p.target.fields.map((f) => f.name));
     if (this.body.kind === 'all') bound.push([]);
     if (this.body.kind === 'field') bound.push([this.body.field.name]);
-    this.query = new QueryReader(input, bound, { ignoreUnknown: options.ignoreUnknownQueryParameters });
+    const pathBound = this.pathTargets.map((p) => p.target.fields.map((f) => f.name));
+    this.query = new QueryReader(input, bound, { ignoreUnknown: options.ignoreUnknownQueryParameters }, pathBound);
     const direct = this.rawBody ? undefined : new JsonToBinary(input, options.ignoreUnknownFields);
     this.direct = direct?.usable ? direct : undefined;
   }
@@ -135,7 +146,7 @@ export class RequestPlan {
     if (plan.kind !== 'none' && body && body.length > 0) {
       const text = utf8Text(body);
       if (plan.kind === 'all') {
-        value = parseJsonObject(text);
+        value = parseJsonObject(text, (t) => parseExactJson(t, this.input, this.registry));
         if (!value) return undefined;
         members = countJsonMembers(text);
       } else {
@@ -143,7 +154,7 @@ export class RequestPlan {
         // body is checked for duplicate keys there (fromJsonString); the others are JSON.parse'd.
         let parsed: unknown;
         try {
-          parsed = JSON.parse(text);
+          parsed = parseExactJson(text, this.input, this.registry, plan.field);
         } catch {
           return undefined;
         }
@@ -160,6 +171,7 @@ export class RequestPlan {
     } catch {
       return undefined;
     }
+    if (value !== undefined && this.pathTargets.length > 0 && this.repeatsPathField(value)) return undefined;
     return this.direct!.encode(value, overlay, members);
   }
 
@@ -167,14 +179,54 @@ export class RequestPlan {
   private buildCanonical(pathValues: readonly string[], rawQuery: string, body: Uint8Array | undefined, contentType: string | undefined): Uint8Array {
     const message = this.bodyMessage(body, contentType);
     const overlay = this.overlay(pathValues, rawQuery);
+    if (this.pathTargets.length > 0 && body && body.length > 0 && this.body.kind !== 'none' && !this.body.httpBody) {
+      this.checkPathRepeats(utf8Text(body), pathValues);
+    }
     if (overlay) {
       try {
-        mergeFromJson(this.input, message, overlay as JsonValue, this.readOptions);
+        mergeFromJson(this.input, message, overlay as JsonValue, this.overlayOptions);
       } catch (err) {
         throw this.overlayError(err, overlay as JsonValue);
       }
     }
     return toBinary(this.input, message);
+  }
+
+  /** True when the JSON body (wrapped as the message's JSON) sets a path-bound field. */
+  private repeatsPathField(value: Record<string, unknown>): boolean {
+    for (const { target } of this.pathTargets) {
+      const found = bodyValueAt(value, target.fields);
+      if (found !== undefined && found !== null) return true;
+    }
+    return false;
+  }
+
+  /** A body value for a path-bound field must be the path's (same text); else 400 BOUND_FIELD_CONFLICT. */
+  private checkPathRepeats(text: string, pathValues: readonly string[]): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return; // reported by the body decoding
+    }
+    const plan = this.body;
+    const value = plan.kind === 'field' ? { [plan.field.jsonName]: parsed } : parsed;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    this.pathTargets.forEach(({ target, convert }, i) => {
+      const found = bodyValueAt(value as Record<string, unknown>, target.fields);
+      if (found === undefined || found === null) return;
+      let bound: unknown;
+      try {
+        bound = convert(pathValues[i]);
+      } catch {
+        return; // reported as INVALID_PATH_PARAMETER
+      }
+      if (String(found) !== String(bound)) {
+        throw new GatewayError('BOUND_FIELD_CONFLICT', `body field "${target.protoPath}" differs from the value bound by the path`, [
+          { field: target.protoPath, description: 'differs from the value bound by the path template' },
+        ]);
+      }
+    });
   }
 
   /** Path values and query parameters as one proto3-JSON object, or undefined when there are none. */
@@ -217,22 +269,49 @@ export class RequestPlan {
    */
   private fromJsonText(text: string, field: DescField | undefined) {
     const target = field === undefined ? this.input : field.fieldKind === 'message' ? field.message : undefined;
-    if (target === undefined) return this.fromParsedJson(parseBody(text), field!);
+    if (target === undefined) return this.fromParsedJson(this.parseExact(text, field), field!);
     if (field === undefined && !OBJECT_START.test(text)) {
       parseBody(text); // malformed JSON says so first
       throw new GatewayError('MALFORMED_JSON', `request body must be a JSON object for ${this.input.typeName}`);
     }
     let decoded;
+    let exact: JsonValue | undefined;
     try {
-      decoded = fromJsonString(target, text, this.readOptions);
+      if (mayHoldBigIntegers(text)) {
+        exact = this.parseExact(text, field);
+        // fromJsonString would read the big literals as doubles; it still words a duplicate key.
+        if (countJsonMembers(text) !== countValueMembers(exact)) fromJsonString(target, text, this.readOptions);
+        decoded = fromJson(target, exact, this.readOptions);
+      } else {
+        decoded = fromJsonString(target, text, this.readOptions);
+      }
     } catch (err) {
+      if (err instanceof GatewayError) throw err;
       if ((err as { cause?: unknown }).cause instanceof SyntaxError) parseBody(text);
       const duplicate = DUPLICATE_KEY.exec(errorText(err));
       if (duplicate) throw invalidField(duplicate[1], 'is given more than once');
-      const at = locateJsonError(target, JSON.parse(text) as JsonValue, this.readOptions);
+      const at = locateJsonError(target, exact ?? (JSON.parse(text) as JsonValue), this.readOptions);
       throw jsonError(err, at && field ? [field.jsonName, ...at] : at);
     }
-    return field === undefined ? decoded : create(this.input, { [field.localName]: decoded } as never);
+    if (field === undefined) return decoded;
+    // Through reflect, not create(init): protobuf-es holds some well-known types unwrapped in
+    // their parent (a Struct as a plain object, a wrapper as its value), and create() would
+    // take the Struct message object for such a plain object (keys `$typeName`, `fields`).
+    const message = create(this.input);
+    reflect(this.input, message).set(field, reflect(field.message!, decoded));
+    return message;
+  }
+
+  /**
+   * The body parsed with 64-bit integer literals exact (exact-json): the whole message's
+   * JSON, or the value of `field`. Throws MALFORMED_JSON.
+   */
+  private parseExact(text: string, field: DescField | undefined): JsonValue {
+    try {
+      return parseExactJson(text, this.input, this.registry, field) as JsonValue;
+    } catch (err) {
+      throw new GatewayError('MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+    }
   }
 
   /** A body bound to a scalar, repeated or map field: wrapped in its message and decoded. */
@@ -247,11 +326,22 @@ export class RequestPlan {
 
   /** A failed merge of path and query values: a path value at fault is INVALID_PATH_PARAMETER. */
   private overlayError(err: unknown, overlay: JsonValue): GatewayError {
-    const at = locateJsonError(this.input, overlay, this.readOptions);
+    const at = locateJsonError(this.input, overlay, this.overlayOptions);
     const path = at && this.pathTargets.find((p) => isPathPrefix(p.target.jsonPath, at));
     if (path) return invalidField(path.target.protoPath, errorText(err), 'INVALID_PATH_PARAMETER');
     return jsonError(err, at);
   }
+}
+
+/** The body's value at a field path, by JSON or proto name at each step; undefined when absent. */
+function bodyValueAt(value: Record<string, unknown>, fields: readonly DescField[]): unknown {
+  let node: unknown = value;
+  for (const f of fields) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    const o = node as Record<string, unknown>;
+    node = Object.prototype.hasOwnProperty.call(o, f.jsonName) ? o[f.jsonName] : Object.prototype.hasOwnProperty.call(o, f.name) ? o[f.name] : undefined;
+  }
+  return node;
 }
 
 function compilePathTarget(input: DescMessage, fieldPath: readonly string[]): PathTarget {
@@ -293,13 +383,13 @@ function utf8Text(body: Uint8Array): string {
 }
 
 /** JSON text that starts with `{` (after JSON blanks), parsed; undefined for anything else. */
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
+function parseJsonObject(text: string, parse: (text: string) => unknown = JSON.parse): Record<string, unknown> | undefined {
   let i = 0;
   let c = text.charCodeAt(0);
   while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++i);
   if (c !== 0x7b) return undefined;
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    return parse(text) as Record<string, unknown>;
   } catch {
     return undefined;
   }

@@ -6,11 +6,12 @@
  * what it leaves alone (well-known types, unusual wire data) goes through @bufbuild/protobuf,
  * which also words every error.
  */
-import { fromBinary, toJson, type DescField, type DescMessage, type JsonValue, type Registry } from '@bufbuild/protobuf';
+import { fromBinary, type DescField, type DescMessage, type JsonValue, type Registry } from '@bufbuild/protobuf';
 import { BinaryToJson } from './codec';
 import { GatewayError } from './errors';
 import { resolveFieldPath } from './field-path';
 import type { JsonOptions } from './json-options';
+import { protoJson } from './proto-json';
 import { HTTP_BODY_TYPE, PlanError } from './request-plan';
 
 /** A rendered response body. */
@@ -85,13 +86,13 @@ export class ResponsePlan {
         | undefined;
       return { contentType: http?.contentType || 'application/octet-stream', body: http?.data ?? new Uint8Array(0) };
     }
-    if (!this.field) return { contentType: JSON_TYPE, body: JSON.stringify(toJson(this.output, message, this.writeOptions)) };
+    if (!this.field) return { contentType: JSON_TYPE, body: JSON.stringify(protoJson(this.output, message, this.writeOptions)) };
     // The picked field is rendered with the configured options; only when it is unset does the
     // answer fall back to its zero value (rendering with alwaysEmitImplicit, which would
     // otherwise leak into the picked field's own sub-fields).
-    const whole = toJson(this.output, message, this.writeOptions) as Record<string, JsonValue>;
+    const whole = protoJson(this.output, message, this.writeOptions) as Record<string, JsonValue>;
     let picked = whole[this.key];
-    if (picked === undefined) picked = (toJson(this.output, message, this.pickOptions) as Record<string, JsonValue>)[this.key];
+    if (picked === undefined) picked = (protoJson(this.output, message, this.pickOptions) as Record<string, JsonValue>)[this.key];
     return { contentType: JSON_TYPE, body: JSON.stringify(picked === undefined || picked === null ? {} : picked) };
   }
 }

@@ -7,7 +7,7 @@
 import type { DescField, DescMessage, ScalarType } from '@bufbuild/protobuf';
 import { BOOL, BYTES, STRING } from './scalar-types';
 import { isOpaqueMessage } from './codec-scope';
-import { ENUM, fieldShapes, is64Bit, LIST, MAP, SCALAR, type FieldShape } from './field-shape';
+import { ENUM, fieldShapes, is64Bit, LIST, MAP, MESSAGE, SCALAR, type FieldShape } from './field-shape';
 import type { JsonOptions } from '../json-options';
 
 /** The JSON options that change what binary-to-json writes. */
@@ -25,8 +25,13 @@ export interface FieldPlan extends FieldShape {
   readonly zero: Uint8Array;
   /** JSON of one zero scalar or enum value (an absent map value). */
   readonly valueZero: Uint8Array;
-  /** Written when absent with emitUnpopulated: implicit scalars and enums, lists, maps. */
+  /**
+   * Written when absent with emitUnpopulated: implicit scalars and enums, lists, maps, and
+   * (as `null`, as protojson's EmitUnpopulated does) singular message fields outside a oneof.
+   */
   readonly emitsZero: boolean;
+  /** What emitUnpopulated writes for the field when absent: `zero`, or `null` for a message. */
+  readonly unset: Uint8Array;
   /** The plan of one message value. */
   message: MessagePlan | undefined;
 }
@@ -110,7 +115,8 @@ function compileField(shape: FieldShape, options: JsonWriteOptions): FieldPlan {
     enumZero,
     zero: ascii(shape.kind === LIST ? '[]' : shape.kind === MAP || !shape.implicit ? '{}' : valueZero),
     valueZero: ascii(valueZero),
-    emitsZero: shape.implicit || shape.kind === LIST || shape.kind === MAP,
+    emitsZero: shape.implicit || shape.kind === LIST || shape.kind === MAP || (shape.kind === MESSAGE && shape.oneof < 0),
+    unset: ascii(shape.kind === MESSAGE ? 'null' : shape.kind === LIST ? '[]' : shape.kind === MAP || !shape.implicit ? '{}' : valueZero),
     message: undefined,
   };
 }

@@ -19,6 +19,7 @@ import { BOOL, BYTES, DOUBLE, FIXED32, FIXED64, FLOAT, INT32, INT64, SFIXED32, S
 import { fieldPlan, messagePlan, type FieldPlan, type JsonWriteOptions, type MessagePlan } from './binary-to-json-plan';
 import { BAIL, MAX_DEPTH } from './codec-scope';
 import { ENUM, LENGTH_DELIMITED, LIST, MAP, MESSAGE, wireTypeOf } from './field-shape';
+import { float32Text } from './float32-text';
 import { int64Text, JsonSink } from './json-sink';
 import { WireReader } from './wire-reader';
 
@@ -140,7 +141,8 @@ function writeZeros(fields: readonly FieldPlan[], from: number, to: number, dept
     const f = fields[i];
     if (!f.emitsZero) continue;
     writeKey(f, depth);
-    sink.raw(f.zero);
+    // A picked response_body that is absent answers its zero value (`{}` for a message).
+    sink.raw(depth === 0 && f === picked ? f.zero : f.unset);
   }
 }
 
@@ -346,8 +348,10 @@ function writeValue(f: FieldPlan): void {
   }
   switch (f.scalar) {
     case DOUBLE:
-    case FLOAT:
       s.number(num);
+      return;
+    case FLOAT:
+      s.number(float32Text(num));
       return;
     case BOOL:
       s.raw(num === 1 ? TRUE : FALSE);

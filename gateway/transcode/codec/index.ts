@@ -4,4 +4,5 @@
  */
 export { JsonToBinary } from './json-to-binary';
 export { BinaryToJson } from './binary-to-json';
-export { countJsonMembers } from './json-members';
+export { countJsonMembers, countValueMembers } from './json-members';
+export { float32Text } from './float32-text';

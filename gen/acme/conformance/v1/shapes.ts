@@ -116,6 +116,26 @@ export const ShapesServiceService = {
     responseSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
   },
+  /** Every well-known type as a `body: "<field>"` field: it must arrive as sent. */
+  wellKnownBody: {
+    path: "/acme.conformance.v1.ShapesService/WellKnownBody" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
+    responseSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
+  },
+  /** Every well-known type as a `response_body`. */
+  wellKnownResponse: {
+    path: "/acme.conformance.v1.ShapesService/WellKnownResponse" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
+    responseSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
+  },
 } as const;
 
 export interface ShapesServiceServer extends UntypedServiceImplementation {
@@ -135,6 +155,10 @@ export interface ShapesServiceServer extends UntypedServiceImplementation {
   collectBodiless: handleClientStreamingCall<EchoMessage, CollectResponse>;
   /** Bidi streaming, with a body other than `*`: routed, warned about, answered 501. */
   chat: handleBidiStreamingCall<EchoMessage, EchoMessage>;
+  /** Every well-known type as a `body: "<field>"` field: it must arrive as sent. */
+  wellKnownBody: handleUnaryCall<EchoMessage, EchoMessage>;
+  /** Every well-known type as a `response_body`. */
+  wellKnownResponse: handleUnaryCall<EchoMessage, EchoMessage>;
 }
 
 export interface ShapesServiceClient extends Client {
@@ -247,6 +271,38 @@ export interface ShapesServiceClient extends Client {
   chat(): ClientDuplexStream<EchoMessage, EchoMessage>;
   chat(options: Partial<CallOptions>): ClientDuplexStream<EchoMessage, EchoMessage>;
   chat(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<EchoMessage, EchoMessage>;
+  /** Every well-known type as a `body: "<field>"` field: it must arrive as sent. */
+  wellKnownBody(
+    request: EchoMessage,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
+  wellKnownBody(
+    request: EchoMessage,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
+  wellKnownBody(
+    request: EchoMessage,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
+  /** Every well-known type as a `response_body`. */
+  wellKnownResponse(
+    request: EchoMessage,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
+  wellKnownResponse(
+    request: EchoMessage,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
+  wellKnownResponse(
+    request: EchoMessage,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
 }
 
 export const ShapesServiceClient = makeGenericClientConstructor(
