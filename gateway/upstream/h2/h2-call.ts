@@ -7,8 +7,7 @@ import * as zlib from 'node:zlib';
 import { FrameDecoder, type FrameReceiver } from './h2-framing';
 import { encodeTimeout, fromRawHeaders } from './h2-metadata';
 import type { Connection, Pool, Waiter } from './h2-pool';
-import { ErrorCode, type H2Stream, type StreamHandler } from './h2-session';
-import { HeaderBlockWriter } from './hpack';
+import { ErrorCode, type H2Stream, type RequestHeaders, type StreamHandler } from './h2-session';
 import { Code, callError, httpStatus, localStatus, resetStatus, trailerStatus } from './h2-status';
 import type { CallStatus, CancelSignal, Metadata, StreamSink, UnaryResult } from '../transport';
 
@@ -52,8 +51,8 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
   constructor(
     private readonly context: CallContext,
     private readonly kind: Kind,
-    /** The HPACK header block, or a string when the metadata could not be encoded: why. */
-    private readonly requestHeaders: Buffer | string,
+    /** The request headers, or a string when the metadata could not be encoded: why. */
+    private readonly requestHeaders: RequestHeaders | string,
     private readonly deadline: number | undefined,
     private readonly signal: CancelSignal | undefined,
     /** The framed request, for unary and server-streaming calls. */
@@ -82,17 +81,11 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
   /** Waiter: a connection has room for this call's stream. */
   start(connection: Connection): void {
     if (this.ended) return;
-    let block = this.requestHeaders as Buffer;
-    if (this.deadline !== undefined) {
-      const writer = new HeaderBlockWriter(block.length + 24);
-      writer.append(block);
-      writer.add('grpc-timeout', encodeTimeout(this.deadline - Date.now()));
-      block = writer.bytes();
-    }
+    const timeout = this.deadline === undefined ? null : encodeTimeout(this.deadline - Date.now());
     const streaming = this.kind === CLIENT_STREAM;
     this.connection = connection;
     try {
-      this.stream = connection.request(block, this, streaming ? null : this.body, !streaming);
+      this.stream = connection.request(this.requestHeaders as RequestHeaders, timeout, this, streaming ? null : this.body, !streaming);
     } catch (err) {
       this.connection = null;
       return this.finish(localStatus(Code.UNAVAILABLE, (err as Error).message));

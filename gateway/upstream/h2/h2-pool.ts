@@ -9,7 +9,7 @@
  */
 import * as net from 'node:net';
 import type { H2TransportOptions } from './h2-options';
-import { ErrorCode, H2Session, type H2Stream, type SessionListener, type StreamHandler } from './h2-session';
+import { ErrorCode, H2Session, type H2Stream, type RequestHeaders, type SessionListener, type StreamHandler } from './h2-session';
 import { Code, localStatus } from './h2-status';
 import { formatHostPort, resolveHost, type Address, type Target } from './h2-target';
 import type { CallStatus } from '../transport';
@@ -86,8 +86,8 @@ export class Connection implements SessionListener {
   }
 
   /** Opens a stream; the caller must release() it once the stream has closed. */
-  request(block: Buffer, handler: StreamHandler, body: Buffer | null, end: boolean): H2Stream {
-    const stream = this.session.request(block, handler, body, end);
+  request(headers: RequestHeaders, timeout: string | null, handler: StreamHandler, body: Buffer | null, end: boolean): H2Stream {
+    const stream = this.session.request(headers, timeout, handler, body, end);
     // A connection holds the process open only while calls are in flight.
     if (this.active++ === 0) this.session.ref();
     return stream;

@@ -8,6 +8,7 @@
  */
 import type * as net from 'node:net';
 import { HpackDecoder, HpackError } from './hpack';
+import { HeaderBlockWriter, HpackEncoder, type IndexedField } from './hpack-encoder';
 
 /** HTTP/2 error codes used here (RFC 9113 7). */
 export const ErrorCode = {
@@ -85,6 +86,14 @@ export interface SessionOptions {
   readonly connectionWindowSize: number;
 }
 
+/** A request's header fields: the method's, indexed per connection, then literals. */
+export interface RequestHeaders {
+  /** The method's fixed fields (shared objects: the encoder finds them by identity). */
+  readonly fields: readonly IndexedField[];
+  /** The call's metadata, already encoded as literals without indexing, or null. */
+  readonly literals: Buffer | null;
+}
+
 /** One stream opened by this client. */
 export class H2Stream {
   sendWindow: number;
@@ -111,6 +120,9 @@ export class H2Session {
   private readonly streams = new Map<number, H2Stream>();
   private nextId = 1;
   private readonly decoder = new HpackDecoder();
+  private readonly encoder = new HpackEncoder();
+  /** Every request's header block is written here, then copied into its frame. */
+  private readonly blockWriter = new HeaderBlockWriter(512);
   private buffered: Buffer | null = null;
   /** Header block being assembled from HEADERS + CONTINUATION. */
   private block: Buffer[] | null = null;
@@ -149,10 +161,10 @@ export class H2Session {
   }
 
   /**
-   * Opens a stream with a header block; `body`, when given, follows as DATA; `end` half-closes.
-   * Throws when the session takes no new streams.
+   * Opens a stream with `headers` (and grpc-timeout when `timeout` is not null); `body`, when
+   * given, follows as DATA; `end` half-closes. Throws when the session takes no new streams.
    */
-  request(block: Buffer, handler: StreamHandler, body: Buffer | null, end: boolean): H2Stream {
+  request(headers: RequestHeaders, timeout: string | null, handler: StreamHandler, body: Buffer | null, end: boolean): H2Stream {
     if (this.destroyed || this.closing) throw new Error('The session is closed');
     const id = this.nextId;
     this.nextId += 2;
@@ -161,7 +173,15 @@ export class H2Session {
     const stream = new H2Stream(id, handler, this.peerInitialWindow);
     this.streams.set(id, stream);
     this.cork();
-    this.headers(id, block, end && body === null);
+    // Encoded here, right before it is framed: the dynamic table must see blocks in wire order.
+    const out = this.blockWriter;
+    out.reset();
+    this.encoder.begin(out);
+    const { fields, literals } = headers;
+    for (let i = 0; i < fields.length; i++) this.encoder.field(out, fields[i]);
+    if (literals !== null) out.append(literals);
+    if (timeout !== null) out.add('grpc-timeout', timeout);
+    this.headers(id, out.bytes(), end && body === null);
     if (end && body === null) stream.localEnded = true;
     else if (body !== null || end) this.send(stream, body, end);
     return stream;
@@ -387,9 +407,10 @@ export class H2Session {
       } else if (setting === SETTINGS_MAX_FRAME_SIZE) {
         if (value < 16_384 || value > 16_777_215) return this.fail(ErrorCode.PROTOCOL_ERROR, 'bad MAX_FRAME_SIZE');
         this.peerMaxFrame = value;
+      } else if (setting === SETTINGS_HEADER_TABLE_SIZE) {
+        this.encoder.setPeerLimit(value);
       }
-      // HEADER_TABLE_SIZE bounds a dynamic table our encoder never uses; the rest are advisory.
-      void SETTINGS_HEADER_TABLE_SIZE;
+      // The rest are advisory for a client.
     }
     this.cork();
     this.frame(SETTINGS, ACK, 0, null);
@@ -526,7 +547,8 @@ export class H2Session {
   }
 
   private headers(id: number, block: Buffer, end: boolean): void {
-    const max = this.peerMaxFrame;
+    // At most COPY_LIMIT per frame: frame() then copies the block out of the reused writer.
+    const max = Math.min(this.peerMaxFrame, COPY_LIMIT);
     if (block.length <= max) return this.frame(HEADERS, END_HEADERS | (end ? END_STREAM : 0), id, block);
     this.frame(HEADERS, end ? END_STREAM : 0, id, block.subarray(0, max));
     for (let at = max; at < block.length; at += max) {

@@ -314,6 +314,27 @@ describe('HTTP/2 framing (our own client session against nghttp2)', () => {
     }
   });
 
+  it('indexes each method\'s request headers in the server\'s HPACK table, through evictions and a smaller table', async () => {
+    for (const headerTableSize of [4096, 200]) {
+      const seen: string[] = [];
+      const server = await rawServer((s, h) => {
+        seen.push(`${String(h[':path'])} ${String(h[':authority'])} ${String(h.te)} ${String(h['content-type'])} ${String(h['x-n'])}`);
+        echo(s, h);
+      }, { headerTableSize });
+      const t = transport(server);
+      // 60 methods with long paths: far more than a 4 KiB table holds, so entries are evicted and re-sent.
+      const paths = Array.from({ length: 60 }, (_, i) => `/pkg.Service${i}/Method${'x'.repeat(i * 3)}`);
+      const expected: string[] = [];
+      for (let n = 0; n < 300; n++) {
+        const path = paths[(n * 7) % paths.length];
+        await t.unary(path, Buffer.from('ping'), { metadata: [['x-n', String(n)]], deadline: Date.now() + 5000 });
+        expected.push(`${path} 127.0.0.1:${server.port} trailers application/grpc ${n}`);
+      }
+      expect(seen).toEqual(expected);
+      expect(server.sessions).toHaveLength(1);
+    }
+  });
+
   it('sends a large request within a small server window, waiting for WINDOW_UPDATE', async () => {
     const server = await rawServer((s) => {
       let received = 0;

@@ -9,14 +9,15 @@ import { encodeFrame } from './h2-framing';
 import { addMetadata } from './h2-metadata';
 import { DEFAULT_OPTIONS, type H2TransportOptions } from './h2-options';
 import { Pool } from './h2-pool';
-import { HeaderBlockWriter } from './hpack';
+import { HeaderBlockWriter, IndexedField } from './hpack-encoder';
+import type { RequestHeaders } from './h2-session';
 import { Code, localStatus } from './h2-status';
 import { parseTarget } from './h2-target';
 import type { CallOptions, ClientStreamCall, StreamSink, Transport, UnaryResult } from '../transport';
 
 export type { H2TransportOptions } from './h2-options';
 
-/** Encoded fixed request headers kept per method path (bounded: paths come from the routes). */
+/** Fixed request headers kept per method path (bounded: paths come from the routes). */
 const MAX_CACHED_PATHS = 1024;
 
 /** A Transport over HTTP/2 sessions to one target. */
@@ -26,7 +27,7 @@ export class H2Transport implements Transport, CallContext {
   readonly maxReceiveMessageLength: number;
   private readonly options: H2TransportOptions;
   private readonly authority: string;
-  private readonly fixedHeaders = new Map<string, Buffer>();
+  private readonly fixedHeaders = new Map<string, RequestHeaders>();
 
   /** Throws on a malformed target. */
   constructor(target: string, options: Partial<H2TransportOptions> = {}) {
@@ -84,28 +85,30 @@ export class H2Transport implements Transport, CallContext {
   }
 
   /**
-   * The request's HPACK header block: the method's fixed headers, encoded once, then the
-   * call's metadata (grpc-timeout is added when the stream starts). A string is why the
-   * metadata is invalid.
+   * The request's headers: the method's fixed fields, which each connection indexes in its
+   * HPACK table, and the call's metadata as literals (grpc-timeout is added when the stream
+   * starts). A string is why the metadata is invalid.
    */
-  private headerBlock(path: string, options: CallOptions): Buffer | string {
+  private headerBlock(path: string, options: CallOptions): RequestHeaders | string {
     let fixed = this.fixedHeaders.get(path);
     if (fixed === undefined) {
-      const writer = new HeaderBlockWriter();
-      writer.add(':method', 'POST');
-      writer.add(':scheme', 'http');
-      writer.add(':path', path);
-      writer.add(':authority', this.authority);
-      writer.add('content-type', 'application/grpc');
-      writer.add('te', 'trailers');
-      writer.add('user-agent', this.options.userAgent);
-      fixed = writer.bytes();
+      fixed = {
+        fields: [
+          new IndexedField(':method', 'POST'),
+          new IndexedField(':scheme', 'http'),
+          new IndexedField(':path', path),
+          new IndexedField(':authority', this.authority),
+          new IndexedField('content-type', 'application/grpc'),
+          new IndexedField('te', 'trailers'),
+          new IndexedField('user-agent', this.options.userAgent),
+        ],
+        literals: null,
+      };
       if (this.fixedHeaders.size < MAX_CACHED_PATHS) this.fixedHeaders.set(path, fixed);
     }
     if (options.metadata.length === 0) return fixed;
-    const writer = new HeaderBlockWriter(fixed.length + 256);
-    writer.append(fixed);
-    return addMetadata(writer, options.metadata) ?? writer.bytes();
+    const writer = new HeaderBlockWriter(256);
+    return addMetadata(writer, options.metadata) ?? { fields: fixed.fields, literals: writer.bytes() };
   }
 }
 

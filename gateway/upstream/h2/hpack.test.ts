@@ -1,4 +1,5 @@
-import { HeaderBlockWriter, HpackDecoder, HpackError } from './hpack';
+import { HpackDecoder, HpackError } from './hpack';
+import { HeaderBlockWriter, HpackEncoder, IndexedField } from './hpack-encoder';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -70,6 +71,65 @@ describe('HPACK encoder', () => {
     expect(block[0]).toBe(0x83); // :method POST, fully indexed
     expect(block[1]).toBe(0x86); // :scheme http
     expect(new HpackDecoder().decode(block)).toEqual(fields);
+  });
+});
+
+describe('HPACK encoder: dynamic table', () => {
+  /** Encodes `fields` (plus literals) as one block with `encoder`. */
+  function block(encoder: HpackEncoder, fields: IndexedField[], literals: Array<[string, string]> = []): Buffer {
+    const w = new HeaderBlockWriter(16);
+    encoder.begin(w);
+    for (const f of fields) encoder.field(w, f);
+    for (const [name, value] of literals) w.add(name, value);
+    return Buffer.from(w.bytes());
+  }
+  const flat = (fields: IndexedField[]) => fields.flatMap((f) => [f.name, f.value]);
+  const methodFields = (path: string) => [
+    new IndexedField(':method', 'POST'), new IndexedField(':scheme', 'http'), new IndexedField(':path', path),
+    new IndexedField(':authority', 'backend:50051'), new IndexedField('content-type', 'application/grpc'),
+    new IndexedField('te', 'trailers'), new IndexedField('user-agent', 'acme-gateway/1'),
+  ];
+
+  it('sends a method\'s fields once as literals with indexing, then as one byte each', () => {
+    const encoder = new HpackEncoder();
+    const decoder = new HpackDecoder();
+    const fields = methodFields('/pkg.Service/Method');
+    const first = block(encoder, fields, [['grpc-timeout', '99m']]);
+    expect(first[2] & 0xc0).toBe(0x40); // :path: literal with incremental indexing
+    expect(decoder.decode(first)).toEqual([...flat(fields), 'grpc-timeout', '99m']);
+    const second = block(encoder, fields, [['grpc-timeout', '98m']]);
+    // 7 fields in 7 bytes (2 static, 5 dynamic), then the literal timeout.
+    expect([...second.subarray(0, 7)]).toEqual([0x83, 0x86, 0xc2, 0xc1, 0xc0, 0xbf, 0xbe]);
+    expect(decoder.decode(second)).toEqual([...flat(fields), 'grpc-timeout', '98m']);
+    expect(decoder.decode(block(encoder, fields))).toEqual(flat(fields));
+  });
+
+  it('stays in step with a decoder across evictions, size updates and shared fields (random)', () => {
+    let seed = 11;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const pool = Array.from({ length: 40 }, (_, i) => methodFields(`/pkg.S${i}/M${'x'.repeat(rnd(200))}`));
+    pool.push([new IndexedField('x-big', 'v'.repeat(5000))]); // never fits: a literal without indexing
+    for (let run = 0; run < 10; run++) {
+      const encoder = new HpackEncoder();
+      const decoder = new HpackDecoder();
+      for (let i = 0; i < 200; i++) {
+        if (rnd(25) === 0) encoder.setPeerLimit([0, 64, 300, 1000, 4096, 65536][rnd(6)]);
+        const fields = pool[rnd(pool.length)];
+        expect(decoder.decode(block(encoder, fields, [['x-request-id', String(i)]]))).toEqual([...flat(fields), 'x-request-id', String(i)]);
+      }
+    }
+  });
+
+  it('signals a smaller table before the next block, the smallest size first', () => {
+    const encoder = new HpackEncoder();
+    const fields = methodFields('/a.B/C');
+    block(encoder, fields);
+    encoder.setPeerLimit(0);
+    encoder.setPeerLimit(100);
+    const b = block(encoder, fields);
+    expect([b[0], b[1]]).toEqual([0x20, 0x3f]); // size 0, then 100 (31 + 69)
+    const decoder = new HpackDecoder();
+    expect(decoder.decode(b)).toEqual(flat(fields));
   });
 });
 

@@ -1,8 +1,6 @@
 /**
- * HPACK (RFC 7541) for the gRPC client. The encoder never touches the dynamic table:
- * request headers go out as literals without indexing, names indexed from the static table
- * when they are in it, strings raw (no Huffman), so a header block is cheap to build and a
- * method's fixed part can be built once. The decoder is complete: servers (nghttp2 among
+ * HPACK (RFC 7541) decoding for the gRPC client, and the static table the encoder
+ * (hpack-encoder.ts) shares. The decoder is complete: servers (nghttp2 and grpc-go among
  * them) index response headers and Huffman-code strings.
  */
 import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from './hpack-huffman';
@@ -10,7 +8,7 @@ import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from './hpack-huffman';
 /** A header block or string that breaks RFC 7541: a COMPRESSION_ERROR for the connection. */
 export class HpackError extends Error {}
 
-const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
+export const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
   [':authority', ''], [':method', 'GET'], [':method', 'POST'], [':path', '/'], [':path', '/index.html'],
   [':scheme', 'http'], [':scheme', 'https'], [':status', '200'], [':status', '204'], [':status', '206'],
   [':status', '304'], [':status', '400'], [':status', '404'], [':status', '500'], ['accept-charset', ''],
@@ -25,80 +23,6 @@ const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
   ['strict-transport-security', ''], ['transfer-encoding', ''], ['user-agent', ''], ['vary', ''], ['via', ''],
   ['www-authenticate', ''],
 ];
-
-/** Static-table index of each name (its first entry), and of each exact name+value pair. */
-const STATIC_NAME = new Map<string, number>();
-const STATIC_PAIR = new Map<string, number>();
-STATIC_TABLE.forEach(([name, value], i) => {
-  if (!STATIC_NAME.has(name)) STATIC_NAME.set(name, i + 1);
-  STATIC_PAIR.set(`${name}\0${value}`, i + 1);
-});
-
-/** Appends header fields to a growing byte array; `bytes()` gives the block. */
-export class HeaderBlockWriter {
-  private buf: Buffer;
-  private length = 0;
-
-  constructor(capacity = 256) {
-    this.buf = Buffer.allocUnsafe(capacity);
-  }
-
-  /** Adds one field; `value` is sent as its latin1 bytes (callers pass ASCII). */
-  add(name: string, value: string): void {
-    const pair = STATIC_PAIR.get(`${name}\0${value}`);
-    if (pair !== undefined) return this.integer(pair, 7, 0x80);
-    const index = STATIC_NAME.get(name);
-    if (index !== undefined) {
-      this.integer(index, 4, 0x00);
-    } else {
-      this.integer(0, 4, 0x00);
-      this.string(name);
-    }
-    this.string(value);
-  }
-
-  /** Appends an already encoded block (a method's fixed headers). */
-  append(block: Uint8Array): void {
-    this.reserve(block.length);
-    this.buf.set(block, this.length);
-    this.length += block.length;
-  }
-
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.length);
-  }
-
-  private string(text: string): void {
-    const size = Buffer.byteLength(text, 'latin1');
-    this.integer(size, 7, 0x00);
-    this.reserve(size);
-    this.length += this.buf.write(text, this.length, 'latin1');
-  }
-
-  /** RFC 7541 5.1: an integer with an N-bit prefix, the first byte's high bits set to `flags`. */
-  private integer(value: number, prefixBits: number, flags: number): void {
-    this.reserve(6);
-    const max = (1 << prefixBits) - 1;
-    if (value < max) {
-      this.buf[this.length++] = flags | value;
-      return;
-    }
-    this.buf[this.length++] = flags | max;
-    value -= max;
-    while (value >= 128) {
-      this.buf[this.length++] = (value & 0x7f) | 0x80;
-      value = Math.floor(value / 128);
-    }
-    this.buf[this.length++] = value;
-  }
-
-  private reserve(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
-    this.buf.copy(grown, 0, 0, this.length);
-    this.buf = grown;
-  }
-}
 
 /** Huffman decoding tree, flattened: node i's children at 2i, 2i+1; leaves hold -(symbol+1). */
 const EOS = 256;
@@ -156,7 +80,7 @@ function huffmanDecode(src: Buffer, start: number, end: number): string {
 }
 
 /** Entry overhead counted by the dynamic table's size (RFC 7541 4.1). */
-const ENTRY_OVERHEAD = 32;
+export const ENTRY_OVERHEAD = 32;
 
 /** One connection's decoding context: its dynamic table lives as long as the connection. */
 export class HpackDecoder {

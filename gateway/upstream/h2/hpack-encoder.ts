@@ -1,0 +1,176 @@
+/**
+ * HPACK encoding (RFC 7541) for the gRPC client. A method's fixed request headers (:path,
+ * :authority, content-type, te, user-agent) are sent once per connection as literals with
+ * incremental indexing and from then on as one- or two-byte references into the dynamic
+ * table, as grpc-go's client does: the server then decodes them from its table instead of
+ * parsing and allocating the same strings on every call (the issue measured 35-60% more
+ * backend CPU per call behind literals without indexing). Per-call metadata (request ids,
+ * trace context, tokens) stays literal without indexing: its values rarely repeat, and
+ * indexing them would only churn the table. Strings are raw (no Huffman): cheaper to write,
+ * and once indexed a field costs nothing to send anyway.
+ */
+import { ENTRY_OVERHEAD, STATIC_TABLE } from './hpack';
+
+/** Static-table index of each name (its first entry), and of each exact name+value pair. */
+const STATIC_NAME = new Map<string, number>();
+const STATIC_PAIR = new Map<string, number>();
+STATIC_TABLE.forEach(([name, value], i) => {
+  if (!STATIC_NAME.has(name)) STATIC_NAME.set(name, i + 1);
+  STATIC_PAIR.set(`${name}\0${value}`, i + 1);
+});
+
+/** The dynamic table we use at most, whatever larger size the server allows (its default). */
+export const ENCODER_TABLE_SIZE = 4096;
+
+/** Appends header fields to a growing byte array; `bytes()` gives the block. */
+export class HeaderBlockWriter {
+  private buf: Buffer;
+  private length = 0;
+
+  constructor(capacity = 256) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Adds one field as a literal without indexing; `value` is sent as its latin1 bytes (callers pass ASCII). */
+  add(name: string, value: string): void {
+    const pair = STATIC_PAIR.get(`${name}\0${value}`);
+    if (pair !== undefined) return this.integer(pair, 7, 0x80);
+    const index = STATIC_NAME.get(name);
+    if (index !== undefined) {
+      this.integer(index, 4, 0x00);
+    } else {
+      this.integer(0, 4, 0x00);
+      this.string(name);
+    }
+    this.string(value);
+  }
+
+  /** Appends an already encoded block (literals only: they do not depend on the connection). */
+  append(block: Uint8Array): void {
+    this.reserve(block.length);
+    this.buf.set(block, this.length);
+    this.length += block.length;
+  }
+
+  /** The block so far; a view of the writer's buffer until reset() or more writes. */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** Starts a new block in the same buffer (a connection reuses one writer for every request). */
+  reset(): void {
+    this.length = 0;
+  }
+
+  string(text: string): void {
+    const size = text.length;
+    this.integer(size, 7, 0x00);
+    this.reserve(size);
+    this.length += this.buf.write(text, this.length, size, 'latin1');
+  }
+
+  /** RFC 7541 5.1: an integer with an N-bit prefix, the first byte's high bits set to `flags`. */
+  integer(value: number, prefixBits: number, flags: number): void {
+    this.reserve(6);
+    const max = (1 << prefixBits) - 1;
+    if (value < max) {
+      this.buf[this.length++] = flags | value;
+      return;
+    }
+    this.buf[this.length++] = flags | max;
+    value -= max;
+    while (value >= 128) {
+      this.buf[this.length++] = (value & 0x7f) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    this.buf[this.length++] = value;
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(grown, 0, 0, this.length);
+    this.buf = grown;
+  }
+}
+
+/**
+ * A header field worth keeping in a connection's dynamic table, built once (per method path)
+ * and shared by every connection: each connection's encoder finds it by identity.
+ */
+export class IndexedField {
+  /** Its size in a dynamic table (RFC 7541 4.1). */
+  readonly size: number;
+  /** Static index of the exact pair (sent as such, never inserted), or 0. */
+  readonly staticPair: number;
+  /** Static index of the name, or 0 (the name then goes out as a string). */
+  readonly staticName: number;
+
+  constructor(readonly name: string, readonly value: string) {
+    this.size = name.length + value.length + ENTRY_OVERHEAD;
+    this.staticPair = STATIC_PAIR.get(`${name}\0${value}`) ?? 0;
+    this.staticName = STATIC_NAME.get(name) ?? 0;
+  }
+}
+
+/**
+ * One connection's encoding context. Its dynamic table mirrors the server's decoder: an
+ * entry is inserted exactly when a block carrying it is written, and blocks are written in
+ * the order they are encoded (the session encodes each right before framing it).
+ */
+export class HpackEncoder {
+  /** Insertion number of each field in the table. */
+  private readonly seq = new Map<IndexedField, number>();
+  /** The fields in the table, oldest first. */
+  private readonly fifo: IndexedField[] = [];
+  private inserted = 0;
+  private size = 0;
+  private maxSize = ENCODER_TABLE_SIZE;
+  /** Size updates owed at the start of the next block (RFC 7541 4.2): the smallest, then the final. */
+  private updateMin = -1;
+
+  /** The server's SETTINGS_HEADER_TABLE_SIZE: we use up to min(it, 4096). */
+  setPeerLimit(limit: number): void {
+    const size = Math.min(limit, ENCODER_TABLE_SIZE);
+    if (size === this.maxSize) return;
+    this.maxSize = size;
+    this.updateMin = this.updateMin < 0 ? size : Math.min(this.updateMin, size);
+    this.evict(0);
+  }
+
+  /** Begins a block: any owed table size update goes first. */
+  begin(out: HeaderBlockWriter): void {
+    if (this.updateMin < 0) return;
+    if (this.updateMin < this.maxSize) out.integer(this.updateMin, 5, 0x20);
+    out.integer(this.maxSize, 5, 0x20);
+    this.updateMin = -1;
+  }
+
+  /** Writes `field`: an index when the table has it, else a literal that inserts it. */
+  field(out: HeaderBlockWriter, field: IndexedField): void {
+    if (field.staticPair !== 0) return out.integer(field.staticPair, 7, 0x80);
+    const at = this.seq.get(field);
+    if (at !== undefined) return out.integer(STATIC_TABLE.length + this.inserted - at, 7, 0x80);
+    if (field.size > this.maxSize) {
+      // It would only empty the table (RFC 7541 4.4): a literal without indexing.
+      out.integer(field.staticName, 4, 0x00);
+    } else {
+      out.integer(field.staticName, 6, 0x40);
+      this.evict(field.size);
+      this.seq.set(field, this.inserted++);
+      this.fifo.push(field);
+      this.size += field.size;
+    }
+    if (field.staticName === 0) out.string(field.name);
+    out.string(field.value);
+  }
+
+  /** Evicts the oldest entries until `room` more bytes fit. */
+  private evict(room: number): void {
+    while (this.fifo.length > 0 && this.size + room > this.maxSize) {
+      const oldest = this.fifo.shift()!;
+      this.seq.delete(oldest);
+      this.size -= oldest.size;
+    }
+  }
+}
