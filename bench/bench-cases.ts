@@ -13,7 +13,8 @@ export interface BenchCase {
   readonly id: CaseId;
   readonly title: string;
   readonly http: { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string> };
-  readonly grpc: { path: string; streaming: boolean; request: Uint8Array };
+  /** The gRPC call it transcodes to (acme.echo.v1 cases only: the direct client makes it). */
+  readonly grpc?: { path: string; streaming: boolean; request: Uint8Array };
   /** Messages per call: 1 for unary, the stream length for case 4 (rates are then messages/s). */
   readonly messagesPerCall: number;
 }
@@ -95,5 +96,47 @@ export function benchCases(): BenchCase[] {
       grpc: { path: ECHO, streaming: false, request: encodeEcho(JSON.parse(oneK)) },
       messagesPerCall: 1,
     },
+  ];
+}
+
+/** The Go peers' request body (shared/peers/wrk/echo.lua), for case 2 against bench.v1. */
+export const PEER_SMALL_BODY = '{"message":"hello world","number":"1234567890123","tags":["alpha","beta","gamma"],"inner":{"name":"nested","value":42}}';
+
+/** A bench.v1.EchoRequest JSON body of about `target` bytes: tags carry the bulk. */
+function peerLargeBody(target: number): string {
+  const tags: string[] = [];
+  const doc = { message: 'bulk-upload', number: '1234567890123', tags, inner: { name: 'batch', value: 7 } };
+  let seed = 7;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  for (let i = 0; JSON.stringify(doc).length < target - 48; i++) tags.push(`tag-${i}-${rnd().toString(36)}-${rnd().toString(36)}`);
+  return JSON.stringify(doc);
+}
+
+/**
+ * The cases against the Go peers' bench.v1.EchoService (--peers): the same shapes as cases
+ * 1-3 and 6 (GET with path and query; POSTs of ~120 B, 64 KiB and 1 KiB). No stream: the Go
+ * backend has none.
+ */
+export function peerCases(): BenchCase[] {
+  const large = peerLargeBody(64 * 1024);
+  const oneK = peerLargeBody(1024);
+  const post = (n: number, id: CaseId, body: string): BenchCase => ({
+    n,
+    id,
+    title: `POST /v1/echo ${body.length < 2048 ? `${body.length} B` : `${Math.round(body.length / 1024)} KiB`} body (bench.v1)`,
+    http: { method: 'POST', path: '/v1/echo', body, headers: JSON_HEADERS },
+    messagesPerCall: 1,
+  });
+  return [
+    {
+      n: 1,
+      id: 'get-unary',
+      title: 'GET /v1/items/{id}?view&page_size (bench.v1)',
+      http: { method: 'GET', path: '/v1/items/12345?view=full&page_size=25' },
+      messagesPerCall: 1,
+    },
+    post(2, 'post-small', PEER_SMALL_BODY),
+    post(3, 'post-64k', large),
+    post(6, 'post-1k', oneK),
   ];
 }

@@ -6,8 +6,15 @@ import * as path from 'node:path';
 
 /** The targets a run measures unless --targets names others. */
 export const TARGETS = ['gateway-h2', 'gateway-grpc-js', 'proxy', 'direct'] as const;
-/** Targets measured only when named: `gateway-h2-w2` is gateway-h2 with --workers 2 (a cluster primary and 2 workers). */
-export const EXTRA_TARGETS = ['gateway-h2-w2'] as const;
+/**
+ * Targets measured only when named: `gateway-h2-w2` is gateway-h2 with --workers 2 (a cluster
+ * primary and 2 workers); `grpc-gateway` is the Go peer (needs --peers, the default there).
+ */
+export const EXTRA_TARGETS = ['gateway-h2-w2', 'grpc-gateway'] as const;
+/** The targets a run with the Go peers measures unless --targets names others. */
+export const PEER_TARGETS = ['gateway-h2', 'grpc-gateway'] as const;
+/** Targets that need our own backend and acme.echo.v1 (not available with the Go backend). */
+const NODE_ONLY_TARGETS = ['proxy', 'direct'];
 export type TargetName = (typeof TARGETS)[number] | (typeof EXTRA_TARGETS)[number];
 
 export interface BenchOptions {
@@ -29,6 +36,12 @@ export interface BenchOptions {
   cpuProfDir: string | undefined;
   /** Extra node flags for the gateway targets only, e.g. V8 heap sizes (--gateway-node-args="--max-semi-space-size=4"). */
   gatewayNodeArgs: string[];
+  /**
+   * The Go peers' folder (--peers=DIR, BENCH_PEERS): DIR/bin/echo-backend and
+   * DIR/bin/grpc-gateway-peer, DIR/proto/bench/v1/bench.proto, as build-debian.sh lays them out.
+   * With it the backend is the Go one (bench.v1) and `grpc-gateway` can be measured.
+   */
+  peersDir: string | undefined;
   /** Where the JSON results go (--out). */
   out: string;
   quick: boolean;
@@ -38,7 +51,8 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup=S] [--reps=N]
   [--connections=32,256] [--cases=1,2,3,4,6] [--targets=${TARGETS.join(',')}] (also ${EXTRA_TARGETS.join(',')})
-  [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--gateway-node-args="FLAGS"] [--out=FILE]`;
+  [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--gateway-node-args="FLAGS"] [--out=FILE]
+  [--peers=DIR]  Go backend + grpc-gateway peer (targets ${PEER_TARGETS.join(',')}, cases 1,2,3,6)`;
 
 /** Parses argv and the BENCH_* environment into options. */
 export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -48,7 +62,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     const eq = arg.indexOf('=');
     flags.set(eq === -1 ? arg.slice(2) : arg.slice(2, eq), eq === -1 ? 'true' : arg.slice(eq + 1));
   }
-  const known = new Set(['quick', 'duration', 'warmup', 'reps', 'connections', 'cases', 'targets', 'route-ms', 'no-routes', 'cpu-prof', 'gateway-node-args', 'out', 'help']);
+  const known = new Set(['quick', 'duration', 'warmup', 'reps', 'connections', 'cases', 'targets', 'route-ms', 'no-routes', 'cpu-prof', 'gateway-node-args', 'out', 'peers', 'help']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
   if (flags.has('help')) throw new Error(USAGE);
 
@@ -63,11 +77,19 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const list = (flag: string, envName: string, dflt: string): string[] =>
     (flags.get(flag) ?? env[envName] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
 
-  const targets = list('targets', 'BENCH_TARGETS', TARGETS.join(','));
+  const peersRaw = flags.get('peers') ?? env.BENCH_PEERS;
+  const peersDir = peersRaw ? path.resolve(peersRaw) : undefined;
+  const targets = list('targets', 'BENCH_TARGETS', (peersDir ? PEER_TARGETS : TARGETS).join(','));
   const targetNames: readonly string[] = [...TARGETS, ...EXTRA_TARGETS];
   for (const t of targets) if (!targetNames.includes(t)) throw new Error(`unknown target "${t}" (${targetNames.join(', ')})`);
-  const cases = list('cases', 'BENCH_CASES', '1,2,3,4,6').map(Number);
-  for (const c of cases) if (![1, 2, 3, 4, 6].includes(c)) throw new Error(`unknown case "${c}" (1-4, 6)`);
+  if (peersDir) {
+    for (const t of targets) if (NODE_ONLY_TARGETS.includes(t)) throw new Error(`target "${t}" needs our own backend: not with --peers`);
+  } else if (targets.includes('grpc-gateway')) {
+    throw new Error('target "grpc-gateway" needs --peers=DIR (or BENCH_PEERS)');
+  }
+  const cases = list('cases', 'BENCH_CASES', peersDir ? '1,2,3,6' : '1,2,3,4,6').map(Number);
+  const caseNumbers = peersDir ? [1, 2, 3, 6] : [1, 2, 3, 4, 6];
+  for (const c of cases) if (!caseNumbers.includes(c)) throw new Error(`unknown case "${c}" (${caseNumbers.join(', ')})`);
 
   return {
     warmupMs: num('warmup', 'BENCH_WARMUP', quick ? 0.5 : 2) * 1000,
@@ -84,6 +106,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     routes: !flags.has('no-routes'),
     cpuProfDir: flags.get('cpu-prof') ?? env.BENCH_CPU_PROF,
     gatewayNodeArgs: (flags.get('gateway-node-args') ?? env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    peersDir,
     out: path.resolve(flags.get('out') ?? env.BENCH_OUT ?? path.join(REPO_ROOT, 'bench', 'results', 'latest.json')),
     quick,
   };

@@ -22,7 +22,7 @@ export interface LoadResult {
 
 function streamCall(transport: Transport, c: BenchCase): Promise<void> {
   return new Promise((resolve, reject) => {
-    transport.serverStream(c.grpc.path, c.grpc.request, { metadata: [] }, {
+    transport.serverStream(c.grpc!.path, c.grpc!.request, { metadata: [] }, {
       onHeaders() {},
       onMessage(m) {
         EchoMessage.decode(m);
@@ -36,13 +36,13 @@ function streamCall(transport: Transport, c: BenchCase): Promise<void> {
 }
 
 async function unaryCall(transport: Transport, c: BenchCase): Promise<void> {
-  const r = await transport.unary(c.grpc.path, c.grpc.request, { metadata: [] });
+  const r = await transport.unary(c.grpc!.path, c.grpc!.request, { metadata: [] });
   EchoMessage.decode(r.message);
 }
 
 /** Runs a closed loop for `durationMs`; calls completing after the window are not counted. */
 export async function runLoad(transport: Transport, c: BenchCase, connections: number, durationMs: number): Promise<LoadResult> {
-  const call = c.grpc.streaming ? streamCall : unaryCall;
+  const call = c.grpc!.streaming ? streamCall : unaryCall;
   const latencies: number[] = [];
   let errors = 0;
   const start = performance.now();

@@ -1,6 +1,7 @@
 /**
  * The gateway under test, in its own process: `--backend host:port --transport h2|grpc-js
- * [--workers N]`. Auth off and no request logging (the hand-written proxy logs nothing either),
+ * [--workers N] [--descriptor api.binpb --package pkg.v1]` (the last two for the Go peers'
+ * bench.v1; by default our own descriptor and acme.echo.v1). Auth off and no request logging (the hand-written proxy logs nothing either),
  * everything else at its defaults. Reports build time and its port, then answers window-stats
  * requests. With N > 1 this process is the cluster primary of N workers (gateway-worker.ts) and
  * its window stats are its own plus theirs, added up (sumWindowStats).
@@ -17,9 +18,11 @@ async function main(): Promise<void> {
   const transport = argValue('transport') as 'h2' | 'grpc-js' | undefined;
   if (!backend || !transport) throw new Error('usage: gateway-server --backend host:port --transport h2|grpc-js [--workers N]');
   const start = performance.now();
+  const descriptor = argValue('descriptor');
   const config = resolveConfig({
     port: 0,
-    upstreams: { 'acme.echo.v1': backend },
+    ...(descriptor ? { descriptor } : {}),
+    upstreams: { [argValue('package') ?? 'acme.echo.v1']: backend },
     transport,
     auth: { mode: 'off' },
     workers: Number(argValue('workers') ?? 1),

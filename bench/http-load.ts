@@ -51,13 +51,23 @@ export function runHttpLoad(baseUrl: string, c: BenchCase, connections: number, 
 export async function sampleResponse(baseUrl: string, c: BenchCase): Promise<{ status: number; body: unknown }> {
   const res = await fetch(baseUrl + c.http.path, { method: c.http.method, body: c.http.body, headers: c.http.headers });
   const text = await res.text();
-  const body = c.grpc.streaming
+  const body = c.grpc?.streaming
     ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown)
     : (JSON.parse(text) as unknown);
   return { status: res.status, body };
 }
 
-/** Compares one response of each target to the first's; returns the problems found. */
+/**
+ * JSON with every key in lowerCamelCase: Go grpc-gateway v1 writes proto field names
+ * (`page_size`), the proto3 JSON mapping and our gateway write `pageSize`; same data.
+ */
+function camelKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), camelKeys(v)]));
+}
+
+/** Compares one response of each target to the first's (keys in either JSON naming); returns the problems found. */
 export async function checkResponses(targets: Array<[name: string, baseUrl: string]>, c: BenchCase): Promise<string[]> {
   const problems: string[] = [];
   let reference: { name: string; body: unknown } | undefined;
@@ -70,10 +80,10 @@ export async function checkResponses(targets: Array<[name: string, baseUrl: stri
       continue;
     }
     if (sample.status !== 200) problems.push(`case ${c.n} ${name}: HTTP ${sample.status} ${JSON.stringify(sample.body).slice(0, 200)}`);
-    else if (c.grpc.streaming && (sample.body as unknown[]).length !== c.messagesPerCall) {
+    else if (c.grpc?.streaming && (sample.body as unknown[]).length !== c.messagesPerCall) {
       problems.push(`case ${c.n} ${name}: ${(sample.body as unknown[]).length} NDJSON lines, expected ${c.messagesPerCall}`);
-    } else if (!reference) reference = { name, body: sample.body };
-    else if (!isDeepStrictEqual(reference.body, sample.body)) {
+    } else if (!reference) reference = { name, body: camelKeys(sample.body) };
+    else if (!isDeepStrictEqual(reference.body, camelKeys(sample.body))) {
       problems.push(`case ${c.n}: ${name} answers differently from ${reference.name}`);
     }
   }

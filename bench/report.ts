@@ -58,6 +58,8 @@ export interface ResultRow {
   /** requestsPerSec over the proxy's and the direct client's at the same case and concurrency. */
   vsProxy?: number;
   vsDirect?: number;
+  /** requestsPerSec over Go grpc-gateway's (with --peers), same case and concurrency. */
+  vsGrpcGateway?: number;
 }
 
 export interface TargetCheck {
@@ -114,6 +116,8 @@ export function aggregate(windows: WindowRecord[]): ResultRow[] {
       rows.find((r) => r.caseN === row.caseN && r.connections === row.connections && r.target === t);
     const proxy = ref('proxy');
     const direct = ref('direct');
+    const goGateway = ref('grpc-gateway');
+    if (goGateway && goGateway.requestsPerSec > 0) row.vsGrpcGateway = r2(row.requestsPerSec / goGateway.requestsPerSec);
     if (proxy && proxy.requestsPerSec > 0) row.vsProxy = r2(row.requestsPerSec / proxy.requestsPerSec);
     if (direct && direct.requestsPerSec > 0) row.vsDirect = r2(row.requestsPerSec / direct.requestsPerSec);
     if (proxy?.cpuUsPerRequest && row.cpuUsPerRequest) row.cpuVsProxy = r2(proxy.cpuUsPerRequest / row.cpuUsPerRequest);
@@ -136,6 +140,20 @@ export function checkTargets(rows: ResultRow[], routes: RouteBenchResult | undef
     }
     if (r.caseN === 1 || r.caseN === 2) {
       checks.push({ what: `${where}: CPU per request`, target: '< 80 us', actual: `${r.cpuUsPerRequest} us`, pass: (r.cpuUsPerRequest ?? Infinity) < 80 });
+    }
+    const goGateway = rows.find((g) => g.target === 'grpc-gateway' && g.caseN === r.caseN && g.connections === r.connections);
+    if (goGateway && (r.caseN === 1 || r.caseN === 2)) {
+      checks.push({ what: `${where}: req/s vs grpc-gateway`, target: '>= 1.0x', actual: `${r.vsGrpcGateway}x`, pass: (r.vsGrpcGateway ?? 0) >= 1 });
+      checks.push({ what: `${where}: p99 vs grpc-gateway`, target: `<= ${goGateway.latencyMs.p99} ms`, actual: `${r.latencyMs.p99} ms`, pass: r.latencyMs.p99 <= goGateway.latencyMs.p99 });
+    }
+    if (goGateway) {
+      // The Go backend's CPU per call behind us against behind grpc-go: what our client costs the service.
+      checks.push({
+        what: `${where}: backend CPU per request vs behind grpc-gateway`,
+        target: `<= ${goGateway.backendCpuUsPerRequest} us`,
+        actual: `${r.backendCpuUsPerRequest} us`,
+        pass: r.backendCpuUsPerRequest <= goGateway.backendCpuUsPerRequest,
+      });
     }
     if (r.caseN === 3 && proxy) {
       checks.push({ what: `${where}: req/s vs proxy`, target: '>= 1.5x', actual: `${r.vsProxy}x (CPU eff ${r.cpuVsProxy}x)`, pass: (r.vsProxy ?? 0) >= 1.5 });
@@ -185,7 +203,7 @@ const fmt = (x: number | undefined, digits = 0): string =>
 /** The main results table. */
 export function resultsTable(rows: ResultRow[]): string {
   return table(
-    ['case', 'conns', 'target', 'req/s', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU us/req', 'CPU us/msg', 'backend us/req', 'client us/req', 'peak RSS MB', 'x proxy', 'x direct', 'CPU eff x proxy'],
+    ['case', 'conns', 'target', 'req/s', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU us/req', 'CPU us/msg', 'backend us/req', 'client us/req', 'peak RSS MB', 'x proxy', 'x direct', 'CPU eff x proxy', 'x grpc-gw'],
     rows.map((r) => [
       String(r.caseN),
       String(r.connections),
@@ -204,6 +222,7 @@ export function resultsTable(rows: ResultRow[]): string {
       r.vsProxy === undefined ? '-' : `${r.vsProxy.toFixed(2)}x`,
       r.vsDirect === undefined ? '-' : `${r.vsDirect.toFixed(2)}x`,
       r.cpuVsProxy === undefined ? '-' : `${r.cpuVsProxy.toFixed(2)}x`,
+      r.vsGrpcGateway === undefined ? '-' : `${r.vsGrpcGateway.toFixed(2)}x`,
     ]),
     3,
   );

@@ -9,6 +9,8 @@
  *                primary and 2 workers (gateway-worker.ts), CPU and RSS summed over all three
  *   proxy        hand-written Fastify + grpc-js + ts-proto proxy (proxy-server.ts)
  *   direct       the same gRPC calls straight to the backend (direct-load.ts, lean h2 client)
+ *   grpc-gateway the Go peer (--peers=DIR): Go grpc-gateway; the backend is then the Go echo
+ *                backend serving bench.v1 for every target (go-peers.ts)
  *
  * HTTP load comes from autocannon in this process. For each concurrency, case and rep, every
  * target gets a warm-up and then a measured window, in an order that rotates per rep.
@@ -17,9 +19,10 @@ import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type BenchCase, benchCases } from './bench-cases';
+import { type BenchCase, benchCases, peerCases } from './bench-cases';
 import { type BenchOptions, benchOptions, type TargetName } from './bench-options';
 import type { LoadResult } from './direct-load';
+import { type MeasuredProcess, peerDescriptor, peerPaths, type PeerPaths, PeerProcess } from './go-peers';
 import { checkResponses, runHttpLoad } from './http-load';
 import { Child } from './ipc';
 import type { WindowStats } from './process-stats';
@@ -28,8 +31,8 @@ import { type RouteBenchResult, runRouteBench } from './route-match-bench';
 
 interface Target {
   name: TargetName;
-  /** The gateway or proxy process (absent for direct). */
-  server?: Child;
+  /** The gateway, proxy or grpc-gateway process (absent for direct). */
+  server?: MeasuredProcess;
   baseUrl?: string;
 }
 
@@ -61,7 +64,12 @@ function cpuProfArgs(dir: string | undefined, name: string, workers: number, lab
     : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${label}.cpuprofile`];
 }
 
-async function startTargets(options: BenchOptions, backendTarget: string, label: string): Promise<{ targets: Target[]; direct?: Child }> {
+/** With --peers: the Go binaries, and our gateway's descriptor of their bench.v1 proto. */
+interface Peers extends PeerPaths {
+  descriptor: string;
+}
+
+async function startTargets(options: BenchOptions, backendTarget: string, label: string, peers: Peers | undefined): Promise<{ targets: Target[]; direct?: Child }> {
   const targets: Target[] = [];
   let direct: Child | undefined;
   for (const name of options.targets) {
@@ -70,12 +78,15 @@ async function startTargets(options: BenchOptions, backendTarget: string, label:
       targets.push({ name });
       continue;
     }
-    let server: Child;
+    let server: MeasuredProcess;
     if (name === 'proxy') {
       server = await Child.start(name, 'proxy-server', ['--backend', backendTarget]);
+    } else if (name === 'grpc-gateway') {
+      server = await PeerProcess.start(name, peers!.grpcGateway, (port) => ['-addr', `127.0.0.1:${port}`, '-backend', backendTarget]);
     } else {
       const { transport, workers } = GATEWAY_TARGETS[name]!;
       const args = ['--backend', backendTarget, '--transport', transport, '--workers', String(workers)];
+      if (peers) args.push('--descriptor', peers.descriptor, '--package', 'bench.v1');
       const execArgv = [...shippedNodeFlags(), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers, label)];
       server = await Child.start(name, 'gateway-server', args, execArgv);
     }
@@ -84,7 +95,7 @@ async function startTargets(options: BenchOptions, backendTarget: string, label:
   return { targets, direct };
 }
 
-async function measureWindow(t: Target, direct: Child | undefined, backend: Child, c: BenchCase, connections: number, options: BenchOptions): Promise<Omit<WindowRecord, 'rep'>> {
+async function measureWindow(t: Target, direct: Child | undefined, backend: MeasuredProcess, c: BenchCase, connections: number, options: BenchOptions): Promise<Omit<WindowRecord, 'rep'>> {
   const load = (ms: number): Promise<LoadResult> =>
     t.name === 'direct'
       ? direct!.request<LoadResult>('run', { caseN: c.n, connections, durationMs: ms })
@@ -134,10 +145,13 @@ async function main(): Promise<void> {
     console.error((err as Error).message);
     process.exit(2);
   }
-  const cases = benchCases().filter((c) => options.cases.includes(c.n));
+  const peers: Peers | undefined = options.peersDir ? { ...peerPaths(options.peersDir), descriptor: '' } : undefined;
+  if (peers) peers.descriptor = peerDescriptor(peers.protoDir, path.join(__dirname, '..', '..'));
+  const cases = (peers ? peerCases() : benchCases()).filter((c) => options.cases.includes(c.n));
   const windowsTotal = options.connections.length * cases.length * options.reps * options.targets.length;
   const estimateS = Math.round((windowsTotal * (options.warmupMs + options.durationMs)) / 1000 + (options.routes ? (4 * options.routeMs) / 1000 : 0));
   console.log(`bench: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`);
+  if (peers) console.log(`bench: Go peers from ${options.peersDir}: Go echo backend (bench.v1) behind every target`);
   console.log(`bench: ${windowsTotal} windows of ${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s, ~${Math.ceil(estimateS / 60)} min`);
 
   // Case 5 first, while the machine is quiet.
@@ -147,7 +161,9 @@ async function main(): Promise<void> {
     console.log(`\ncase 5: route matching (trie only)\n${routesTable(routes)}\n10k/10 cost ratio: ${routes.slowdown}x\n`);
   }
 
-  const backend = await Child.start('backend', 'echo-server', []);
+  const backend: MeasuredProcess = peers
+    ? await PeerProcess.start('backend', peers.backend, (port) => ['-addr', `127.0.0.1:${port}`])
+    : await Child.start('backend', 'echo-server', []);
   const backendTarget = `127.0.0.1:${backend.ready.port}`;
   let startup: Record<string, { processReadyMs?: number; buildMs?: number; idleRssMb: number }> | undefined;
   const problems: string[] = [];
@@ -158,7 +174,7 @@ async function main(): Promise<void> {
       for (const c of cases) {
         // Fresh target processes per case and concurrency: RSS never shrinks, so a shared
         // process would carry an earlier case's peak into every later one.
-        const { targets, direct } = await startTargets(options, backendTarget, `case${c.n}-c${connections}`);
+        const { targets, direct } = await startTargets(options, backendTarget, `case${c.n}-c${connections}`, peers);
         try {
           if (startup === undefined) {
             const first = Object.fromEntries(targets.filter((t) => t.server).map((t) =>
@@ -218,10 +234,11 @@ async function main(): Promise<void> {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
       directClient: 'gateway lean h2 transport (createH2Transport), static ts-proto codecs',
+      backend: peers ? `Go echo backend ${peers.backend} (bench.v1)` : 'echo-server.ts (@grpc/grpc-js)',
       httpLoad: `autocannon, HTTP/1.1 keep-alive, pipelining 1`,
       options: { ...options, out: undefined },
     },
-    cases: cases.map((c) => ({ n: c.n, id: c.id, title: c.title, http: { method: c.http.method, path: c.http.path, bodyBytes: c.http.body?.length ?? 0 }, grpcPath: c.grpc.path, messagesPerCall: c.messagesPerCall })),
+    cases: cases.map((c) => ({ n: c.n, id: c.id, title: c.title, http: { method: c.http.method, path: c.http.path, bodyBytes: c.http.body?.length ?? 0 }, grpcPath: c.grpc?.path, messagesPerCall: c.messagesPerCall })),
     startup,
     routes,
     results: rows,

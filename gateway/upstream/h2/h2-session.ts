@@ -88,10 +88,10 @@ export interface SessionOptions {
 
 /** A request's header fields: the method's, indexed per connection, then literals. */
 export interface RequestHeaders {
-  /** The method's fixed fields (shared objects: the encoder finds them by identity). */
+  /** The method's fixed fields, built once per method path. */
   readonly fields: readonly IndexedField[];
-  /** The call's metadata, already encoded as literals without indexing, or null. */
-  readonly literals: Buffer | null;
+  /** The call's metadata as wire-ready [name, value] pairs (validated, -bin in base64), or null. */
+  readonly metadata: readonly string[] | null;
 }
 
 /** One stream opened by this client. */
@@ -177,9 +177,9 @@ export class H2Session {
     const out = this.blockWriter;
     out.reset();
     this.encoder.begin(out);
-    const { fields, literals } = headers;
+    const { fields, metadata } = headers;
     for (let i = 0; i < fields.length; i++) this.encoder.field(out, fields[i]);
-    if (literals !== null) out.append(literals);
+    if (metadata !== null) for (let i = 0; i < metadata.length; i += 2) this.encoder.metadata(out, metadata[i], metadata[i + 1]);
     if (timeout !== null) out.add('grpc-timeout', timeout);
     this.headers(id, out.bytes(), end && body === null);
     if (end && body === null) stream.localEnded = true;

@@ -9,7 +9,7 @@ import { encodeFrame } from './h2-framing';
 import { addMetadata } from './h2-metadata';
 import { DEFAULT_OPTIONS, type H2TransportOptions } from './h2-options';
 import { Pool } from './h2-pool';
-import { HeaderBlockWriter, IndexedField } from './hpack-encoder';
+import { IndexedField } from './hpack-encoder';
 import type { RequestHeaders } from './h2-session';
 import { Code, localStatus } from './h2-status';
 import { parseTarget } from './h2-target';
@@ -85,9 +85,9 @@ export class H2Transport implements Transport, CallContext {
   }
 
   /**
-   * The request's headers: the method's fixed fields, which each connection indexes in its
-   * HPACK table, and the call's metadata as literals (grpc-timeout is added when the stream
-   * starts). A string is why the metadata is invalid.
+   * The request's headers: the method's fixed fields and the call's metadata, which each
+   * connection encodes with its HPACK table (grpc-timeout is added when the stream starts).
+   * A string is why the metadata is invalid.
    */
   private headerBlock(path: string, options: CallOptions): RequestHeaders | string {
     let fixed = this.fixedHeaders.get(path);
@@ -102,13 +102,13 @@ export class H2Transport implements Transport, CallContext {
           new IndexedField('te', 'trailers'),
           new IndexedField('user-agent', this.options.userAgent),
         ],
-        literals: null,
+        metadata: null,
       };
       if (this.fixedHeaders.size < MAX_CACHED_PATHS) this.fixedHeaders.set(path, fixed);
     }
     if (options.metadata.length === 0) return fixed;
-    const writer = new HeaderBlockWriter(256);
-    return addMetadata(writer, options.metadata) ?? { fields: fixed.fields, literals: writer.bytes() };
+    const metadata: string[] = [];
+    return addMetadata({ add: (name, value) => metadata.push(name, value) }, options.metadata) ?? { fields: fixed.fields, metadata };
   }
 }
 

@@ -4,10 +4,11 @@
  * incremental indexing and from then on as one- or two-byte references into the dynamic
  * table, as grpc-go's client does: the server then decodes them from its table instead of
  * parsing and allocating the same strings on every call (the issue measured 35-60% more
- * backend CPU per call behind literals without indexing). Per-call metadata (request ids,
- * trace context, tokens) stays literal without indexing: its values rarely repeat, and
- * indexing them would only churn the table. Strings are raw (no Huffman): cheaper to write,
- * and once indexed a field costs nothing to send anyway.
+ * backend CPU per call behind literals without indexing). Metadata is indexed the same way
+ * (x-forwarded-*, accept-language and the like repeat), except values that differ on every
+ * call (request ids, trace context), which would only churn the table, and credentials,
+ * which go out never indexed. Strings are raw (no Huffman): cheaper to write, and once
+ * indexed a field costs nothing to send anyway.
  */
 import { ENTRY_OVERHEAD, STATIC_TABLE } from './hpack';
 
@@ -43,13 +44,6 @@ export class HeaderBlockWriter {
       this.string(name);
     }
     this.string(value);
-  }
-
-  /** Appends an already encoded block (literals only: they do not depend on the connection). */
-  append(block: Uint8Array): void {
-    this.reserve(block.length);
-    this.buf.set(block, this.length);
-    this.length += block.length;
   }
 
   /** The block so far; a view of the writer's buffer until reset() or more writes. */
@@ -96,10 +90,11 @@ export class HeaderBlockWriter {
 
 /**
  * A header field worth keeping in a connection's dynamic table, built once (per method path)
- * and shared by every connection: each connection's encoder finds it by identity.
+ * and shared by every connection.
  */
 export class IndexedField {
-  /** Its size in a dynamic table (RFC 7541 4.1). */
+  /** Its key in an encoder's table, and its size there (RFC 7541 4.1). */
+  readonly key: string;
   readonly size: number;
   /** Static index of the exact pair (sent as such, never inserted), or 0. */
   readonly staticPair: number;
@@ -107,11 +102,20 @@ export class IndexedField {
   readonly staticName: number;
 
   constructor(readonly name: string, readonly value: string) {
+    this.key = `${name}\0${value}`;
     this.size = name.length + value.length + ENTRY_OVERHEAD;
-    this.staticPair = STATIC_PAIR.get(`${name}\0${value}`) ?? 0;
+    this.staticPair = STATIC_PAIR.get(this.key) ?? 0;
     this.staticName = STATIC_NAME.get(name) ?? 0;
   }
 }
+
+/**
+ * Metadata names whose values differ on every call: indexing them would only push the
+ * method's fields out of the table. grpc-timeout is written by the session the same way.
+ */
+const PER_CALL_NAMES = new Set(['x-request-id', 'traceparent', 'tracestate', 'grpc-trace-bin', 'grpc-timeout']);
+/** Credentials: literals never indexed (RFC 7541 7.1.3), so no intermediary indexes them either. */
+const NEVER_INDEXED_NAMES = new Set(['authorization', 'proxy-authorization', 'cookie']);
 
 /**
  * One connection's encoding context. Its dynamic table mirrors the server's decoder: an
@@ -119,10 +123,11 @@ export class IndexedField {
  * the order they are encoded (the session encodes each right before framing it).
  */
 export class HpackEncoder {
-  /** Insertion number of each field in the table. */
-  private readonly seq = new Map<IndexedField, number>();
-  /** The fields in the table, oldest first. */
-  private readonly fifo: IndexedField[] = [];
+  /** Insertion number of each name\0value in the table. */
+  private readonly seq = new Map<string, number>();
+  /** The table's keys and sizes, oldest first. */
+  private readonly fifoKeys: string[] = [];
+  private readonly fifoSizes: number[] = [];
   private inserted = 0;
   private size = 0;
   private maxSize = ENCODER_TABLE_SIZE;
@@ -146,31 +151,47 @@ export class HpackEncoder {
     this.updateMin = -1;
   }
 
-  /** Writes `field`: an index when the table has it, else a literal that inserts it. */
+  /** Writes a method's fixed field: an index when the table has it, else a literal that inserts it. */
   field(out: HeaderBlockWriter, field: IndexedField): void {
     if (field.staticPair !== 0) return out.integer(field.staticPair, 7, 0x80);
-    const at = this.seq.get(field);
-    if (at !== undefined) return out.integer(STATIC_TABLE.length + this.inserted - at, 7, 0x80);
-    if (field.size > this.maxSize) {
-      // It would only empty the table (RFC 7541 4.4): a literal without indexing.
-      out.integer(field.staticName, 4, 0x00);
-    } else {
-      out.integer(field.staticName, 6, 0x40);
-      this.evict(field.size);
-      this.seq.set(field, this.inserted++);
-      this.fifo.push(field);
-      this.size += field.size;
+    this.write(out, field.key, field.name, field.value, field.size, field.staticName);
+  }
+
+  /** Writes a metadata field (ASCII): indexed like the fixed ones unless its value is per call or a credential. */
+  metadata(out: HeaderBlockWriter, name: string, value: string): void {
+    if (PER_CALL_NAMES.has(name)) return out.add(name, value);
+    const staticName = STATIC_NAME.get(name) ?? 0;
+    if (NEVER_INDEXED_NAMES.has(name)) {
+      out.integer(staticName, 4, 0x10);
+      if (staticName === 0) out.string(name);
+      return out.string(value);
     }
-    if (field.staticName === 0) out.string(field.name);
-    out.string(field.value);
+    this.write(out, `${name}\0${value}`, name, value, name.length + value.length + ENTRY_OVERHEAD, staticName);
+  }
+
+  private write(out: HeaderBlockWriter, key: string, name: string, value: string, size: number, staticName: number): void {
+    const at = this.seq.get(key);
+    if (at !== undefined) return out.integer(STATIC_TABLE.length + this.inserted - at, 7, 0x80);
+    if (size > this.maxSize) {
+      // It would only empty the table (RFC 7541 4.4): a literal without indexing.
+      out.integer(staticName, 4, 0x00);
+    } else {
+      out.integer(staticName, 6, 0x40);
+      this.evict(size);
+      this.seq.set(key, this.inserted++);
+      this.fifoKeys.push(key);
+      this.fifoSizes.push(size);
+      this.size += size;
+    }
+    if (staticName === 0) out.string(name);
+    out.string(value);
   }
 
   /** Evicts the oldest entries until `room` more bytes fit. */
   private evict(room: number): void {
-    while (this.fifo.length > 0 && this.size + room > this.maxSize) {
-      const oldest = this.fifo.shift()!;
-      this.seq.delete(oldest);
-      this.size -= oldest.size;
+    while (this.fifoKeys.length > 0 && this.size + room > this.maxSize) {
+      this.seq.delete(this.fifoKeys.shift()!);
+      this.size -= this.fifoSizes.shift()!;
     }
   }
 }

@@ -76,11 +76,11 @@ describe('HPACK encoder', () => {
 
 describe('HPACK encoder: dynamic table', () => {
   /** Encodes `fields` (plus literals) as one block with `encoder`. */
-  function block(encoder: HpackEncoder, fields: IndexedField[], literals: Array<[string, string]> = []): Buffer {
+  function block(encoder: HpackEncoder, fields: IndexedField[], metadata: Array<[string, string]> = []): Buffer {
     const w = new HeaderBlockWriter(16);
     encoder.begin(w);
     for (const f of fields) encoder.field(w, f);
-    for (const [name, value] of literals) w.add(name, value);
+    for (const [name, value] of metadata) encoder.metadata(w, name, value);
     return Buffer.from(w.bytes());
   }
   const flat = (fields: IndexedField[]) => fields.flatMap((f) => [f.name, f.value]);
@@ -115,9 +115,24 @@ describe('HPACK encoder: dynamic table', () => {
       for (let i = 0; i < 200; i++) {
         if (rnd(25) === 0) encoder.setPeerLimit([0, 64, 300, 1000, 4096, 65536][rnd(6)]);
         const fields = pool[rnd(pool.length)];
-        expect(decoder.decode(block(encoder, fields, [['x-request-id', String(i)]]))).toEqual([...flat(fields), 'x-request-id', String(i)]);
+        const metadata: Array<[string, string]> = [['x-request-id', String(i)], ['x-forwarded-for', `10.0.0.${rnd(30)}`], ['authorization', `Bearer t${rnd(3)}`]];
+        expect(decoder.decode(block(encoder, fields, metadata))).toEqual([...flat(fields), ...metadata.flat()]);
       }
     }
+  });
+
+  it('indexes repeating metadata, never per-call values or credentials', () => {
+    const encoder = new HpackEncoder();
+    const decoder = new HpackDecoder();
+    const fields = methodFields('/a.B/C');
+    const metadata = (n: number): Array<[string, string]> =>
+      [['x-forwarded-host', 'api.example.com'], ['x-request-id', `req-${n}`], ['authorization', 'Bearer abc']];
+    expect(decoder.decode(block(encoder, fields, metadata(1)))).toEqual([...flat(fields), ...metadata(1).flat()]);
+    const second = block(encoder, fields, metadata(2));
+    expect(decoder.decode(second)).toEqual([...flat(fields), ...metadata(2).flat()]);
+    expect(second[7]).toBe(0xbe); // x-forwarded-host: newest dynamic entry
+    expect(second[8]).toBe(0x00); // x-request-id: literal without indexing, new name
+    expect(second[8 + 3 + 'x-request-id'.length + 'req-2'.length]).toBe(0x1f); // authorization: never indexed (static name 23)
   });
 
   it('signals a smaller table before the next block, the smallest size first', () => {
