@@ -4,7 +4,7 @@
  * RST_STREAM, GOAWAY. It replaces node:http2's ClientHttp2Session on the hot path: that
  * one costs ~20 us per call in an AsyncResource, a deprecate() wrapper, header validation
  * and a Duplex per stream; here a call is a plain object and its events are direct calls.
- * Writes made in one tick go out in one writev (the socket is corked until the next tick).
+ * Writes made in one turn of the event loop go out in one writev (see cork()).
  */
 import type * as net from 'node:net';
 import { HpackDecoder, HpackError } from './hpack';
@@ -292,7 +292,6 @@ export class H2Session {
       if (this.destroyed) return;
     }
     if (pos < end) this.buffered = pos === 0 ? data : data.subarray(pos);
-    this.uncork();
   }
 
   private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
@@ -588,11 +587,19 @@ export class H2Session {
     this.socket.write(payload!);
   }
 
+  /**
+   * Holds writes until the end of this turn of the event loop (setImmediate, after every I/O
+   * callback the poll phase had ready), so the calls of all the HTTP requests that arrived
+   * together leave in one writev and reach the server in one read, as grpc-go's loopy
+   * writer batches them. With nextTick a batch held one request's frames: the server then
+   * made ~4x more reads and writes per call (0.45 vs 0.12 TCP reads per call through a
+   * counting relay, grpc-gateway's client at 0.12).
+   */
   private cork(): void {
     if (this.corked) return;
     this.corked = true;
     this.socket.cork();
-    process.nextTick(uncork, this);
+    setImmediate(uncork, this);
   }
 
   uncork(): void {
