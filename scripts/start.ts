@@ -6,6 +6,9 @@
  * Defaults: user 127.0.0.1:50051, content 127.0.0.1:50052, gateway 127.0.0.1:8080
  * (USER_ADDR, CONTENT_ADDR, GATEWAY_HOST/GATEWAY_PORT override them).
  */
+// First, before anything loads @grpc/grpc-js: traces the services' calls when OTEL_* configures tracing.
+import '../shared-kit/grpc-instrumentation';
+import { startTelemetry } from '../shared-kit';
 import { startUserService } from '../services/user/main';
 import { startContentService } from '../services/content/main';
 import { configFromArgs } from '../gateway/config';
@@ -13,6 +16,8 @@ import { readableLogger } from '../gateway/log-format';
 import { startGateway } from '../gateway/main';
 
 async function main(): Promise<void> {
+  // One process, one tracer provider: the three share service.name unless OTEL_SERVICE_NAME says otherwise.
+  const telemetry = startTelemetry({ defaultServiceName: 'acme', warn: (msg) => process.stderr.write(`${msg}\n`) });
   const user = await startUserService();
   const content = await startContentService();
   let gateway;
@@ -39,6 +44,7 @@ async function main(): Promise<void> {
     running
       .close()
       .then(() => Promise.all([content.close(), user.close()]))
+      .then(() => telemetry.shutdown())
       .then(() => process.exit(0), (err: unknown) => {
         console.error(err);
         process.exit(1);

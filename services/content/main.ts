@@ -1,4 +1,6 @@
 /** Entry point of the content service: `node dist/services/content/main.js`, or startContentService() from tests and the launcher. */
+// First, before anything loads @grpc/grpc-js: traces its calls when OTEL_* configures tracing.
+import '../../shared-kit/grpc-instrumentation';
 import {
   bindService,
   createIdGenerator,
@@ -13,6 +15,7 @@ import {
   type Logger,
   type RunningService,
 } from '../kit';
+import { closingTelemetry, startTelemetry } from '../../shared-kit';
 import { ContentServiceService, type ContentServiceServer } from '../../gen/acme/content/v1/content';
 import { contentHandlers } from './content-service';
 import { contentMigrations, PostStore } from './content-store';
@@ -50,5 +53,8 @@ export async function startContentService(overrides: Partial<Config> = {}, log: 
 
 if (require.main === module) {
   const log = createLogger('content');
-  runMain(() => startContentService({}, log), log);
+  runMain(async () => {
+    const telemetry = startTelemetry({ defaultServiceName: 'acme-content', warn: log.warn });
+    return closingTelemetry(await startContentService({}, log), telemetry);
+  }, log);
 }

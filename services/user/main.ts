@@ -1,4 +1,6 @@
 /** Entry point of the user service: `node dist/services/user/main.js`, or startUserService() from tests and the launcher. */
+// First, before anything loads @grpc/grpc-js: traces its calls when OTEL_* configures tracing.
+import '../../shared-kit/grpc-instrumentation';
 import { createLocalJWKSet } from 'jose';
 import {
   bindService,
@@ -14,6 +16,7 @@ import {
   type Logger,
   type RunningService,
 } from '../kit';
+import { closingTelemetry, startTelemetry } from '../../shared-kit';
 import { UserServiceService, type UserServiceServer } from '../../gen/acme/user/v1/user';
 import { loadOrCreateSigningKey } from './signing-key';
 import { userHandlers } from './user-service';
@@ -46,5 +49,8 @@ export async function startUserService(overrides: Partial<Config> = {}, log: Log
 
 if (require.main === module) {
   const log = createLogger('user');
-  runMain(() => startUserService({}, log), log);
+  runMain(async () => {
+    const telemetry = startTelemetry({ defaultServiceName: 'acme-user', warn: log.warn });
+    return closingTelemetry(await startUserService({}, log), telemetry);
+  }, log);
 }
