@@ -48,7 +48,7 @@ beforeAll(async () => {
   const contentAddr = `127.0.0.1:${await content.port()}`;
   userClient = new UserServiceClient(userAddr, credentials.createInsecure());
   contentClient = new ContentServiceClient(contentAddr, credentials.createInsecure());
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   userClient?.close();

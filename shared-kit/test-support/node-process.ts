@@ -38,7 +38,7 @@ export class NodeProcess {
   }
 
   /** The first match of `re` in the output, waiting up to `timeoutMs` (fails showing the output). */
-  waitFor(re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  waitFor(re: RegExp, timeoutMs = 90_000): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         for (const line of this.lines) {
