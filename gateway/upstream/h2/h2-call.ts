@@ -7,7 +7,8 @@ import * as zlib from 'node:zlib';
 import { FrameDecoder, type FrameReceiver } from './h2-framing';
 import { encodeTimeout, fromRawHeaders } from './h2-metadata';
 import type { Connection, Pool, Waiter } from './h2-pool';
-import { ErrorCode, type H2Stream, type RequestHeaders, type StreamHandler } from './h2-session';
+import type { H2Stream, RequestHeaders, StreamHandler } from './h2-stream';
+import { ErrorCode } from './h2-wire';
 import { Code, callError, httpStatus, localStatus, resetStatus, trailerStatus } from './h2-status';
 import type { CallStatus, CancelSignal, Metadata, StreamSink, UnaryResult } from '../transport';
 

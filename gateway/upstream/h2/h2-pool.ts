@@ -9,7 +9,9 @@
  */
 import * as net from 'node:net';
 import type { H2TransportOptions } from './h2-options';
-import { ErrorCode, H2Session, type H2Stream, type RequestHeaders, type SessionListener, type StreamHandler } from './h2-session';
+import { H2Session, type SessionListener } from './h2-session';
+import type { H2Stream, RequestHeaders, StreamHandler } from './h2-stream';
+import { ErrorCode } from './h2-wire';
 import { Code, localStatus } from './h2-status';
 import { formatHostPort, resolveHost, type Address, type Target } from './h2-target';
 import type { CallStatus } from '../transport';

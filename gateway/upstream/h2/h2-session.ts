@@ -4,69 +4,24 @@
  * RST_STREAM, GOAWAY. It replaces node:http2's ClientHttp2Session on the hot path: that
  * one costs ~20 us per call in an AsyncResource, a deprecate() wrapper, header validation
  * and a Duplex per stream; here a call is a plain object and its events are direct calls.
- * Writes made in one turn of the event loop go out in one writev (see cork()).
+ * This file is the reading side, flow control and the streams' life; h2-frame-writer.ts
+ * writes (and batches) the frames, h2-stream.ts holds a stream's state.
  */
 import type * as net from 'node:net';
 import { HpackDecoder, HpackError } from './hpack';
-import { HeaderBlockWriter, HpackEncoder, type IndexedField } from './hpack-encoder';
+import { FrameWriter } from './h2-frame-writer';
+import { H2Stream, type RequestHeaders, type StreamHandler } from './h2-stream';
+import {
+  ACK, CONTINUATION, DATA, DEFAULT_WINDOW, END_HEADERS, END_STREAM, ErrorCode, FRAME_HEADER, GOAWAY, HEADERS,
+  MAX_WINDOW, PADDED, PING, PRIORITY, PUSH_PROMISE, RST_STREAM, SETTINGS, SETTINGS_ENABLE_PUSH,
+  SETTINGS_HEADER_TABLE_SIZE, SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE,
+  unpad, WINDOW_UPDATE,
+} from './h2-wire';
 
-/** HTTP/2 error codes used here (RFC 9113 7). */
-export const ErrorCode = {
-  NO_ERROR: 0,
-  PROTOCOL_ERROR: 1,
-  INTERNAL_ERROR: 2,
-  FLOW_CONTROL_ERROR: 3,
-  STREAM_CLOSED: 5,
-  FRAME_SIZE_ERROR: 6,
-  REFUSED_STREAM: 7,
-  CANCEL: 8,
-  COMPRESSION_ERROR: 9,
-  ENHANCE_YOUR_CALM: 11,
-  INADEQUATE_SECURITY: 12,
-} as const;
-
-const DATA = 0x0;
-const HEADERS = 0x1;
-const RST_STREAM = 0x3;
-const SETTINGS = 0x4;
-const PUSH_PROMISE = 0x5;
-const PING = 0x6;
-const GOAWAY = 0x7;
-const WINDOW_UPDATE = 0x8;
-const CONTINUATION = 0x9;
-
-const END_STREAM = 0x1;
-const ACK = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
-const PRIORITY = 0x20;
-
-const SETTINGS_HEADER_TABLE_SIZE = 0x1;
-const SETTINGS_ENABLE_PUSH = 0x2;
-const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
-const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
-const SETTINGS_MAX_FRAME_SIZE = 0x5;
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const FRAME_HEADER = 9;
-const DEFAULT_WINDOW = 65_535;
 /** The largest frame we accept: the protocol default, which we never raise. */
 const MAX_FRAME_IN = 16_384;
-const MAX_WINDOW = 2 ** 31 - 1;
 /** A header block (HEADERS + CONTINUATION) larger than this ends the connection. */
 const MAX_HEADER_BLOCK = 1 << 20;
-/** DATA frames smaller than this are copied into one buffer with their frame header. */
-const COPY_LIMIT = 16_384;
-
-/** What a stream reports; every stream gets exactly one onStreamClose. */
-export interface StreamHandler {
-  /** The response HEADERS (`endStream`: a trailers-only response). `raw` is [name, value, ...]. */
-  onResponse(status: number, endStream: boolean, raw: string[]): void;
-  onData(chunk: Buffer): void;
-  onTrailers(raw: string[]): void;
-  /** `code`: RST_STREAM code (0 when the stream ended normally); `dropped`: the connection went away. */
-  onStreamClose(code: number, dropped: boolean): void;
-}
 
 /** What the connection reports to its owner. */
 export interface SessionListener {
@@ -86,31 +41,6 @@ export interface SessionOptions {
   readonly connectionWindowSize: number;
 }
 
-/** A request's header fields: the method's, indexed per connection, then literals. */
-export interface RequestHeaders {
-  /** The method's fixed fields, built once per method path. */
-  readonly fields: readonly IndexedField[];
-  /** The call's metadata as wire-ready [name, value] pairs (validated, -bin in base64), or null. */
-  readonly metadata: readonly string[] | null;
-}
-
-/** One stream opened by this client. */
-export class H2Stream {
-  sendWindow: number;
-  /** Bytes received and not yet given back in a WINDOW_UPDATE. */
-  unacked = 0;
-  responded = false;
-  localEnded = false;
-  remoteEnded = false;
-  /** DATA waiting for flow-control window, and whether END_STREAM follows it. */
-  pending: Buffer[] | null = null;
-  pendingEnd = false;
-
-  constructor(readonly id: number, readonly handler: StreamHandler, sendWindow: number) {
-    this.sendWindow = sendWindow;
-  }
-}
-
 type PingCallback = (error: Error | null) => void;
 
 export class H2Session {
@@ -120,9 +50,7 @@ export class H2Session {
   private readonly streams = new Map<number, H2Stream>();
   private nextId = 1;
   private readonly decoder = new HpackDecoder();
-  private readonly encoder = new HpackEncoder();
-  /** Every request's header block is written here, then copied into its frame. */
-  private readonly blockWriter = new HeaderBlockWriter(512);
+  private readonly out: FrameWriter;
   private buffered: Buffer | null = null;
   /** Header block being assembled from HEADERS + CONTINUATION. */
   private block: Buffer[] | null = null;
@@ -131,10 +59,8 @@ export class H2Session {
   private blockEndStream = false;
   private sendWindow = DEFAULT_WINDOW;
   private peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxFrame = 16_384;
   private connectionUnacked = 0;
   private readonly pings: PingCallback[] = [];
-  private corked = false;
   private blocked: Set<H2Stream> | null = null;
 
   constructor(
@@ -150,10 +76,9 @@ export class H2Session {
     settings.writeUInt32BE(0, 2);
     settings.writeUInt16BE(SETTINGS_INITIAL_WINDOW_SIZE, 6);
     settings.writeUInt32BE(options.streamWindowSize, 8);
-    this.cork();
-    socket.write(PREFACE);
-    this.frame(SETTINGS, 0, 0, settings);
-    if (options.connectionWindowSize > DEFAULT_WINDOW) this.windowUpdate(0, options.connectionWindowSize - DEFAULT_WINDOW);
+    this.out = new FrameWriter(socket);
+    this.out.preface(settings);
+    if (options.connectionWindowSize > DEFAULT_WINDOW) this.out.windowUpdate(0, options.connectionWindowSize - DEFAULT_WINDOW);
   }
 
   get activeStreams(): number {
@@ -172,16 +97,7 @@ export class H2Session {
     if (this.nextId > MAX_WINDOW) this.closing = true;
     const stream = new H2Stream(id, handler, this.peerInitialWindow);
     this.streams.set(id, stream);
-    this.cork();
-    // Encoded here, right before it is framed: the dynamic table must see blocks in wire order.
-    const out = this.blockWriter;
-    out.reset();
-    this.encoder.begin(out);
-    const { fields, metadata } = headers;
-    for (let i = 0; i < fields.length; i++) this.encoder.field(out, fields[i]);
-    if (metadata !== null) for (let i = 0; i < metadata.length; i += 2) this.encoder.metadata(out, metadata[i], metadata[i + 1]);
-    if (timeout !== null) out.add('grpc-timeout', timeout);
-    this.headers(id, out.bytes(), end && body === null);
+    this.out.headers(id, headers, timeout, end && body === null);
     if (end && body === null) stream.localEnded = true;
     else if (body !== null || end) this.send(stream, body, end);
     return stream;
@@ -195,7 +111,6 @@ export class H2Session {
       stream.pendingEnd ||= end;
       return;
     }
-    this.cork();
     if (data !== null && data.length > 0) {
       const sent = this.sendData(stream, data, end);
       if (sent < data.length) {
@@ -208,7 +123,7 @@ export class H2Session {
       return;
     }
     if (end) {
-      this.frame(DATA, END_STREAM, stream.id, null);
+      this.out.data(stream.id, null, true);
       stream.localEnded = true;
     }
   }
@@ -216,12 +131,7 @@ export class H2Session {
   /** Resets a stream (RST_STREAM `code`) and closes it locally. */
   reset(stream: H2Stream, code: number): void {
     if (!this.streams.has(stream.id)) return;
-    if (!this.destroyed) {
-      const payload = Buffer.allocUnsafe(4);
-      payload.writeUInt32BE(code, 0);
-      this.cork();
-      this.frame(RST_STREAM, 0, stream.id, payload);
-    }
+    if (!this.destroyed) this.out.reset(stream.id, code);
     this.closeStream(stream, code, false);
   }
 
@@ -229,8 +139,7 @@ export class H2Session {
   ping(callback: PingCallback): boolean {
     if (this.destroyed) return false;
     this.pings.push(callback);
-    this.cork();
-    this.frame(PING, 0, 0, Buffer.alloc(8));
+    this.out.ping(null);
     return true;
   }
 
@@ -239,7 +148,7 @@ export class H2Session {
     if (this.destroyed) return;
     if (!this.closing) {
       this.closing = true;
-      this.goaway(ErrorCode.NO_ERROR);
+      this.out.goaway(ErrorCode.NO_ERROR);
     }
     if (this.streams.size === 0) this.destroy();
   }
@@ -247,10 +156,10 @@ export class H2Session {
   /** Ends the connection now; open streams close as dropped. A code sends GOAWAY first. */
   destroy(code?: number): void {
     if (this.destroyed) return;
-    if (code !== undefined && !this.closing) this.goaway(code);
+    if (code !== undefined && !this.closing) this.out.goaway(code);
     this.closing = true;
     this.destroyed = true;
-    this.uncork();
+    this.out.flush();
     this.socket.destroy();
   }
 
@@ -317,7 +226,7 @@ export class H2Session {
     // Flow control counts the whole payload, padding included.
     this.connectionUnacked += payload.length;
     if (this.connectionUnacked >= this.options.connectionWindowSize / 2) {
-      this.windowUpdate(0, this.connectionUnacked);
+      this.out.windowUpdate(0, this.connectionUnacked);
       this.connectionUnacked = 0;
     }
     const stream = this.streams.get(id);
@@ -328,7 +237,7 @@ export class H2Session {
     if ((flags & END_STREAM) === 0) {
       stream.unacked += payload.length;
       if (stream.unacked >= this.options.streamWindowSize / 2) {
-        this.windowUpdate(id, stream.unacked);
+        this.out.windowUpdate(id, stream.unacked);
         stream.unacked = 0;
       }
     }
@@ -405,14 +314,13 @@ export class H2Session {
         for (const stream of this.streams.values()) stream.sendWindow += delta;
       } else if (setting === SETTINGS_MAX_FRAME_SIZE) {
         if (value < 16_384 || value > 16_777_215) return this.fail(ErrorCode.PROTOCOL_ERROR, 'bad MAX_FRAME_SIZE');
-        this.peerMaxFrame = value;
+        this.out.maxFrame = value;
       } else if (setting === SETTINGS_HEADER_TABLE_SIZE) {
-        this.encoder.setPeerLimit(value);
+        this.out.setHeaderTableSize(value);
       }
       // The rest are advisory for a client.
     }
-    this.cork();
-    this.frame(SETTINGS, ACK, 0, null);
+    this.out.settingsAck();
     this.listener.onSettings(maxStreams);
     this.flushBlocked();
   }
@@ -423,8 +331,7 @@ export class H2Session {
       this.pings.shift()?.(null);
       return;
     }
-    this.cork();
-    this.frame(PING, ACK, 0, Buffer.from(payload));
+    this.out.ping(payload);
   }
 
   private onGoaway(id: number, payload: Buffer): void {
@@ -461,9 +368,7 @@ export class H2Session {
     stream.remoteEnded = true;
     if (!stream.localEnded) {
       // Still sending (a client stream the server answered early): stop without error.
-      const payload = Buffer.alloc(4);
-      this.cork();
-      this.frame(RST_STREAM, 0, stream.id, payload);
+      this.out.reset(stream.id, ErrorCode.NO_ERROR);
     }
     this.closeStream(stream, ErrorCode.NO_ERROR, false);
   }
@@ -500,10 +405,10 @@ export class H2Session {
   private sendData(stream: H2Stream, data: Buffer, end: boolean): number {
     let sent = 0;
     while (sent < data.length) {
-      const room = Math.min(this.sendWindow, stream.sendWindow, this.peerMaxFrame, data.length - sent);
+      const room = Math.min(this.sendWindow, stream.sendWindow, this.out.maxFrame, data.length - sent);
       if (room <= 0) break;
       const last = sent + room === data.length;
-      this.frame(DATA, last && end ? END_STREAM : 0, stream.id, data.subarray(sent, sent + room));
+      this.out.data(stream.id, data.subarray(sent, sent + room), last && end);
       this.sendWindow -= room;
       stream.sendWindow -= room;
       sent += room;
@@ -513,7 +418,6 @@ export class H2Session {
 
   private flush(stream: H2Stream): void {
     const pending = stream.pending!;
-    this.cork();
     let ended = false;
     while (pending.length > 0) {
       const head = pending[0];
@@ -533,7 +437,7 @@ export class H2Session {
       stream.localEnded = true;
       stream.pendingEnd = false;
       // An end asked for after the last queued DATA went out still needs its END_STREAM.
-      if (!ended) this.frame(DATA, END_STREAM, stream.id, null);
+      if (!ended) this.out.data(stream.id, null, true);
     }
   }
 
@@ -544,90 +448,6 @@ export class H2Session {
       if (stream.pending !== null) this.flush(stream);
     }
   }
-
-  private headers(id: number, block: Buffer, end: boolean): void {
-    // At most COPY_LIMIT per frame: frame() then copies the block out of the reused writer.
-    const max = Math.min(this.peerMaxFrame, COPY_LIMIT);
-    if (block.length <= max) return this.frame(HEADERS, END_HEADERS | (end ? END_STREAM : 0), id, block);
-    this.frame(HEADERS, end ? END_STREAM : 0, id, block.subarray(0, max));
-    for (let at = max; at < block.length; at += max) {
-      const last = at + max >= block.length;
-      this.frame(CONTINUATION, last ? END_HEADERS : 0, id, block.subarray(at, Math.min(at + max, block.length)));
-    }
-  }
-
-  private windowUpdate(id: number, increment: number): void {
-    const payload = Buffer.allocUnsafe(4);
-    payload.writeUInt32BE(increment, 0);
-    this.cork();
-    this.frame(WINDOW_UPDATE, 0, id, payload);
-  }
-
-  private goaway(code: number): void {
-    const payload = Buffer.alloc(8);
-    payload.writeUInt32BE(0, 0);
-    payload.writeUInt32BE(code, 4);
-    this.cork();
-    this.frame(GOAWAY, 0, 0, payload);
-  }
-
-  private frame(type: number, flags: number, id: number, payload: Buffer | null): void {
-    if (this.socket.destroyed) return;
-    const length = payload === null ? 0 : payload.length;
-    if (length <= COPY_LIMIT) {
-      const out = Buffer.allocUnsafe(FRAME_HEADER + length);
-      writeFrameHeader(out, length, type, flags, id);
-      if (payload !== null) payload.copy(out, FRAME_HEADER);
-      this.socket.write(out);
-      return;
-    }
-    const header = Buffer.allocUnsafe(FRAME_HEADER);
-    writeFrameHeader(header, length, type, flags, id);
-    this.socket.write(header);
-    this.socket.write(payload!);
-  }
-
-  /**
-   * Holds writes until the end of this turn of the event loop (setImmediate, after every I/O
-   * callback the poll phase had ready), so the calls of all the HTTP requests that arrived
-   * together leave in one writev and reach the server in one read, as grpc-go's loopy
-   * writer batches them. With nextTick a batch held one request's frames: the server then
-   * made ~4x more reads and writes per call (0.45 vs 0.12 TCP reads per call through a
-   * counting relay, grpc-gateway's client at 0.12).
-   */
-  private cork(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    setImmediate(uncork, this);
-  }
-
-  uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
-  }
-}
-
-function uncork(session: H2Session): void {
-  session.uncork();
-}
-
-function writeFrameHeader(out: Buffer, length: number, type: number, flags: number, id: number): void {
-  out[0] = (length >>> 16) & 0xff;
-  out[1] = (length >>> 8) & 0xff;
-  out[2] = length & 0xff;
-  out[3] = type;
-  out[4] = flags;
-  out.writeUInt32BE(id, 5);
-}
-
-/** The payload of a PADDED frame without its padding, or null when the padding is impossible. */
-function unpad(payload: Buffer): Buffer | null {
-  if (payload.length === 0) return null;
-  const pad = payload[0];
-  if (pad >= payload.length) return null;
-  return payload.subarray(1, payload.length - pad);
 }
 
 function statusOf(raw: string[]): number {

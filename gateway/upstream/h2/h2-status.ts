@@ -4,7 +4,7 @@
  * https://github.com/grpc/grpc/blob/master/doc/http-grpc-status-mapping.md
  */
 import { decodeGrpcMessage, fromRawHeaders } from './h2-metadata';
-import { ErrorCode } from './h2-session';
+import { ErrorCode } from './h2-wire';
 import { CallError, type CallStatus, type Metadata } from '../transport';
 
 /** The gRPC status codes this client produces itself. */

@@ -10,7 +10,7 @@ import { addMetadata } from './h2-metadata';
 import { DEFAULT_OPTIONS, type H2TransportOptions } from './h2-options';
 import { Pool } from './h2-pool';
 import { IndexedField } from './hpack-encoder';
-import type { RequestHeaders } from './h2-session';
+import type { RequestHeaders } from './h2-stream';
 import { Code, localStatus } from './h2-status';
 import { parseTarget } from './h2-target';
 import type { CallOptions, ClientStreamCall, StreamSink, Transport, UnaryResult } from '../transport';
