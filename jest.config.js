@@ -4,6 +4,11 @@ module.exports = {
   roots: ['<rootDir>/gateway', '<rootDir>/services', '<rootDir>/shared-kit', '<rootDir>/scripts'],
   testMatch: ['**/*.test.ts'],
   // Type-checking is `npm run typecheck` (CI runs it); jest only transpiles, which keeps runs fast.
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    // ESM-only packages in node_modules, made CommonJS for jest (see jest-esm-transform.js).
+    '/node_modules/content-disposition/.+\\.js$': '<rootDir>/jest-esm-transform.js',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   testTimeout: 30000,
 };

@@ -110,6 +110,11 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     for (const w of watches.values()) w.stop();
     return upstreams.close();
   });
+  if (config.docs) {
+    const { buildOpenApiDocument, openApiOptions } = require('./openapi') as typeof import('./openapi');
+    const { registerDocs } = require('./http/docs-plugin') as typeof import('./http/docs-plugin');
+    await registerDocs(app, buildOpenApiDocument(routes, registry, openApiOptions(config, routes)), routes);
+  }
 
   return {
     app,

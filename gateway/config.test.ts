@@ -103,6 +103,7 @@ describe('configFromArgs', () => {
     ['--transport h2', ['--transport', 'h2'], { transport: 'h2' }],
     ['--workers 2', ['--workers', '2'], { workers: 2 }],
     ['--strict', ['--strict'], { strict: true }],
+    ['--no-docs', ['--no-docs'], { docs: false }],
     ['--workers=auto', ['--workers=auto'], { workers: Math.min(availableParallelism(), MAX_WORKERS) }],
   ])('%s', (_name, argv, expected) => {
     expect(configFromArgs(argv, {})).toMatchObject(expected);

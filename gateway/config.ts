@@ -138,6 +138,11 @@ export interface GatewayConfig {
    * the rest is served. For CI: `--strict`.
    */
   readonly strict: boolean;
+  /**
+   * Serve the OpenAPI 3.1 document of the served routes at /openapi.json and /openapi.yaml,
+   * and Swagger UI over it at /docs (from node_modules, no CDN). `--no-docs` turns them off.
+   */
+  readonly docs: boolean;
 }
 
 /** Upper bound on `workers`: beyond the cores, workers only add memory and context switches. */
@@ -170,6 +175,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   logLevel: 'info',
   workers: 1,
   strict: false,
+  docs: true,
 } satisfies GatewayConfig);
 
 /** A config problem, reported at start with the option's name. */
@@ -223,6 +229,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   }
   expect(Array.isArray(merged.optionalUpstreams) && merged.optionalUpstreams.every((h) => typeof h === 'string'), 'optionalUpstreams', 'a list of service or package names');
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
+  expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
   expect(Number.isInteger(merged.workers) && merged.workers >= 1 && merged.workers <= MAX_WORKERS, 'workers', `an integer 1-${MAX_WORKERS}, or "auto"`);
   for (const [k, v] of Object.entries(merged.json)) {
     expect(k in DEFAULT_JSON_OPTIONS && typeof v === 'boolean', `json.${k}`, 'a known boolean option');
@@ -249,7 +256,7 @@ export function readConfigFile(file: string): ConfigInput {
 const USAGE = `usage: gateway [--config file.(json|yaml)] [--descriptor api.binpb]
   [--upstream <service-or-package>=<host:port>]... [--host 127.0.0.1] [--port 8080]
   [--transport h2|grpc-js] [--auth off|jwt] [--jwks <url|rpc:/pkg.Svc/Method>] [--workers N|auto]
-  [--strict]`;
+  [--strict] [--no-docs]`;
 
 /** Parses command-line flags (over an optional --config file) into a config. */
 export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -286,6 +293,7 @@ export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
         break;
       }
       case '--strict': flags.strict = true; break;
+      case '--no-docs': flags.docs = false; break;
       case '--help': throw new ConfigError(USAGE);
       default: throw new ConfigError(`unknown argument "${arg}"\n${USAGE}`);
     }
