@@ -50,7 +50,7 @@ describe('ContentService over gRPC', () => {
 
   it('reports SERVING and lists itself through reflection', async () => {
     expect(await healthStatus(content.address, 'acme.content.v1.ContentService')).toBe('SERVING');
-    expect(await reflectionServices(content.address, 'v1')).toEqual(['acme.content.v1.ContentService']);
+    expect(await reflectionServices(content.address, 'v1')).toEqual(['acme.content.v1.ContentService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
   });
 
   describe('CreatePost and GetPost', () => {

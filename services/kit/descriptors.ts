@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFileRegistry, fromBinary, getExtension, hasExtension, type FileRegistry } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
-import { loadFileDescriptorSetFromBuffer, type PackageDefinition } from '@grpc/proto-loader';
+import { FileDescriptorSetSchema, type FileDescriptorSet } from '@bufbuild/protobuf/wkt';
+import { buildReflectionIndex, type ReflectionIndex } from './reflection-index';
 
 /** What `(acme.gateway.v1.method)` says about one RPC, as far as the services care. */
 export interface MethodPolicy {
@@ -19,10 +19,12 @@ export interface MethodPolicy {
 const POLICY_EXTENSION = 'acme.gateway.v1.method';
 
 let bytes: Buffer | undefined;
-let packageDefinition: PackageDefinition | undefined;
+let set: FileDescriptorSet | undefined;
 let policies: ReadonlyMap<string, MethodPolicy> | undefined;
+let index: ReflectionIndex | undefined;
 
-function descriptorSetBytes(): Buffer {
+/** The raw bytes of gen/api.binpb, read once. */
+export function descriptorSetBytes(): Buffer {
   bytes ??= readFileSync(descriptorSetPath());
   return bytes;
 }
@@ -35,15 +37,21 @@ function descriptorSetPath(): string {
   return found;
 }
 
-/** proto-loader's view of every proto, for the reflection service. */
-export function reflectionPackageDefinition(): PackageDefinition {
-  packageDefinition ??= loadFileDescriptorSetFromBuffer(descriptorSetBytes(), { longs: String, enums: String, defaults: true, oneofs: true });
-  return packageDefinition;
+/** The decoded set, for method policies. */
+function descriptorSet(): FileDescriptorSet {
+  set ??= fromBinary(FileDescriptorSetSchema, descriptorSetBytes());
+  return set;
+}
+
+/** What server reflection answers from: the set's files, by name and by symbol. */
+export function reflectionIndex(): ReflectionIndex {
+  index ??= buildReflectionIndex(descriptorSetBytes());
+  return index;
 }
 
 /** Policies keyed by gRPC path (`/acme.user.v1.UserService/Login`). */
 export function methodPolicies(): ReadonlyMap<string, MethodPolicy> {
-  policies ??= readPolicies(createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSetBytes())));
+  policies ??= readPolicies(createFileRegistry(descriptorSet()));
   return policies;
 }
 

@@ -1,13 +1,17 @@
 /**
  * Server bootstrap: a grpc-js Server on host:port (port 0 picks a free one) with the
  * standard grpc.health.v1 Health service and server reflection (grpc.reflection.v1 and
- * v1alpha, from gen/api.binpb), so `grpcurl -plaintext HOST:PORT list` and `describe` work.
+ * v1alpha, answering with the files of gen/api.binpb), so `grpcurl -plaintext HOST:PORT list`,
+ * `describe` and calls work with no local protos.
  */
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import { reflectionPackageDefinition } from './descriptors';
+import { reflectionIndex } from './descriptors';
 import type { Logger } from './log';
+import { addReflection } from './reflection';
+
+/** The standard health service every server carries (grpc-health-check implements it). */
+const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
 /** One service to serve: its generated definition, fully qualified name and implementation. */
 export interface ServiceBinding {
@@ -33,8 +37,8 @@ export async function startGrpcServer(address: string, services: readonly Servic
 
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((s) => [s.name, 'SERVING' as const])) });
   health.addToServer(server);
-  // Reflection shows only what this server serves, though the descriptor set holds every service.
-  new ReflectionService(reflectionPackageDefinition(), { services: services.map((s) => s.name) }).addToServer(server);
+  // list_services shows only what this server serves, though the descriptor set holds every service.
+  addReflection(server, reflectionIndex(), [...services.map((s) => s.name), HEALTH_SERVICE_NAME]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),

@@ -48,7 +48,7 @@ describe('UserService over gRPC', () => {
     });
 
     it.each(['v1', 'v1alpha'] as const)('lists the service through reflection %s', async (version) => {
-      expect(await reflectionServices(svc.address, version)).toEqual(['acme.user.v1.UserService']);
+      expect(await reflectionServices(svc.address, version)).toEqual(['acme.user.v1.UserService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
     });
   });
 
