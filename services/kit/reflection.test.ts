@@ -23,7 +23,8 @@ describe('server reflection', () => {
   beforeAll(async () => {
     users = await startUserService({ userAddr: '127.0.0.1:0', dataDir: dir.path, databaseUrl: undefined, userAdminEmails: ['root@example.com'] }, silentLogger);
     content = await startContentService({ contentAddr: '127.0.0.1:0', userServiceTarget: users.address, dataDir: dir.path, databaseUrl: undefined }, silentLogger);
-  });
+    // Two embedded databases start here; on a loaded machine that alone can pass jest's 30 s.
+  }, 90_000);
   afterAll(async () => {
     await content.close();
     await users.close();
