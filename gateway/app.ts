@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { create, fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
 import type { JSONWebKeySet } from 'jose';
-import { BUILTIN_DESCRIPTOR, type GatewayConfig } from './config';
+import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from './config';
 import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
 import { registerProbes } from './http/probes';
@@ -57,7 +57,7 @@ const noQuery = (): Record<string, never> => NO_QUERY;
 export async function buildGateway(config: GatewayConfig, logger: boolean | object = { level: config.logLevel }): Promise<Gateway> {
   const { files, registry } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
   const upstreams = new UpstreamPool(files, config.upstreams, TRANSPORTS[config.transport]);
-  const routes = compileRoutes(files, upstreams.services, config.json, { strict: config.strict });
+  const routes = compileRoutes(files, upstreams.services, config.json, routeOptions(config));
   const app = Fastify({
     logger,
     bodyLimit: config.bodyLimit,

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_JSON_OPTIONS, type JsonOptions } from './transcode';
+import { DEFAULT_JSON_OPTIONS, NO_SERVICE_RULES, type CompileOptions, type JsonOptions, type ServiceRules } from './transcode';
+import { loadServiceConfig } from './service-config';
 import { DEFAULT_FORWARDED_HEADERS } from './upstream/metadata';
 
 /** How the gateway checks callers' bearer tokens. */
@@ -143,6 +144,21 @@ export interface GatewayConfig {
    * and Swagger UI over it at /docs (from node_modules, no CDN). `--no-docs` turns them off.
    */
   readonly docs: boolean;
+  /**
+   * A google.api.Service configuration file (YAML) whose `http: rules:` are merged with the
+   * annotations, for protos you cannot edit, and whose `acme_gateway: methods:` (success
+   * status, public, roles, timeout) and `backend: rules:` (deadline) set our method options
+   * (see service-config.ts). Relative to the config file when given there.
+   */
+  readonly serviceConfig: string;
+  /** What `serviceConfig` holds, read at start (derived; not an input). */
+  readonly serviceRules: ServiceRules;
+  /**
+   * PATCH with `body: "<field>"` on a request with a `google.protobuf.FieldMask update_mask`
+   * the client did not send: fill the mask from the JSON body's keys, as grpc-gateway does
+   * by default. false turns it off.
+   */
+  readonly patchFieldMask: boolean;
 }
 
 /** Upper bound on `workers`: beyond the cores, workers only add memory and context switches. */
@@ -176,6 +192,9 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   workers: 1,
   strict: false,
   docs: true,
+  serviceConfig: '',
+  serviceRules: NO_SERVICE_RULES,
+  patchFieldMask: true,
 } satisfies GatewayConfig);
 
 /** A config problem, reported at start with the option's name. */
@@ -183,7 +202,7 @@ export class ConfigError extends Error {}
 
 /** A partial config, as from a file or a caller; nested objects may be partial too. */
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
-export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience'>> & {
+export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules'>> & {
   auth?: Mutable<AuthConfig>;
   resilience?: ResilienceOverride & { overrides?: Record<string, ResilienceOverride> };
   json?: Mutable<JsonOptions>;
@@ -193,7 +212,9 @@ export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers
 /** Fills defaults and validates. */
 export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   const known = new Set(Object.keys(DEFAULT_CONFIG));
+  known.delete('serviceRules');
   for (const key of Object.keys(input)) if (!known.has(key)) throw new ConfigError(`unknown option "${key}"`);
+  input = withServiceConfig(input);
   const merged = {
     ...DEFAULT_CONFIG,
     ...stripUndefined(input),
@@ -230,6 +251,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(Array.isArray(merged.optionalUpstreams) && merged.optionalUpstreams.every((h) => typeof h === 'string'), 'optionalUpstreams', 'a list of service or package names');
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
+  expect(typeof merged.patchFieldMask === 'boolean', 'patchFieldMask', 'true or false');
   expect(Number.isInteger(merged.workers) && merged.workers >= 1 && merged.workers <= MAX_WORKERS, 'workers', `an integer 1-${MAX_WORKERS}, or "auto"`);
   for (const [k, v] of Object.entries(merged.json)) {
     expect(k in DEFAULT_JSON_OPTIONS && typeof v === 'boolean', `json.${k}`, 'a known boolean option');
@@ -250,13 +272,47 @@ export function readConfigFile(file: string): ConfigInput {
   const input = data as ConfigInput;
   // A relative descriptor path in a file is relative to the file, not to the working directory.
   if (typeof input.descriptor === 'string') input.descriptor = path.resolve(path.dirname(file), input.descriptor);
+  if (typeof input.serviceConfig === 'string' && input.serviceConfig !== '') input.serviceConfig = path.resolve(path.dirname(file), input.serviceConfig);
   return input;
+}
+
+/**
+ * Reads `input.serviceConfig` into `serviceRules`, and turns its per-method timeouts into
+ * `resilience.overrides` (`pkg.Service/Method`, or `pkg.Service` for `pkg.Service.*`, or the
+ * default for `*`) where the config itself sets none.
+ */
+function withServiceConfig(input: ConfigInput): ConfigInput {
+  const file = input.serviceConfig;
+  if (file === undefined || file === '') return input;
+  expect(typeof file === 'string', 'serviceConfig', 'a file path');
+  let rules: ServiceRules;
+  try {
+    rules = loadServiceConfig(file);
+  } catch (err) {
+    throw new ConfigError(`option "serviceConfig": ${(err as Error).message}`);
+  }
+  const resilience = { ...(input.resilience ?? {}), overrides: { ...(input.resilience?.overrides ?? {}) } };
+  for (const m of rules.methods) {
+    if (m.timeoutMs === undefined) continue;
+    if (m.selector === '*') {
+      if (input.resilience?.timeoutMs === undefined) resilience.timeoutMs = m.timeoutMs;
+      continue;
+    }
+    const key = m.selector.endsWith('.*') ? m.selector.slice(0, -2) : `${m.selector.slice(0, m.selector.lastIndexOf('.'))}/${m.selector.slice(m.selector.lastIndexOf('.') + 1)}`;
+    if (input.resilience?.overrides?.[key]?.timeoutMs === undefined) resilience.overrides[key] = { ...resilience.overrides[key], timeoutMs: m.timeoutMs };
+  }
+  return { ...input, resilience, serviceRules: rules } as ConfigInput;
+}
+
+/** The route compilation options a config implies (app and OpenAPI document alike). */
+export function routeOptions(config: GatewayConfig): CompileOptions {
+  return { strict: config.strict, rules: config.serviceRules, autoFieldMask: config.patchFieldMask };
 }
 
 const USAGE = `usage: gateway [--config file.(json|yaml)] [--descriptor api.binpb]
   [--upstream <service-or-package>=<host:port>]... [--host 127.0.0.1] [--port 8080]
   [--transport h2|grpc-js] [--auth off|jwt] [--jwks <url|rpc:/pkg.Svc/Method>] [--workers N|auto]
-  [--strict] [--no-docs]`;
+  [--strict] [--no-docs] [--service-config service.yaml] [--no-patch-field-mask]`;
 
 /** Parses command-line flags (over an optional --config file) into a config. */
 export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -294,6 +350,8 @@ export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       }
       case '--strict': flags.strict = true; break;
       case '--no-docs': flags.docs = false; break;
+      case '--service-config': flags.serviceConfig = path.resolve(value()); break;
+      case '--no-patch-field-mask': flags.patchFieldMask = false; break;
       case '--help': throw new ConfigError(USAGE);
       default: throw new ConfigError(`unknown argument "${arg}"\n${USAGE}`);
     }

@@ -13,7 +13,7 @@ import {
 } from '../transcode';
 import { CallError, type Metadata } from '../upstream/transport';
 import { gatewayFailure } from '../upstream/upstream-failure';
-import { httpStatusFromCode } from './status-map';
+import { errorStatusHeaders, httpStatusFromCode } from './status-map';
 
 /** A rendered error response. */
 export interface ErrorReply {
@@ -42,9 +42,10 @@ export function errorReply(err: unknown, registry: Registry, log: Logger, servic
       log.warn({ service, code: s.code, cause: s.message }, 'upstream call failed');
       return gatewayReply(own);
     }
+    const httpStatus = httpStatusFromCode(s.code);
     return {
-      httpStatus: httpStatusFromCode(s.code),
-      headers: {},
+      httpStatus,
+      headers: errorStatusHeaders(httpStatus),
       status: upstreamStatusJson(s.code, s.message, s.details, registry),
       upstreamHeaders: err.headers,
       upstreamTrailers: s.trailers,
@@ -58,9 +59,10 @@ export function errorReply(err: unknown, registry: Registry, log: Logger, servic
 }
 
 function gatewayReply(err: GatewayError): ErrorReply {
+  const httpStatus = err.httpStatus ?? httpStatusFromCode(err.code);
   return {
-    httpStatus: err.httpStatus ?? httpStatusFromCode(err.code),
-    headers: err.headers,
+    httpStatus,
+    headers: { ...errorStatusHeaders(httpStatus), ...err.headers },
     status: gatewayStatusJson(err),
     upstreamHeaders: [],
     upstreamTrailers: [],

@@ -28,3 +28,15 @@ const TABLE: Readonly<Record<number, number>> = Object.freeze({
 export function httpStatusFromCode(code: number): number {
   return TABLE[code] ?? 500;
 }
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const UNAUTHORIZED_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'www-authenticate': 'Bearer' });
+
+/**
+ * Headers an error status itself implies: every 401 carries `WWW-Authenticate: Bearer`
+ * (RFC 9110 §15.5.2 requires the challenge; RFC 6750 names the scheme; grpc-gateway sends it
+ * since v2.6), whether the gateway or an upstream refused the caller.
+ */
+export function errorStatusHeaders(httpStatus: number): Readonly<Record<string, string>> {
+  return httpStatus === 401 ? UNAUTHORIZED_HEADERS : NO_HEADERS;
+}

@@ -11,6 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Route, StatusJson } from '../transcode';
 import type { CallStatus, Metadata, StreamSink } from '../upstream/transport';
+import { errorStatusHeaders } from './status-map';
 
 /** How a stream is framed on the wire. */
 export type StreamFraming = 'ndjson' | 'sse' | 'raw';
@@ -100,6 +101,7 @@ export class StreamWriter implements StreamSink {
     if (!this.started) {
       this.res.writeHead(httpStatus, {
         ...this.hooks.metadataHeaders(this.headers, trailers),
+        ...errorStatusHeaders(httpStatus),
         ...extraHeaders,
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(json),

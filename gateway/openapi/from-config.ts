@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
-import { BUILTIN_DESCRIPTOR, type GatewayConfig } from '../config';
+import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from '../config';
 import { loadDescriptors } from '../descriptors';
 import { compileRoutes, type RouteTable } from '../transcode';
 import { servedServices } from '../upstream/upstream-pool';
@@ -33,7 +33,7 @@ export function openApiOptions(config: GatewayConfig, table: RouteTable): OpenAp
 export function openApiForConfig(config: GatewayConfig): OpenApiDocument {
   const { files, registry } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
   const services = servedServices(files, config.upstreams).map(([s]) => s);
-  const table = compileRoutes(files, services, config.json, { strict: config.strict });
+  const table = compileRoutes(files, services, config.json, routeOptions(config));
   return buildOpenApiDocument(table, registry, openApiOptions(config, table));
 }
 

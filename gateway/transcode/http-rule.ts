@@ -31,11 +31,37 @@ const DEFAULT_POLICY: MethodPolicy = Object.freeze({ successStatus: 200, public:
 /** Thrown at start-up for an HttpRule the spec does not allow. */
 export class HttpRuleError extends Error {}
 
-interface HttpRuleShape {
+/** An HttpRule as protobuf-es reads the option (and as a service configuration file gives it). */
+export interface HttpRuleShape {
   pattern: { case: string | undefined; value: unknown };
   body: string;
   responseBody: string;
   additionalBindings: HttpRuleShape[];
+}
+
+/** Per-method options from a service configuration file; unset ones leave the annotation's. */
+export interface MethodOptionsRule {
+  readonly selector: string;
+  readonly successStatus?: number;
+  readonly public?: boolean;
+  readonly roles?: readonly string[];
+  readonly timeoutMs?: number;
+}
+
+/**
+ * What a google.api.Service configuration file adds to the annotations (loaded by
+ * gateway/service-config.ts): HTTP rules, and our method options, by selector.
+ */
+export interface ServiceRules {
+  readonly http: ReadonlyArray<{ readonly selector: string; readonly rule: HttpRuleShape }>;
+  readonly methods: readonly MethodOptionsRule[];
+}
+
+export const NO_SERVICE_RULES: ServiceRules = Object.freeze({ http: [], methods: [] });
+
+/** True when `selector` (google/api/service.proto: a full name, `pkg.Service.*` or `*`) selects `service`.`method`. */
+export function selects(selector: string, service: string, method: string): boolean {
+  return selector === '*' || selector === `${service}.${method}` || selector === `${service}.*`;
 }
 
 /** The option extensions a registry knows; absent ones simply yield no rules / defaults. */
@@ -52,17 +78,27 @@ export function optionExtensions(registry: Registry): OptionExtensions {
   };
 }
 
-/** The HTTP bindings of `method`: the rule itself, then its additional_bindings. */
-export function httpBindings(method: DescMethod, ext: OptionExtensions): HttpBinding[] {
-  if (!ext.http || !hasMethodOption(method, ext.http)) return [];
-  const rule = readOption(method, ext.http) as HttpRuleShape;
-  const out = [toBinding(rule)];
+/**
+ * The HTTP bindings of `method`: the annotation's rule and its additional_bindings, then
+ * those of every rule of a service configuration file that selects the method (merged, as
+ * grpc-gateway merges its grpc_api_configuration with the annotations).
+ */
+export function httpBindings(method: DescMethod, ext: OptionExtensions, rules: ServiceRules = NO_SERVICE_RULES): HttpBinding[] {
+  const out: HttpBinding[] = [];
+  if (ext.http && hasMethodOption(method, ext.http)) addRule(out, readOption(method, ext.http) as HttpRuleShape);
+  for (const { selector, rule } of rules.http) {
+    if (selects(selector, method.parent.typeName, method.name)) addRule(out, rule);
+  }
+  return out;
+}
+
+function addRule(out: HttpBinding[], rule: HttpRuleShape): void {
+  out.push(toBinding(rule));
   for (const extra of rule.additionalBindings) {
     // google/api/http.proto: "additional_bindings ... must not contain an additional_bindings field themselves".
     if (extra.additionalBindings.length > 0) throw new HttpRuleError('additional_bindings must not be nested');
     out.push(toBinding(extra));
   }
-  return out;
 }
 
 function toBinding(rule: HttpRuleShape): HttpBinding {
@@ -83,10 +119,22 @@ function toBinding(rule: HttpRuleShape): HttpBinding {
   return { httpMethod, path, body: rule.body, responseBody: rule.responseBody };
 }
 
-/** The gateway policy of `method`, with defaults for what it leaves unset. */
-export function methodPolicy(method: DescMethod, ext: OptionExtensions): MethodPolicy {
-  if (!ext.policy || !hasMethodOption(method, ext.policy)) return DEFAULT_POLICY;
-  const p = readOption(method, ext.policy) as { successStatus: number; public: boolean; roles: string[] };
+/**
+ * The gateway policy of `method`: its annotation, then what service configuration rules
+ * selecting it set (in file order, the last winning), with defaults for what is left unset.
+ */
+export function methodPolicy(method: DescMethod, ext: OptionExtensions, rules: ServiceRules = NO_SERVICE_RULES): MethodPolicy {
+  const annotated = ext.policy !== undefined && hasMethodOption(method, ext.policy);
+  const selected = rules.methods.filter((m) => selects(m.selector, method.parent.typeName, method.name));
+  if (!annotated && selected.length === 0) return DEFAULT_POLICY;
+  const p = annotated
+    ? { ...(readOption(method, ext.policy!) as { successStatus: number; public: boolean; roles: string[] }) }
+    : { successStatus: 0, public: false, roles: [] as string[] };
+  for (const m of selected) {
+    if (m.successStatus !== undefined) p.successStatus = m.successStatus;
+    if (m.public !== undefined) p.public = m.public;
+    if (m.roles !== undefined) p.roles = [...m.roles];
+  }
   const successStatus = p.successStatus || 200;
   if (successStatus < 200 || successStatus > 299) {
     throw new HttpRuleError(`success_status ${successStatus} is not a 2xx status`);

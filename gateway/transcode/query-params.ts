@@ -38,6 +38,8 @@ interface QueryNode {
 export interface QueryOptions {
   /** Ignore parameters that name no field instead of answering 400. */
   readonly ignoreUnknown: boolean;
+  /** Ignore a parameter repeating a path-bound field, whatever its value (grpc-gateway, Envoy). */
+  readonly pathWins?: boolean;
 }
 
 // Deep enough for real APIs; recursive messages would otherwise make the tree infinite.
@@ -135,6 +137,7 @@ export class QueryReader {
         { field: key, description: 'no such field' },
       ]);
     }
+    if (leaf.bound && leaf.repeatable && this.options.pathWins) return false;
     if (leaf.bound && leaf.repeatable && leaf.shape !== 'map' && leaf.convert) {
       const bound = getJsonPath(overlay, leaf.jsonPath);
       let converted: unknown;

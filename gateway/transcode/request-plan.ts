@@ -26,7 +26,7 @@ import {
 } from '@bufbuild/protobuf';
 import { reflect } from '@bufbuild/protobuf/reflect';
 import { GatewayError, invalidField } from './errors';
-import { FieldPathError, isPathPrefix, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';
+import { FieldPathError, findField, isPathPrefix, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';
 import type { HttpBinding } from './http-rule';
 import { locateJsonError } from './json-error';
 import { countJsonMembers, countValueMembers, JsonToBinary } from './codec';
@@ -40,6 +40,26 @@ export const HTTP_BODY_TYPE = 'google.api.HttpBody';
 
 /** Thrown at start-up when a binding does not fit its request message. */
 export class PlanError extends Error {}
+
+/** How requests are built, beyond the JSON mapping. */
+export interface RequestOptions {
+  /**
+   * PATCH with `body: "<field>"` on a request that has a `google.protobuf.FieldMask
+   * update_mask` the client did not send: fill it from the JSON body's keys, nested paths
+   * too (grpc-gateway's default, runtime.FieldMaskFromRequestBody).
+   */
+  readonly autoFieldMask: boolean;
+  /**
+   * A path-bound field given again in the body or the query: `reject-conflicts` (ours)
+   * accepts the path's own value and answers 400 for any other; `path-wins` ignores the
+   * repeat silently, as grpc-gateway and Envoy do.
+   */
+  readonly pathRepeats: 'reject-conflicts' | 'path-wins';
+}
+
+export const DEFAULT_REQUEST_OPTIONS: RequestOptions = Object.freeze({ autoFieldMask: true, pathRepeats: 'reject-conflicts' });
+
+const FIELD_MASK_TYPE = 'google.protobuf.FieldMask';
 
 interface PathTarget {
   readonly target: FieldTarget;
@@ -61,6 +81,8 @@ export class RequestPlan {
   private readonly overlayOptions: { ignoreUnknownFields: false; registry: Registry };
   private readonly direct: JsonToBinary | undefined;
   private readonly registry: Registry;
+  /** The `update_mask` field filled from the body's keys, when this route does that. */
+  private readonly autoMask: DescField | undefined;
 
   constructor(
     readonly input: DescMessage,
@@ -68,6 +90,7 @@ export class RequestPlan {
     template: PathTemplate,
     registry: Registry,
     options: JsonOptions,
+    private readonly requestOptions: RequestOptions = DEFAULT_REQUEST_OPTIONS,
   ) {
     this.registry = registry;
     this.readOptions = { ignoreUnknownFields: options.ignoreUnknownFields, registry };
@@ -78,7 +101,9 @@ export class RequestPlan {
     if (this.body.kind === 'all') bound.push([]);
     if (this.body.kind === 'field') bound.push([this.body.field.name]);
     const pathBound = this.pathTargets.map((p) => p.target.fields.map((f) => f.name));
-    this.query = new QueryReader(input, bound, { ignoreUnknown: options.ignoreUnknownQueryParameters }, pathBound);
+    const pathWins = requestOptions.pathRepeats === 'path-wins';
+    this.query = new QueryReader(input, bound, { ignoreUnknown: options.ignoreUnknownQueryParameters, pathWins }, pathBound);
+    this.autoMask = requestOptions.autoFieldMask && binding.httpMethod === 'PATCH' ? autoMaskField(input, this.body, this.pathTargets) : undefined;
     const direct = this.rawBody ? undefined : new JsonToBinary(input, options.ignoreUnknownFields);
     this.direct = direct?.usable ? direct : undefined;
   }
@@ -167,7 +192,7 @@ export class RequestPlan {
     }
     let overlay: Record<string, unknown> | undefined;
     try {
-      overlay = this.overlay(pathValues, rawQuery);
+      overlay = this.overlay(pathValues, rawQuery, body);
     } catch {
       return undefined;
     }
@@ -178,8 +203,8 @@ export class RequestPlan {
   /** The @bufbuild/protobuf path: a message object from the body, the overlay merged in, toBinary. */
   private buildCanonical(pathValues: readonly string[], rawQuery: string, body: Uint8Array | undefined, contentType: string | undefined): Uint8Array {
     const message = this.bodyMessage(body, contentType);
-    const overlay = this.overlay(pathValues, rawQuery);
-    if (this.pathTargets.length > 0 && body && body.length > 0 && this.body.kind !== 'none' && !this.body.httpBody) {
+    const overlay = this.overlay(pathValues, rawQuery, body);
+    if (this.pathTargets.length > 0 && body && body.length > 0 && this.body.kind !== 'none' && !this.body.httpBody && !this.pathWins) {
       this.checkPathRepeats(utf8Text(body), pathValues);
     }
     if (overlay) {
@@ -192,8 +217,30 @@ export class RequestPlan {
     return toBinary(this.input, message);
   }
 
+  /**
+   * The update mask implied by the body (runtime.FieldMaskFromRequestBody): the proto path
+   * of every leaf, descending into plain message fields given as objects; a list, a map, a
+   * well-known type or an empty object is a leaf. As FieldMask JSON (lowerCamelCase paths,
+   * comma-separated); undefined when the body is not a JSON object (its decoding reports that).
+   */
+  private maskFromBody(body: Uint8Array): string | undefined {
+    const plan = this.body;
+    if (plan.kind !== 'field' || plan.field.fieldKind !== 'message') return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(utf8Text(body));
+    } catch {
+      return undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+    const paths: string[] = [];
+    collectMaskPaths(plan.field.message, parsed as Record<string, unknown>, [], paths);
+    return paths.join(',');
+  }
+
   /** True when the JSON body (wrapped as the message's JSON) sets a path-bound field. */
   private repeatsPathField(value: Record<string, unknown>): boolean {
+    if (this.pathWins) return false;
     for (const { target } of this.pathTargets) {
       const found = bodyValueAt(value, target.fields);
       if (found !== undefined && found !== null) return true;
@@ -230,7 +277,11 @@ export class RequestPlan {
   }
 
   /** Path values and query parameters as one proto3-JSON object, or undefined when there are none. */
-  private overlay(pathValues: readonly string[], rawQuery: string): Record<string, unknown> | undefined {
+  private get pathWins(): boolean {
+    return this.requestOptions.pathRepeats === 'path-wins';
+  }
+
+  private overlay(pathValues: readonly string[], rawQuery: string, body?: Uint8Array): Record<string, unknown> | undefined {
     const overlay: Record<string, unknown> = {};
     let overlaid = false;
     for (let i = 0; i < this.pathTargets.length; i++) {
@@ -245,6 +296,13 @@ export class RequestPlan {
       overlaid = true;
     }
     if (rawQuery.length > 0 && this.query.apply(rawQuery, overlay) > 0) overlaid = true;
+    if (this.autoMask && body && body.length > 0 && overlay[this.autoMask.jsonName] === undefined) {
+      const mask = this.maskFromBody(body);
+      if (mask !== undefined) {
+        overlay[this.autoMask.jsonName] = mask;
+        overlaid = true;
+      }
+    }
     return overlaid ? overlay : undefined;
   }
 
@@ -342,6 +400,35 @@ function bodyValueAt(value: Record<string, unknown>, fields: readonly DescField[
     node = Object.prototype.hasOwnProperty.call(o, f.jsonName) ? o[f.jsonName] : Object.prototype.hasOwnProperty.call(o, f.name) ? o[f.name] : undefined;
   }
   return node;
+}
+
+/** The request's top-level `google.protobuf.FieldMask update_mask`, when a PATCH with a message body field should fill it. */
+function autoMaskField(input: DescMessage, body: BodyPlan, pathTargets: readonly PathTarget[]): DescField | undefined {
+  if (body.kind !== 'field' || body.field.fieldKind !== 'message' || body.httpBody) return undefined;
+  const mask = input.fields.find((f) => f.name === 'update_mask');
+  if (mask?.fieldKind !== 'message' || mask.message.typeName !== FIELD_MASK_TYPE) return undefined;
+  if (pathTargets.some((p) => p.target.fields[0] === mask)) return undefined;
+  return mask;
+}
+
+function collectMaskPaths(message: DescMessage, value: Record<string, unknown>, prefix: string[], out: string[]): void {
+  for (const key of Object.keys(value)) {
+    const field = findField(message, key);
+    if (field === undefined) continue; // unknown: an error, or ignored (ignoreUnknownFields), when decoded
+    const path = [...prefix, lowerCamel(field.name)];
+    const v = value[key];
+    const nested = v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0;
+    if (field.fieldKind === 'message' && nested && !field.message.typeName.startsWith('google.protobuf.')) {
+      collectMaskPaths(field.message, v as Record<string, unknown>, path, out);
+    } else {
+      out.push(path.join('.'));
+    }
+  }
+}
+
+/** A proto field name in FieldMask JSON's spelling (`display_name` → `displayName`). */
+function lowerCamel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 function compilePathTarget(input: DescMessage, fieldPath: readonly string[]): PathTarget {

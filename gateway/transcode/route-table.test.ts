@@ -120,6 +120,22 @@ describe('compileRoutes', () => {
     if (match.kind === 'match') expect(match.bindings.map(([f, v]) => `${f.join('.')}=${v}`).join('&')).toBe(bindings);
   });
 
+  it('service configuration rules add bindings and set method options', () => {
+    const registry = serviceWith({ Get: get('/v1/things/{id}') });
+    const table = compileRoutes(registry, [registry.getService(SERVICE)!], DEFAULT_JSON_OPTIONS, {
+      strict: true,
+      rules: {
+        http: [{ selector: `${SERVICE}.*`, rule: { pattern: { case: 'get', value: '/v2/any/{name}' }, body: '', responseBody: '', additionalBindings: [] } }],
+        methods: [
+          { selector: `${SERVICE}.Get`, public: true, roles: ['admin'] },
+          { selector: '*', successStatus: 202 },
+        ],
+      },
+    });
+    expect(served(table)).toEqual(['Get GET /v1/things/{id}', 'Get GET /v2/any/{name}']);
+    expect(table.routes[0].rpc.policy).toEqual({ successStatus: 202, public: true, roles: ['admin'] });
+  });
+
   it('the same path under different HTTP methods is not a duplicate', () => {
     expect(compile({ A: get('/v1/x/{id}'), B: post('/v1/x/{id}', { body: '*' }) }).warnings).toEqual([]);
   });

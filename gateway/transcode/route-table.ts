@@ -8,10 +8,10 @@
  */
 import { MethodOptions_IdempotencyLevel as Idempotency } from '@bufbuild/protobuf/wkt';
 import type { DescMessage, DescMethod, DescService, Registry } from '@bufbuild/protobuf';
-import { httpBindings, methodPolicy, optionExtensions, type HttpBinding, type MethodPolicy } from './http-rule';
+import { httpBindings, methodPolicy, optionExtensions, type HttpBinding, type MethodPolicy, type ServiceRules } from './http-rule';
 import type { JsonOptions } from './json-options';
 import { parsePathTemplate, type PathTemplate } from './path-template';
-import { RequestPlan } from './request-plan';
+import { DEFAULT_REQUEST_OPTIONS, RequestPlan, type RequestOptions } from './request-plan';
 import { ResponsePlan } from './response-plan';
 import { DuplicateRouteError, RouteTrieBuilder, type RouteTrie } from './route-trie';
 
@@ -50,9 +50,11 @@ export interface RouteTable {
 }
 
 /** How routes are compiled. */
-export interface CompileOptions {
+export interface CompileOptions extends Partial<RequestOptions> {
   /** Any warning fails the start (for CI): config `strict`, `--strict`. */
   readonly strict: boolean;
+  /** HTTP rules and method options from a service configuration file, merged with the annotations. */
+  readonly rules?: ServiceRules;
 }
 
 /** A start-up failure naming the proto method and binding at fault. */
@@ -72,14 +74,15 @@ export function compileRoutes(
   const routes: Route[] = [];
   const custom = new Set<string>();
   const warnings: string[] = [];
+  const requestOptions: RequestOptions = { ...DEFAULT_REQUEST_OPTIONS, ...stripUndefined(compile) };
   for (const service of services) {
     for (const method of service.methods) {
       const where = `${service.typeName}.${method.name}`;
       let bindings: HttpBinding[];
       let rpc: RpcMethod;
       try {
-        bindings = httpBindings(method, ext);
-        rpc = rpcMethod(service, method, methodPolicy(method, ext));
+        bindings = httpBindings(method, ext, compile.rules);
+        rpc = rpcMethod(service, method, methodPolicy(method, ext, compile.rules));
       } catch (err) {
         warnings.push(`${where}: not served: ${(err as Error).message}`);
         continue;
@@ -91,7 +94,7 @@ export function compileRoutes(
         const at = `${where} (${binding.httpMethod} ${binding.path})`;
         let route: Route;
         try {
-          route = compileRoute(rpc, binding, registry, options);
+          route = compileRoute(rpc, binding, registry, options, requestOptions);
           builder.add(binding.httpMethod, route.template, route);
         } catch (err) {
           if (!(err instanceof DuplicateRouteError)) {
@@ -123,9 +126,9 @@ export function compileRoutes(
   });
 }
 
-function compileRoute(rpc: RpcMethod, binding: HttpBinding, registry: Registry, options: JsonOptions): Route {
+function compileRoute(rpc: RpcMethod, binding: HttpBinding, registry: Registry, options: JsonOptions, requestOptions: RequestOptions): Route {
   const template = parsePathTemplate(binding.path);
-  const request = new RequestPlan(rpc.input, binding, template, registry, options);
+  const request = new RequestPlan(rpc.input, binding, template, registry, options, requestOptions);
   const response = new ResponsePlan(rpc.output, binding.responseBody, registry, options);
   return Object.freeze({ rpc, binding, template, request, response });
 }
@@ -141,4 +144,8 @@ function rpcMethod(service: DescService, method: DescMethod, policy: MethodPolic
     idempotent: method.idempotency === Idempotency.NO_SIDE_EFFECTS || method.idempotency === Idempotency.IDEMPOTENT,
     policy,
   });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

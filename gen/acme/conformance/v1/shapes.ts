@@ -5,6 +5,7 @@
 // source: acme/conformance/v1/shapes.proto
 
 /* eslint-disable */
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -21,11 +22,91 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { FieldMask } from "../../../google/protobuf/field_mask";
 import { CollectResponse, EchoMessage } from "../../echo/v1/echo";
 
 export const protobufPackage = "acme.conformance.v1";
 
 export const protobufFileName = "acme/conformance/v1/shapes.proto";
+
+/** An update of an echo message, as AIP-134 shapes it. */
+export interface UpdateRequest {
+  /** The new values. */
+  echo:
+    | EchoMessage
+    | undefined;
+  /** Which fields of `echo` to update. */
+  updateMask: string[] | undefined;
+}
+
+function createBaseUpdateRequest(): UpdateRequest {
+  return { echo: undefined, updateMask: undefined };
+}
+
+export const UpdateRequest: MessageFns<UpdateRequest> = {
+  encode(message: UpdateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.echo !== undefined) {
+      EchoMessage.encode(message.echo, writer.uint32(10).fork()).join();
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.echo = EchoMessage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRequest>, I>>(base?: I): UpdateRequest {
+    return UpdateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRequest>, I>>(object: I): UpdateRequest {
+    const message = createBaseUpdateRequest();
+    message.echo = (object.echo !== undefined && object.echo !== null)
+      ? EchoMessage.fromPartial(object.echo)
+      : undefined;
+    message.updateMask = object.updateMask ?? undefined;
+    return message;
+  },
+};
 
 /**
  * Test-only: every HttpRule shape grpc-gateway or Envoy serves that the gateway once refused
@@ -136,6 +217,29 @@ export const ShapesServiceService = {
     responseSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
   },
+  /**
+   * PATCH with a message body field and an update_mask: the mask is filled from the body's
+   * keys when the client sends none (grpc-gateway's default).
+   */
+  update: {
+    path: "/acme.conformance.v1.ShapesService/Update" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateRequest): Buffer => Buffer.from(UpdateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateRequest => UpdateRequest.decode(value),
+    responseSerialize: (value: UpdateRequest): Buffer => Buffer.from(UpdateRequest.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateRequest => UpdateRequest.decode(value),
+  },
+  /** No annotation: served only through a service configuration file's http rules. */
+  unannotated: {
+    path: "/acme.conformance.v1.ShapesService/Unannotated" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
+    responseSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
+  },
 } as const;
 
 export interface ShapesServiceServer extends UntypedServiceImplementation {
@@ -159,6 +263,13 @@ export interface ShapesServiceServer extends UntypedServiceImplementation {
   wellKnownBody: handleUnaryCall<EchoMessage, EchoMessage>;
   /** Every well-known type as a `response_body`. */
   wellKnownResponse: handleUnaryCall<EchoMessage, EchoMessage>;
+  /**
+   * PATCH with a message body field and an update_mask: the mask is filled from the body's
+   * keys when the client sends none (grpc-gateway's default).
+   */
+  update: handleUnaryCall<UpdateRequest, UpdateRequest>;
+  /** No annotation: served only through a service configuration file's http rules. */
+  unannotated: handleUnaryCall<EchoMessage, EchoMessage>;
 }
 
 export interface ShapesServiceClient extends Client {
@@ -303,6 +414,41 @@ export interface ShapesServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EchoMessage) => void,
   ): ClientUnaryCall;
+  /**
+   * PATCH with a message body field and an update_mask: the mask is filled from the body's
+   * keys when the client sends none (grpc-gateway's default).
+   */
+  update(
+    request: UpdateRequest,
+    callback: (error: ServiceError | null, response: UpdateRequest) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateRequest) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateRequest) => void,
+  ): ClientUnaryCall;
+  /** No annotation: served only through a service configuration file's http rules. */
+  unannotated(
+    request: EchoMessage,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
+  unannotated(
+    request: EchoMessage,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
+  unannotated(
+    request: EchoMessage,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EchoMessage) => void,
+  ): ClientUnaryCall;
 }
 
 export const ShapesServiceClient = makeGenericClientConstructor(
@@ -313,3 +459,22 @@ export const ShapesServiceClient = makeGenericClientConstructor(
   service: typeof ShapesServiceService;
   serviceName: string;
 };
+
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
+
+export type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
+
+type KeysOfUnion<T> = T extends T ? keyof T : never;
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+export interface MessageFns<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+}
