@@ -6,7 +6,7 @@
  * so a test never rewrites files that another process (a bench run) is loading. About 2 s.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,14 +19,28 @@ export interface CompiledProject {
   remove(): void;
 }
 
-/** Compiles tsconfig.build.json into a temporary directory laid out like the repository. */
-export async function compileProject(): Promise<CompiledProject> {
+/**
+ * Compiles tsconfig.build.json into a temporary directory laid out like the repository.
+ * `extraEntries` (repository paths, e.g. test-support entry points the build leaves out)
+ * are compiled into the same tree, with what they import.
+ */
+export async function compileProject(extraEntries: readonly string[] = []): Promise<CompiledProject> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gateway-build-'));
   const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  const tsc = (project: string): Promise<unknown> =>
+    promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project, '--noCheck', '--outDir', dir]);
   try {
-    await promisify(execFile)(process.execPath, [
-      require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--noCheck', '--outDir', dir,
-    ]);
+    await tsc(path.join(ROOT, 'tsconfig.build.json'));
+    if (extraEntries.length > 0) {
+      const extra = path.join(dir, 'tsconfig.extra.json');
+      writeFileSync(extra, JSON.stringify({
+        extends: path.join(ROOT, 'tsconfig.json'),
+        compilerOptions: { noEmit: false, rootDir: ROOT, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] },
+        files: extraEntries.map((e) => path.join(ROOT, e)),
+        include: [],
+      }));
+      await tsc(extra);
+    }
     // The compiled files resolve packages and find gen/api.binpb relative to themselves.
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
     copyFileSync(path.join(ROOT, 'gen', 'api.binpb'), path.join(dir, 'gen', 'api.binpb'));

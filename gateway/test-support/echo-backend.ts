@@ -20,7 +20,7 @@ export interface EchoBackend {
   readonly calls: Map<string, number>;
   /** Metadata of the last call, as the server received it. */
   lastMetadata: grpc.Metadata | undefined;
-  /** grpc.health.v1 status of the echo service (and of ''). */
+  /** grpc.health.v1 status of every service served (and of ''). */
   setServing(serving: boolean): void;
   close(): Promise<void>;
 }
@@ -34,15 +34,16 @@ export function echoRegistry(): FileRegistry {
   return (cachedRegistry ??= createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(BUILTIN_DESCRIPTOR))));
 }
 
-/** Starts the echo backend on 127.0.0.1 and an ephemeral port. */
-export async function startEchoBackend(): Promise<EchoBackend> {
+/** Starts the echo backend on 127.0.0.1 and `port` (0: an ephemeral one). */
+export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
   const registry = echoRegistry();
   const msg = (name: string): DescMessage => registry.getMessage(name)!;
   const service = registry.getService(SERVICE)!;
   const cancelled: string[] = [];
   const calls = new Map<string, number>();
   const server = new grpc.Server();
-  const health = new HealthImplementation({ '': 'SERVING', [SERVICE]: 'SERVING' });
+  const healthNames = ['', SERVICE, ...CONFORMANCE_SERVICES];
+  const health = new HealthImplementation(Object.fromEntries(healthNames.map((n) => [n, 'SERVING' as const])));
   health.addToServer(server);
   const backend: EchoBackend = {
     port: 0,
@@ -51,7 +52,7 @@ export async function startEchoBackend(): Promise<EchoBackend> {
     calls,
     lastMetadata: undefined,
     setServing: (serving) => {
-      for (const name of ['', SERVICE]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+      for (const name of healthNames) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
     },
     close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
@@ -162,7 +163,7 @@ export async function startEchoBackend(): Promise<EchoBackend> {
   server.addService(definition, handlers);
   for (const shapes of CONFORMANCE_SERVICES) addConformanceService(server, registry.getService(shapes)!, echoHeaders, trailer);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`127.0.0.1:${listenPort}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return Object.assign(backend, { port, target: `127.0.0.1:${port}` });
 }
