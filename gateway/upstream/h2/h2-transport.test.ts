@@ -49,7 +49,7 @@ async function rawServer(handler: Handler, settings: http2.Settings = {}, option
     raw.sessions.push(session);
     session.on('ping', () => { raw.pings++; });
   });
-  server.on('stream', (stream, headers) => {
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     raw.calls++;
     handler(stream, headers);
   });
