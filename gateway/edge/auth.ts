@@ -20,7 +20,8 @@ const REFRESH_COOLDOWN_MS = 30_000;
 /** Builds the authorizer for `config`; `fetchRpcJwks` serves `rpc:` JWKS sources. */
 export function createAuthorizer(config: AuthConfig, fetchRpcJwks: JwksFetcher | undefined) {
   const keys = config.jwks.startsWith('rpc:') ? rpcKeySet(fetchRpcJwks) : createRemoteJWKSet(new URL(config.jwks));
-  const verifyOptions = { issuer: config.issuer, audience: config.audience };
+  // `exp` is required: a token that never expires can never be revoked by expiry (the services require it too).
+  const verifyOptions = { issuer: config.issuer, audience: config.audience, requiredClaims: ['exp'] };
 
   return async function authorize(route: Route, headers: Headers): Promise<void> {
     const token = bearerToken(headers.authorization);

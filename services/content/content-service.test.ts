@@ -204,7 +204,7 @@ describe('ContentService over gRPC', () => {
       expect((await createWith(bearer('garbage'))).code).toBe(status.UNAUTHENTICATED);
 
       const key = await loadOrCreateSigningKey(dir.path);
-      const expired = await issueAccessToken(key, alice.id, 'user', -60);
+      const expired = await issueAccessToken(key, alice.id, 'user', 1, -60);
       const err = await createWith(bearer(expired.token));
       expect(err.code).toBe(status.UNAUTHENTICATED);
       expect(err.decoded?.errorInfo?.reason).toBe('TOKEN_EXPIRED');

@@ -1,5 +1,5 @@
 /** Field rules of acme.content.v1 (see the comments in content.proto); each returns the violations it finds. */
-import { checkText, type FieldViolation } from '../kit';
+import { checkNoControl, checkText, INT64_MAX, type FieldViolation } from '../kit';
 
 const MAX_TITLE = 200;
 const MAX_BODY = 100_000;
@@ -12,6 +12,8 @@ export function checkTitle(field: string, title: string): FieldViolation[] {
 }
 
 export function checkBody(field: string, body: string): FieldViolation[] {
+  const control = checkNoControl(field, body, true);
+  if (control.length > 0) return control;
   return [...body].length > MAX_BODY ? [{ field, description: `must be at most ${MAX_BODY} characters` }] : [];
 }
 
@@ -29,8 +31,11 @@ export function checkTagFilter(field: string, tag: string): FieldViolation[] {
   return tag === '' || TAG.test(tag) ? [] : [{ field, description: 'must be 1 to 32 characters of [a-z0-9-]' }];
 }
 
-/** Parses `users/{author_id}/posts/{id}`; undefined when malformed. */
+/** Parses `users/{author_id}/posts/{id}`; undefined when malformed or an id is past int64. */
 export function parsePostName(name: string): { authorId: bigint; id: bigint } | undefined {
   const m = NAME.exec(name);
-  return m ? { authorId: BigInt(m[1]), id: BigInt(m[2]) } : undefined;
+  if (!m) return undefined;
+  const authorId = BigInt(m[1]);
+  const id = BigInt(m[2]);
+  return authorId > INT64_MAX || id > INT64_MAX ? undefined : { authorId, id };
 }

@@ -14,6 +14,7 @@ import {
   type Config,
   type Logger,
   type RunningService,
+  withRevocation,
 } from '../kit';
 import { closingTelemetry, startTelemetry } from '../../shared-kit';
 import { ContentServiceService, type ContentServiceServer } from '../../gen/acme/content/v1/content';
@@ -29,8 +30,10 @@ export async function startContentService(overrides: Partial<Config> = {}, log: 
   const userKeys = userServiceKeys(config.userServiceTarget);
   const events = new PostEvents();
   try {
+    // Signature and claims with the user service's keys, then the account's current state.
+    const verify = withRevocation(createTokenVerifier(userKeys.keys), userKeys.lookup, { ttlMs: config.accountCacheMs });
     const handlers = contentHandlers({ store: new PostStore(db), events, nextId: createIdGenerator() });
-    const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify: createTokenVerifier(userKeys.keys), log });
+    const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify, log });
     const server = await startGrpcServer(config.contentAddr, [{ name: 'acme.content.v1.ContentService', definition: ContentServiceService, implementation }], log);
     log.info(`store: ${db.driver} (schema ${db.schema}); keys from user service at ${config.userServiceTarget}`);
     return runningService({

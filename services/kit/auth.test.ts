@@ -12,7 +12,7 @@ const withAuth = (value?: string) => {
   if (value !== undefined) md.set('authorization', value);
   return md;
 };
-const user: Caller = { userId: 1n, role: 'user' };
+const user: Caller = { userId: 1n, role: 'user', tokenVersion: 1 };
 
 describe('authenticate', () => {
   it('reads policies from the descriptors', () => {

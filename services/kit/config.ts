@@ -21,6 +21,12 @@ export interface Config {
   tokenTtlSeconds: number;
   /** SHUTDOWN_GRACE_MS: how long in-flight calls may finish on shutdown before they are cut. */
   shutdownGraceMs: number;
+  /**
+   * ACCOUNT_CACHE_MS: how long a service trusts an account's looked-up state (exists, role,
+   * token version) before checking again: the longest a deleted or demoted account's token
+   * still works on a service that did not make the change. At most 10000.
+   */
+  accountCacheMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -41,6 +47,7 @@ export function loadConfig(env: Env = process.env): Config {
     userServiceTarget: env.USER_SERVICE_TARGET || userAddr,
     tokenTtlSeconds: positiveInt(env, 'TOKEN_TTL_SECONDS', 3600),
     shutdownGraceMs: positiveInt(env, 'SHUTDOWN_GRACE_MS', 10_000),
+    accountCacheMs: Math.min(positiveInt(env, 'ACCOUNT_CACHE_MS', 2_000), 10_000),
   };
 }
 

@@ -22,7 +22,9 @@ export {
   type FieldViolation,
 } from './status-error';
 export { toTimestamp } from './timestamp';
-export { checkId, checkText, rejectViolations } from './validation';
+export { checkId, checkNoControl, checkText, INT64_MAX, rejectViolations } from './validation';
+export { withRevocation, type AccountLookup, type AccountState, type RevocationVerifier } from './revocation';
+export { databaseStatus } from './database-errors';
 export {
   createTokenVerifier,
   TOKEN_ALGORITHM,

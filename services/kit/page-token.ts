@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { invalidArgument } from './status-error';
+import { INT64_MAX } from './validation';
 
 interface Cursor {
   after: string;
@@ -22,7 +23,8 @@ export function decodePageToken(token: string, filters: unknown = {}, field = 'p
   if (token === '') return undefined;
   try {
     const cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Cursor;
-    if (typeof cursor.after === 'string' && /^\d{1,19}$/.test(cursor.after) && cursor.q === fingerprint(filters)) {
+    // The fingerprint is no secret: a crafted token must not carry an id past int64 to the database.
+    if (typeof cursor.after === 'string' && /^\d{1,19}$/.test(cursor.after) && BigInt(cursor.after) <= INT64_MAX && cursor.q === fingerprint(filters)) {
       return BigInt(cursor.after);
     }
   } catch {

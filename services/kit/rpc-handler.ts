@@ -13,6 +13,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { authenticate } from './auth';
+import { databaseStatus } from './database-errors';
 import { methodPolicy } from './descriptors';
 import type { Logger } from './log';
 import { StatusError, statusError } from './status-error';
@@ -80,9 +81,17 @@ export function bindService<D extends AnyMethods>(definition: D, handlers: Handl
   return out as GrpcImplementation<D>;
 }
 
-/** Any thrown value as a ServiceError; unexpected ones are logged and hidden behind INTERNAL. */
+/**
+ * Any thrown value as a ServiceError: a StatusError as is, a database error by its SQLSTATE
+ * class (logged: the cause stays here), anything else logged and hidden behind INTERNAL.
+ */
 export function toServiceError(err: unknown, where: string, log: Logger): ServiceError {
   if (err instanceof StatusError) return err;
+  const mapped = databaseStatus(err);
+  if (mapped) {
+    log.warn(`${where}: database error mapped to ${status[mapped.code]}: ${String((err as Error).message)}`);
+    return mapped;
+  }
   log.error(`${where} failed`, err);
   return statusError(status.INTERNAL, 'internal error');
 }

@@ -7,6 +7,8 @@ import { status } from '@grpc/grpc-js';
 import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { statusError, StatusError } from './status-error';
 
+const INT64_MAX = (1n << 63n) - 1n;
+
 /** Issuer and audience of every access token. */
 export const TOKEN_ISSUER = 'acme-user';
 export const TOKEN_AUDIENCE = 'acme';
@@ -20,6 +22,8 @@ export type RoleName = 'user' | 'admin';
 export interface Caller {
   userId: bigint;
   role: RoleName;
+  /** The account's token version when the token was issued (claim `ver`); see revocation.ts. */
+  tokenVersion: number;
 }
 
 /** Verifies a compact JWT; rejects with UNAUTHENTICATED (or UNAVAILABLE when keys cannot be had). */
@@ -30,18 +34,22 @@ export function createTokenVerifier(keys: JWTVerifyGetKey): TokenVerifier {
   return async (token) => {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, keys, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALGORITHM], requiredClaims: ['exp', 'sub'] }));
+      ({ payload } = await jwtVerify(token, keys, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALGORITHM], requiredClaims: ['exp', 'sub', 'ver'] }));
     } catch (err) {
       if (err instanceof StatusError) throw err;
       if (err instanceof errors.JWTExpired) throw unauthenticated('access token expired', 'TOKEN_EXPIRED');
       if (err instanceof errors.JOSEError) throw unauthenticated('invalid access token', 'TOKEN_INVALID');
       throw err;
     }
-    const { sub, role } = payload;
-    if (typeof sub !== 'string' || !/^[1-9]\d{0,18}$/.test(sub) || (role !== 'user' && role !== 'admin')) {
+    const { sub, role, ver } = payload;
+    if (
+      typeof sub !== 'string' || !/^[1-9]\d{0,18}$/.test(sub) || BigInt(sub) > INT64_MAX ||
+      (role !== 'user' && role !== 'admin') ||
+      typeof ver !== 'number' || !Number.isSafeInteger(ver) || ver < 0
+    ) {
       throw unauthenticated('invalid access token claims', 'TOKEN_INVALID');
     }
-    return { userId: BigInt(sub), role };
+    return { userId: BigInt(sub), role, tokenVersion: ver };
   };
 }
 

@@ -79,7 +79,7 @@ export async function callError<Req, Res>(
 /** A well-formed token with valid claims for `userId`, signed by a fresh key that no service trusts. */
 export async function forgeToken(kid: string | undefined, userId: bigint, role = 'admin'): Promise<string> {
   const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-  return new SignJWT({ role })
+  return new SignJWT({ role, ver: 1 })
     .setProtectedHeader({ alg: 'EdDSA', kid })
     .setSubject(userId.toString())
     .setIssuer('acme-user')

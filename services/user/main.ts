@@ -15,11 +15,12 @@ import {
   type Config,
   type Logger,
   type RunningService,
+  withRevocation,
 } from '../kit';
 import { closingTelemetry, startTelemetry } from '../../shared-kit';
 import { UserServiceService, type UserServiceServer } from '../../gen/acme/user/v1/user';
 import { loadOrCreateSigningKey } from './signing-key';
-import { userHandlers } from './user-service';
+import { roleName, userHandlers } from './user-service';
 import { UserStore, userMigrations } from './user-store';
 
 /** Starts the user service on config.userAddr (environment defaults, then `overrides`). */
@@ -28,15 +29,24 @@ export async function startUserService(overrides: Partial<Config> = {}, log: Log
   const key = await loadOrCreateSigningKey(config.dataDir);
   const db = await openServiceDatabase(config, 'user', userMigrations);
   try {
+    const store = new UserStore(db);
+    // The service checks its own tokens against its own public key, then against the stored account.
+    const verify = withRevocation(
+      createTokenVerifier(createLocalJWKSet({ keys: [key.publicJwk] })),
+      async (caller) => {
+        const state = await store.state(caller.userId);
+        return state && { role: roleName(state.role), tokenVersion: state.tokenVersion };
+      },
+      { ttlMs: config.accountCacheMs },
+    );
     const handlers = userHandlers({
-      store: new UserStore(db),
+      store,
       key,
       nextId: createIdGenerator(),
       adminEmails: config.userAdminEmails,
       tokenTtlSeconds: config.tokenTtlSeconds,
+      forgetAccount: (id) => verify.forget(id),
     });
-    // The service checks its own tokens against its own public key.
-    const verify = createTokenVerifier(createLocalJWKSet({ keys: [key.publicJwk] }));
     const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log });
     const server = await startGrpcServer(config.userAddr, [{ name: 'acme.user.v1.UserService', definition: UserServiceService, implementation }], log);
     log.info(`store: ${db.driver} (schema ${db.schema}); signing key ${key.kid}`);

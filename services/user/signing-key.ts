@@ -47,11 +47,18 @@ export async function loadOrCreateSigningKey(dataDir: string): Promise<SigningKe
   };
 }
 
-/** Signs an access token for a user; returns the JWT and its expiry. */
-export async function issueAccessToken(key: SigningKey, userId: bigint, role: RoleName, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
+/** Signs an access token for a user at the account's current token version; returns the JWT and its expiry. */
+export async function issueAccessToken(
+  key: SigningKey,
+  userId: bigint,
+  role: RoleName,
+  tokenVersion: number,
+  ttlSeconds: number,
+): Promise<{ token: string; expiresAt: Date }> {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + ttlSeconds;
-  const token = await new SignJWT({ role })
+  // `ver` is the account's token version: a token stops working when the account's moves on.
+  const token = await new SignJWT({ role, ver: tokenVersion })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: 'JWT' })
     .setSubject(userId.toString())
     .setIssuer(TOKEN_ISSUER)

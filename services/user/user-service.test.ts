@@ -125,7 +125,7 @@ describe('UserService over gRPC', () => {
 
     it('rejects an expired token', async () => {
       const key = await loadOrCreateSigningKey(dir.path);
-      const { token } = await issueAccessToken(key, alice.id, 'user', -60);
+      const { token } = await issueAccessToken(key, alice.id, 'user', 1, -60);
       const err = await getAlice(bearer(token));
       expect(err.code).toBe(status.UNAUTHENTICATED);
       expect(err.decoded?.errorInfo?.reason).toBe('TOKEN_EXPIRED');
@@ -202,6 +202,10 @@ describe('UserService over gRPC', () => {
       const { user } = await updateOk(admin.token, { id: bob.id, role: Role.ROLE_ADMIN }, ['role']);
       expect(user!.role).toBe(Role.ROLE_ADMIN);
       await updateOk(admin.token, { id: bob.id, role: Role.ROLE_USER }, ['role']);
+      // Each role change revoked bob's tokens: the old one is refused, a fresh login works.
+      const revoked = await callError(client.getUser.bind(client), { id: bob.id }, bearer(bob.token));
+      expect([revoked.code, revoked.decoded?.errorInfo?.reason]).toEqual([status.UNAUTHENTICATED, 'TOKEN_REVOKED']);
+      bob = await login('bob@example.com');
     });
 
     it('refuses changing another account', async () => {

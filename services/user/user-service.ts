@@ -2,6 +2,7 @@
 import { status } from '@grpc/grpc-js';
 import {
   checkId,
+  checkNoControl,
   checkUpdateMask,
   decodePageToken,
   encodePageToken,
@@ -26,9 +27,11 @@ export interface UserServiceDeps {
   store: UserStore;
   key: SigningKey;
   nextId: () => bigint;
-  /** Lower-cased addresses that sign up as admins. */
+  /** Lower-cased addresses that sign up as admins while no admin exists. */
   adminEmails: readonly string[];
   tokenTtlSeconds: number;
+  /** Drops an account's cached state after a change, so this service refuses its old tokens at once. */
+  forgetAccount: (id: bigint) => void;
 }
 
 const LIST_DEFAULT = 50;
@@ -54,7 +57,7 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
         id: deps.nextId(),
         email,
         displayName: req.displayName.trim(),
-        role: deps.adminEmails.includes(email.toLowerCase()) ? Role.ROLE_ADMIN : Role.ROLE_USER,
+        bootstrapAdmin: deps.adminEmails.includes(email.toLowerCase()),
         passwordHash: await hashPassword(req.password),
         createTime: now,
         updateTime: now,
@@ -101,6 +104,7 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
       if (paths.has('display_name')) changes.displayName = patch.displayName.trim();
       if (paths.has('role')) changes.role = patch.role;
       const updated = await store.update(patch.id, changes, new Date());
+      deps.forgetAccount(patch.id);
       if (updated === EMAIL_TAKEN) throw emailTaken();
       if (!updated) throw statusError(status.NOT_FOUND, `user ${patch.id} not found`, { reason: 'USER_NOT_FOUND' });
       return { user: toUser(updated, caller) };
@@ -109,21 +113,29 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
     async deleteUser(req, { caller }) {
       rejectViolations(checkId('id', req.id));
       requireOwnerOrAdmin(requireCaller(caller), req.id, 'delete this account');
-      if (!(await store.delete(req.id))) throw statusError(status.NOT_FOUND, `user ${req.id} not found`, { reason: 'USER_NOT_FOUND' });
+      const deleted = await store.delete(req.id);
+      deps.forgetAccount(req.id);
+      if (!deleted) throw statusError(status.NOT_FOUND, `user ${req.id} not found`, { reason: 'USER_NOT_FOUND' });
       return {};
     },
 
     async login(req) {
       rejectViolations(
-        req.email === '' ? [{ field: 'email', description: 'is required' }] : [],
+        req.email === '' ? [{ field: 'email', description: 'is required' }] : checkNoControl('email', req.email),
         req.password === '' ? [{ field: 'password', description: 'is required' }] : [],
       );
       const user = await store.getByEmail(req.email.trim());
       // Verify against a dummy hash for unknown emails so both failures take the same time.
       const ok = await verifyPassword(req.password, user?.passwordHash ?? (await dummyPasswordHash));
       if (!user || !ok) throw unauthenticated('invalid email or password', 'BAD_CREDENTIALS');
-      const { token, expiresAt } = await issueAccessToken(deps.key, user.id, roleName(user.role), deps.tokenTtlSeconds);
+      const { token, expiresAt } = await issueAccessToken(deps.key, user.id, roleName(user.role), user.tokenVersion, deps.tokenTtlSeconds);
       return { accessToken: token, tokenType: 'Bearer', expireTime: toTimestamp(expiresAt), user: toUser(user, undefined) };
+    },
+
+    async checkAccessToken(_req, { caller }) {
+      // Reaching here means bindService's verifier accepted the token against the stored account.
+      const me = requireCaller(caller);
+      return { userId: me.userId, role: me.role === 'admin' ? Role.ROLE_ADMIN : Role.ROLE_USER, tokenVersion: BigInt(me.tokenVersion) };
     },
 
     async getJwks() {

@@ -1,7 +1,7 @@
 import { createIdGenerator, openDatabase, type Database } from '../kit';
 import { Role } from '../../gen/acme/user/v1/user';
 import { dropSchema, tempDir, testBackends, uniqueSchema } from '../test-support';
-import { EMAIL_TAKEN, UserStore, userMigrations, type UserRecord } from './user-store';
+import { EMAIL_TAKEN, UserStore, userMigrations, type NewUser, type UserRecord } from './user-store';
 
 describe.each(testBackends())('UserStore on $name', ({ databaseUrl }) => {
   const dir = tempDir();
@@ -10,16 +10,30 @@ describe.each(testBackends())('UserStore on $name', ({ databaseUrl }) => {
   let db: Database;
   let store: UserStore;
 
-  const record = (email: string): UserRecord => {
+  const record = (email: string, bootstrapAdmin = false): NewUser => {
     const now = new Date();
-    return { id: nextId(), email, displayName: email.split('@')[0], role: Role.ROLE_USER, passwordHash: 'h', createTime: now, updateTime: now };
+    return { id: nextId(), email, displayName: email.split('@')[0], bootstrapAdmin, passwordHash: 'h', createTime: now, updateTime: now };
   };
+  const stored = ({ bootstrapAdmin: _, ...rec }: NewUser, role = Role.ROLE_USER): UserRecord => ({ ...rec, role, tokenVersion: 1 });
 
   beforeAll(async () => {
     db = await openDatabase({ databaseUrl, pgliteDir: dir.path, schema, migrations: userMigrations });
     store = new UserStore(db);
   });
+  const extra: { dir: ReturnType<typeof tempDir>; schema: string }[] = [];
+  const freshStore = async () => {
+    const d = tempDir();
+    const sch = uniqueSchema('user');
+    extra.push({ dir: d, schema: sch });
+    const fresh = await openDatabase({ databaseUrl, pgliteDir: d.path, schema: sch, migrations: userMigrations });
+    return { db: fresh, store: new UserStore(fresh), close: () => fresh.close() };
+  };
+
   afterAll(async () => {
+    for (const e of extra) {
+      await dropSchema(databaseUrl, e.schema);
+      e.dir.remove();
+    }
     await db.close();
     await dropSchema(databaseUrl, schema);
     dir.remove();
@@ -28,9 +42,9 @@ describe.each(testBackends())('UserStore on $name', ({ databaseUrl }) => {
   it('inserts and reads back an account with an exact int64 id', async () => {
     const rec = record('ann@example.com');
     expect(rec.id > 2n ** 53n).toBe(true);
-    expect(await store.insert(rec)).toEqual(rec);
-    expect(await store.get(rec.id)).toEqual(rec);
-    expect(await store.getByEmail('ANN@example.com')).toEqual(rec);
+    expect(await store.insert(rec)).toEqual(stored(rec));
+    expect(await store.get(rec.id)).toEqual(stored(rec));
+    expect(await store.getByEmail('ANN@example.com')).toEqual(stored(rec));
     expect(await store.get(rec.id + 1n)).toBeUndefined();
   });
 
@@ -56,6 +70,32 @@ describe.each(testBackends())('UserStore on $name', ({ databaseUrl }) => {
     expect(updated).toMatchObject({ displayName: 'Eve', role: Role.ROLE_ADMIN, email: 'eve@example.com', updateTime: later });
     expect(await store.update(rec.id, { email: 'B@example.com' }, later)).toBe(EMAIL_TAKEN);
     expect(await store.update(1n, { displayName: 'x' }, later)).toBeUndefined();
+  });
+
+  it('bumps the token version only when the role really changes', async () => {
+    const rec = record('vera@example.com');
+    await store.insert(rec);
+    const now = new Date();
+    expect(await store.update(rec.id, { displayName: 'Vera' }, now)).toMatchObject({ tokenVersion: 1 });
+    expect(await store.update(rec.id, { role: Role.ROLE_USER }, now)).toMatchObject({ tokenVersion: 1 });
+    expect(await store.update(rec.id, { role: Role.ROLE_ADMIN }, now)).toMatchObject({ tokenVersion: 2 });
+    expect(await store.update(rec.id, { role: Role.ROLE_USER, displayName: 'V' }, now)).toMatchObject({ tokenVersion: 3 });
+    expect(await store.state(rec.id)).toEqual({ role: Role.ROLE_USER, tokenVersion: 3 });
+    expect(await store.state(1n)).toBeUndefined();
+  });
+
+  it('grants a bootstrap admin only while no admin exists, once under concurrency', async () => {
+    const { store: s2, close } = await freshStore();
+    try {
+      const results = await Promise.all(['a1@example.com', 'a2@example.com', 'a3@example.com'].map((e) => s2.insert(record(e, true))));
+      expect(results.filter((r) => r !== EMAIL_TAKEN && r.role === Role.ROLE_ADMIN)).toHaveLength(1);
+      // The admin moving away from the configured address does not free it.
+      const admin = results.find((r) => r !== EMAIL_TAKEN && r.role === Role.ROLE_ADMIN) as UserRecord;
+      await s2.update(admin.id, { email: 'elsewhere@example.com' }, new Date());
+      expect(await s2.insert(record(admin.email.toUpperCase(), true))).toMatchObject({ role: Role.ROLE_USER });
+    } finally {
+      await close();
+    }
   });
 
   it('deletes once', async () => {

@@ -1,5 +1,5 @@
 /** The user service's data: accounts in its own schema, on PGlite or PostgreSQL alike. */
-import { isUniqueViolation, type Database, type Migration, type Row } from '../kit';
+import { isUniqueViolation, type Database, type Migration, type Queryable, type Row } from '../kit';
 import { Role } from '../../gen/acme/user/v1/user';
 
 /** Schema of the user service; apply with openDatabase. */
@@ -21,6 +21,12 @@ export const userMigrations: readonly Migration[] = [
       CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email));
     `,
   },
+  {
+    version: 2,
+    name: 'token version',
+    // Tokens carry the version they were issued at; bumping it revokes them (see kit/revocation.ts).
+    sql: `ALTER TABLE users ADD COLUMN token_version bigint NOT NULL DEFAULT 1;`,
+  },
 ];
 
 /** One stored account. */
@@ -32,7 +38,12 @@ export interface UserRecord {
   passwordHash: string;
   createTime: Date;
   updateTime: Date;
+  /** Bumped whenever the role changes: tokens issued at an older version are refused. */
+  tokenVersion: number;
 }
+
+/** A new account; `bootstrapAdmin` asks for the admin role, granted only while no admin exists. */
+export type NewUser = Omit<UserRecord, 'tokenVersion' | 'role'> & { bootstrapAdmin: boolean };
 
 /** The fields an update may change. */
 export type UserChanges = Partial<Pick<UserRecord, 'email' | 'displayName' | 'role'>>;
@@ -40,20 +51,40 @@ export type UserChanges = Partial<Pick<UserRecord, 'email' | 'displayName' | 'ro
 /** Returned instead of a record when the email belongs to another account. */
 export const EMAIL_TAKEN = 'email_taken' as const;
 
-const COLUMNS = 'id, email, display_name, role, password_hash, create_time, update_time';
+const COLUMNS = 'id, email, display_name, role, password_hash, create_time, update_time, token_version';
 const CHANGE_COLUMNS: Record<keyof UserChanges, string> = { email: 'email', displayName: 'display_name', role: 'role' };
 
 /** Repository over the `users` table. */
 export class UserStore {
   constructor(private readonly db: Database) {}
 
-  /** Inserts an account; EMAIL_TAKEN when the email (any case) is in use. */
-  async insert(user: UserRecord): Promise<UserRecord | typeof EMAIL_TAKEN> {
-    const rows = await this.db.query(
-      `INSERT INTO users (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-      [user.id, user.email, user.displayName, user.role, user.passwordHash, user.createTime, user.updateTime],
-    );
-    return rows.length === 0 ? EMAIL_TAKEN : toRecord(rows[0]);
+  /**
+   * Inserts an account; EMAIL_TAKEN when the email (any case) is in use. A bootstrap admin
+   * gets ROLE_ADMIN only if no admin exists at that moment: the check and the insert hold one
+   * lock, so two bootstrap sign-ups cannot both win, and once an admin exists the configured
+   * address is an ordinary address.
+   */
+  async insert(user: NewUser): Promise<UserRecord | typeof EMAIL_TAKEN> {
+    const insert = async (q: Queryable, role: Role) => {
+      const rows = await q.query(
+        `INSERT INTO users (id, email, display_name, role, password_hash, create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+        [user.id, user.email, user.displayName, role, user.passwordHash, user.createTime, user.updateTime],
+      );
+      return rows.length === 0 ? EMAIL_TAKEN : toRecord(rows[0]);
+    };
+    if (!user.bootstrapAdmin) return insert(this.db, Role.ROLE_USER);
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`admin-bootstrap:${this.db.schema}`]);
+      const admins = await tx.query('SELECT 1 FROM users WHERE role = $1 LIMIT 1', [Role.ROLE_ADMIN]);
+      return insert(tx, admins.length === 0 ? Role.ROLE_ADMIN : Role.ROLE_USER);
+    });
+  }
+
+  /** The account's role and token version now; undefined when it does not exist. */
+  async state(id: bigint): Promise<{ role: Role; tokenVersion: number } | undefined> {
+    const rows = await this.db.query('SELECT role, token_version FROM users WHERE id = $1', [id]);
+    return rows[0] && { role: Number(rows[0].role) as Role, tokenVersion: Number(rows[0].token_version) };
   }
 
   async get(id: bigint): Promise<UserRecord | undefined> {
@@ -75,13 +106,19 @@ export class UserStore {
     return { users: rows.slice(0, limit).map(toRecord), more: rows.length > limit };
   }
 
-  /** Applies `changes`; undefined when there is no such account, EMAIL_TAKEN on an email clash. */
+  /**
+   * Applies `changes`; undefined when there is no such account, EMAIL_TAKEN on an email clash.
+   * A role that actually changes bumps the token version, revoking the account's tokens.
+   */
   async update(id: bigint, changes: UserChanges, now: Date): Promise<UserRecord | undefined | typeof EMAIL_TAKEN> {
     const keys = Object.keys(changes) as (keyof UserChanges)[];
     const sets = keys.map((k, i) => `${CHANGE_COLUMNS[k]} = $${i + 3}`);
+    const roleAt = keys.indexOf('role');
+    // Compared with the old row inside the statement, so a no-op role write revokes nothing.
+    const bump = roleAt === -1 ? '' : `, token_version = token_version + CASE WHEN role <> $${roleAt + 3} THEN 1 ELSE 0 END`;
     try {
       const rows = await this.db.query(
-        `UPDATE users SET update_time = $2${sets.map((s) => `, ${s}`).join('')} WHERE id = $1 RETURNING ${COLUMNS}`,
+        `UPDATE users SET update_time = $2${sets.map((s) => `, ${s}`).join('')}${bump} WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, now, ...keys.map((k) => changes[k])],
       );
       return rows[0] && toRecord(rows[0]);
@@ -107,5 +144,6 @@ function toRecord(row: Row): UserRecord {
     passwordHash: row.password_hash as string,
     createTime: new Date(row.create_time as Date),
     updateTime: new Date(row.update_time as Date),
+    tokenVersion: Number(row.token_version),
   };
 }

@@ -25,10 +25,23 @@ export interface MethodPolicy {
   public: boolean;
   /** Any one of these roles is required; empty means any authenticated caller. */
   roles: string[];
+  /**
+   * Per-caller request rate at the gateway (a token bucket per caller: the token's subject,
+   * or the client address). Unset: the gateway's configured default applies.
+   */
+  rateLimit: RateLimit | undefined;
+}
+
+/** A token bucket: `burst` requests at once, refilled at `requests_per_minute`. */
+export interface RateLimit {
+  /** Sustained rate per caller. 0 leaves the gateway's default in place. */
+  requestsPerMinute: number;
+  /** Bucket size: requests a caller may make at once. 0 means requests_per_minute / 6, at least 1. */
+  burst: number;
 }
 
 function createBaseMethodPolicy(): MethodPolicy {
-  return { successStatus: 0, public: false, roles: [] };
+  return { successStatus: 0, public: false, roles: [], rateLimit: undefined };
 }
 
 export const MethodPolicy: MessageFns<MethodPolicy> = {
@@ -41,6 +54,9 @@ export const MethodPolicy: MessageFns<MethodPolicy> = {
     }
     for (const v of message.roles) {
       writer.uint32(26).string(v!);
+    }
+    if (message.rateLimit !== undefined) {
+      RateLimit.encode(message.rateLimit, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -82,6 +98,14 @@ export const MethodPolicy: MessageFns<MethodPolicy> = {
             message.roles.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rateLimit = RateLimit.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -102,6 +126,76 @@ export const MethodPolicy: MessageFns<MethodPolicy> = {
     message.successStatus = object.successStatus ?? 0;
     message.public = object.public ?? false;
     message.roles = object.roles?.map((e) => e) || [];
+    message.rateLimit = (object.rateLimit !== undefined && object.rateLimit !== null)
+      ? RateLimit.fromPartial(object.rateLimit)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRateLimit(): RateLimit {
+  return { requestsPerMinute: 0, burst: 0 };
+}
+
+export const RateLimit: MessageFns<RateLimit> = {
+  encode(message: RateLimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestsPerMinute !== 0) {
+      writer.uint32(8).uint32(message.requestsPerMinute);
+    }
+    if (message.burst !== 0) {
+      writer.uint32(16).uint32(message.burst);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RateLimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRateLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestsPerMinute = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.burst = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RateLimit>, I>>(base?: I): RateLimit {
+    return RateLimit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RateLimit>, I>>(object: I): RateLimit {
+    const message = createBaseRateLimit();
+    message.requestsPerMinute = object.requestsPerMinute ?? 0;
+    message.burst = object.burst ?? 0;
     return message;
   },
 };

@@ -145,6 +145,23 @@ export interface LoginResponse {
   user: User | undefined;
 }
 
+/** Empty: the token to check is the call's own bearer token. */
+export interface CheckAccessTokenRequest {
+}
+
+/** The calling account as stored now. */
+export interface CheckAccessTokenResponse {
+  /** The account's identifier (the token's `sub`). */
+  userId: bigint;
+  /** The account's current role. */
+  role: Role;
+  /**
+   * The account's current token version (the token's `ver`); bumped when the account's
+   * role changes, which revokes every token issued before.
+   */
+  tokenVersion: bigint;
+}
+
 /** Empty: the key set is public. */
 export interface GetJwksRequest {
 }
@@ -1057,6 +1074,136 @@ export const LoginResponse: MessageFns<LoginResponse> = {
   },
 };
 
+function createBaseCheckAccessTokenRequest(): CheckAccessTokenRequest {
+  return {};
+}
+
+export const CheckAccessTokenRequest: MessageFns<CheckAccessTokenRequest> = {
+  encode(_: CheckAccessTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckAccessTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckAccessTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CheckAccessTokenRequest>, I>>(base?: I): CheckAccessTokenRequest {
+    return CheckAccessTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckAccessTokenRequest>, I>>(_: I): CheckAccessTokenRequest {
+    const message = createBaseCheckAccessTokenRequest();
+    return message;
+  },
+};
+
+function createBaseCheckAccessTokenResponse(): CheckAccessTokenResponse {
+  return { userId: 0n, role: 0, tokenVersion: 0n };
+}
+
+export const CheckAccessTokenResponse: MessageFns<CheckAccessTokenResponse> = {
+  encode(message: CheckAccessTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== 0n) {
+      if (BigInt.asIntN(64, message.userId) !== message.userId) {
+        throw new globalThis.Error("value provided for field message.userId of type int64 too large");
+      }
+      writer.uint32(8).int64(message.userId);
+    }
+    if (message.role !== 0) {
+      writer.uint32(16).int32(message.role);
+    }
+    if (message.tokenVersion !== 0n) {
+      if (BigInt.asIntN(64, message.tokenVersion) !== message.tokenVersion) {
+        throw new globalThis.Error("value provided for field message.tokenVersion of type int64 too large");
+      }
+      writer.uint32(24).int64(message.tokenVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckAccessTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckAccessTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.int64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.role = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tokenVersion = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CheckAccessTokenResponse>, I>>(base?: I): CheckAccessTokenResponse {
+    return CheckAccessTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckAccessTokenResponse>, I>>(object: I): CheckAccessTokenResponse {
+    const message = createBaseCheckAccessTokenResponse();
+    message.userId = (object.userId !== undefined && object.userId !== null) ? BigInt(object.userId) : 0n;
+    message.role = object.role ?? 0;
+    message.tokenVersion = (object.tokenVersion !== undefined && object.tokenVersion !== null)
+      ? BigInt(object.tokenVersion)
+      : 0n;
+    return message;
+  },
+};
+
 function createBaseGetJwksRequest(): GetJwksRequest {
   return {};
 }
@@ -1274,8 +1421,9 @@ export const JsonWebKey: MessageFns<JsonWebKey> = {
 export type UserServiceService = typeof UserServiceService;
 export const UserServiceService = {
   /**
-   * Signs up a new account with the `user` role (or `admin`, for addresses listed in
-   * USER_ADMIN_EMAILS). The email must not be taken.
+   * Signs up a new account with the `user` role. An address listed in USER_ADMIN_EMAILS
+   * (compared case-insensitively) signs up as `admin`, but only while no admin exists.
+   * The email must not be taken.
    */
   createUser: {
     path: "/acme.user.v1.UserService/CreateUser" as const,
@@ -1342,6 +1490,22 @@ export const UserServiceService = {
     responseSerialize: (value: LoginResponse): Buffer => Buffer.from(LoginResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LoginResponse => LoginResponse.decode(value),
   },
+  /**
+   * The current state of the calling account, for services that verify tokens themselves:
+   * succeeds only when the bearer token is valid AND still current (the account exists and
+   * its role and token version match the token's). No HTTP route: service to service only.
+   */
+  checkAccessToken: {
+    path: "/acme.user.v1.UserService/CheckAccessToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckAccessTokenRequest): Buffer =>
+      Buffer.from(CheckAccessTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckAccessTokenRequest => CheckAccessTokenRequest.decode(value),
+    responseSerialize: (value: CheckAccessTokenResponse): Buffer =>
+      Buffer.from(CheckAccessTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckAccessTokenResponse => CheckAccessTokenResponse.decode(value),
+  },
   /** Publishes the public keys that verify access tokens, as a JSON Web Key Set (RFC 7517). */
   getJwks: {
     path: "/acme.user.v1.UserService/GetJwks" as const,
@@ -1356,8 +1520,9 @@ export const UserServiceService = {
 
 export interface UserServiceServer extends UntypedServiceImplementation {
   /**
-   * Signs up a new account with the `user` role (or `admin`, for addresses listed in
-   * USER_ADMIN_EMAILS). The email must not be taken.
+   * Signs up a new account with the `user` role. An address listed in USER_ADMIN_EMAILS
+   * (compared case-insensitively) signs up as `admin`, but only while no admin exists.
+   * The email must not be taken.
    */
   createUser: handleUnaryCall<CreateUserRequest, CreateUserResponse>;
   /**
@@ -1376,14 +1541,21 @@ export interface UserServiceServer extends UntypedServiceImplementation {
   deleteUser: handleUnaryCall<DeleteUserRequest, DeleteUserResponse>;
   /** Exchanges an email and password for a signed access token (a JWT). */
   login: handleUnaryCall<LoginRequest, LoginResponse>;
+  /**
+   * The current state of the calling account, for services that verify tokens themselves:
+   * succeeds only when the bearer token is valid AND still current (the account exists and
+   * its role and token version match the token's). No HTTP route: service to service only.
+   */
+  checkAccessToken: handleUnaryCall<CheckAccessTokenRequest, CheckAccessTokenResponse>;
   /** Publishes the public keys that verify access tokens, as a JSON Web Key Set (RFC 7517). */
   getJwks: handleUnaryCall<GetJwksRequest, GetJwksResponse>;
 }
 
 export interface UserServiceClient extends Client {
   /**
-   * Signs up a new account with the `user` role (or `admin`, for addresses listed in
-   * USER_ADMIN_EMAILS). The email must not be taken.
+   * Signs up a new account with the `user` role. An address listed in USER_ADMIN_EMAILS
+   * (compared case-insensitively) signs up as `admin`, but only while no admin exists.
+   * The email must not be taken.
    */
   createUser(
     request: CreateUserRequest,
@@ -1485,6 +1657,26 @@ export interface UserServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LoginResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The current state of the calling account, for services that verify tokens themselves:
+   * succeeds only when the bearer token is valid AND still current (the account exists and
+   * its role and token version match the token's). No HTTP route: service to service only.
+   */
+  checkAccessToken(
+    request: CheckAccessTokenRequest,
+    callback: (error: ServiceError | null, response: CheckAccessTokenResponse) => void,
+  ): ClientUnaryCall;
+  checkAccessToken(
+    request: CheckAccessTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckAccessTokenResponse) => void,
+  ): ClientUnaryCall;
+  checkAccessToken(
+    request: CheckAccessTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckAccessTokenResponse) => void,
   ): ClientUnaryCall;
   /** Publishes the public keys that verify access tokens, as a JSON Web Key Set (RFC 7517). */
   getJwks(
