@@ -13,6 +13,8 @@ import { bearer, call, callError, tempDir } from './test-support';
 import { startUserService } from './user/main';
 import { loadOrCreateSigningKey } from './user/signing-key';
 
+// Two PGlite databases compile their WASM at start: on a loaded machine that alone can take 30 s.
+const START_TIMEOUT_MS = 120_000;
 const PASSWORD = 'correct horse battery';
 // The revocation window for this test: how long a service may trust an account's cached state.
 const WINDOW_MS = 300;
@@ -58,7 +60,7 @@ describe('services under attack', () => {
     );
     c = new ContentServiceClient(content.address, credentials.createInsecure());
     admin = await signUp('root@example.com');
-  });
+  }, START_TIMEOUT_MS);
   afterAll(async () => {
     u.close();
     c.close();

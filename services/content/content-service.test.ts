@@ -8,6 +8,8 @@ import { startUserService } from '../user/main';
 import { issueAccessToken, loadOrCreateSigningKey } from '../user/signing-key';
 import { startContentService } from './main';
 
+// Two PGlite databases compile their WASM at start: on a loaded machine that alone can take 30 s.
+const START_TIMEOUT_MS = 120_000;
 const PASSWORD = 'correct horse battery';
 type Who = { id: bigint; token: string };
 
@@ -39,7 +41,7 @@ describe('ContentService over gRPC', () => {
     content = await startContent();
     client = new ContentServiceClient(content.address, credentials.createInsecure());
     [admin, alice, bob] = await Promise.all(['root@example.com', 'alice@example.com', 'bob@example.com'].map(signUp));
-  });
+  }, START_TIMEOUT_MS);
   afterAll(async () => {
     client.close();
     userClient.close();

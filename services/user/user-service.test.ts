@@ -7,6 +7,8 @@ import { silentLogger, type RunningService } from '../kit';
 import { startUserService } from './main';
 import { issueAccessToken, loadOrCreateSigningKey } from './signing-key';
 
+// Two PGlite databases compile their WASM at start: on a loaded machine that alone can take 30 s.
+const START_TIMEOUT_MS = 120_000;
 const PASSWORD = 'correct horse battery';
 
 describe('UserService over gRPC', () => {
@@ -34,7 +36,7 @@ describe('UserService over gRPC', () => {
     await signUp('alice@example.com', 'Alice');
     await signUp('bob@example.com', 'Bob');
     [admin, alice, bob] = await Promise.all(['root@example.com', 'alice@example.com', 'bob@example.com'].map(login));
-  });
+  }, START_TIMEOUT_MS);
   afterAll(async () => {
     client.close();
     await svc.close();
