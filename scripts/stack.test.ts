@@ -32,7 +32,7 @@ beforeAll(async () => {
   );
   running.unshift(gateway);
   base = `http://127.0.0.1:${gateway.port}`;
-});
+}, 120_000); // two PGlite WASM compiles: beyond 30 s on a loaded machine
 
 afterAll(async () => {
   for (const r of running) await r.close();
