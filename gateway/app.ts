@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { create, fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
 import type { JSONWebKeySet } from 'jose';
+import { activeTelemetry } from '../shared-kit';
 import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from './config';
 import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
@@ -75,14 +76,21 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
 
   // The pipeline, outermost first. Later policies (tracing, metrics, rate limits, local BFF
   // handlers) take their place here; see pipeline/README.md.
-  const interceptors: InterceptorFactory[] = [];
+  // Tracing (observability/tracing.ts) is loaded and composed only when telemetry exports.
+  const telemetry = activeTelemetry();
+  const tracing = telemetry.enabled
+    ? (require('./observability/tracing') as typeof import('./observability/tracing')).gatewayTracing(telemetry.tracer, { grpcJs: config.transport === 'grpc-js' })
+    : undefined;
+  const interceptors: InterceptorFactory[] = tracing ? [tracing.server] : [];
   if (config.auth.mode === 'off') {
     app.log.warn('auth is OFF: bearer tokens are forwarded unchecked (services still verify them). Use only for local development.');
   } else {
     const { createAuthorizer, authInterceptor } = require('./edge') as typeof import('./edge');
-    interceptors.push(authInterceptor(createAuthorizer(config.auth, rpcJwksFetcher(config.auth.jwks, upstreams, files))));
+    const auth = authInterceptor(createAuthorizer(config.auth, rpcJwksFetcher(config.auth.jwks, upstreams, files)));
+    interceptors.push(tracing ? tracing.stage('auth', auth) : auth);
   }
   interceptors.push(deadlineInterceptor(config.resilience), resilienceInterceptor(config.resilience, guards));
+  if (tracing) interceptors.push(tracing.client);
   const handlers = compileRouteHandlers(routes.routes, interceptors, upstreamHandlers(upstreams));
 
   const watches = new Map<string, HealthWatch>();
@@ -96,13 +104,22 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   const readiness = new Readiness(watches, guards, (s) => optional.some((k) => s === k || s.startsWith(`${k}.`)));
 
   registerProbes(app, readiness);
-  void app.register(transcodingPlugin, {
+  const transcoding = {
     table: routes,
     registry,
     metadata: new MetadataMapper(config.forwardedHeaders, config.responseHeaderPrefix, config.trailerHeaderPrefix),
     bodyLimit: config.bodyLimit,
     handlers,
-  });
+  };
+  if (tracing) {
+    // The tracing hooks in a scope around the transcoding routes only (not the probes).
+    void app.register(async (scope) => {
+      tracing.hooks(scope);
+      await scope.register(transcodingPlugin, transcoding);
+    });
+  } else {
+    void app.register(transcodingPlugin, transcoding);
+  }
   app.addHook('onReady', () => {
     for (const w of watches.values()) w.start();
   });

@@ -5,6 +5,7 @@
  * primary and each of N workers runs this file too (see workers.ts).
  */
 import cluster from 'node:cluster';
+import { startTelemetry } from '../shared-kit';
 import type { Gateway } from './app';
 import { ConfigError, configFromArgs, type GatewayConfig } from './config';
 import { readableLogger } from './log-format';
@@ -21,6 +22,8 @@ export async function startGateway(config: GatewayConfig, logger?: boolean | obj
 }
 
 async function main(): Promise<void> {
+  // Before the gateway is built: app.ts composes tracing only when telemetry exports (OTEL_*).
+  const telemetry = startTelemetry({ defaultServiceName: 'acme-gateway', warn: (msg) => console.error(`gateway: ${msg}`) });
   if (cluster.isWorker) {
     runWorker((config, id) => startGateway(config, readableLogger(config.logLevel, `gateway w${id}`)));
     return;
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
         })
       : await startGateway(config, readableLogger(config.logLevel));
   const stop = (): void => {
-    gateway.close().then(
+    gateway.close().then(() => telemetry.shutdown()).then(
       () => process.exit(0),
       (err: unknown) => {
         console.error(`gateway: ${(err as Error).message}`);

@@ -1,0 +1,183 @@
+/**
+ * One trace from the HTTP client through the gateway into a service, end to end: the
+ * compiled user and content services and the gateway, each its own process configured only
+ * by OTEL_* variables, export to a real OTLP/HTTP receiver on loopback. A request carrying a
+ * known traceparent gives one tree: client's span → gateway SERVER (with its stage spans) →
+ * gateway CLIENT → user SERVER, over the default h2 transport and over grpc-js alike.
+ */
+import * as path from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { compileProject, type CompiledProject } from '../test-support/compiled-project';
+import { tempDir } from '../../services/test-support';
+import { NodeProcess, stopAll } from '../../shared-kit/test-support/node-process';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../shared-kit/test-support/otlp-receiver';
+
+const SERVER = 2;
+const CLIENT = 3;
+const randomHex = (bytes: number): string => Buffer.from(Array.from({ length: bytes }, () => Math.floor(Math.random() * 256))).toString('hex');
+
+let project: CompiledProject;
+let receiver: OtlpReceiver;
+const dir = tempDir('acme-gw-trace-');
+const gateways: Record<string, string> = {};
+let upstreamArgs: string[] = [];
+let token = '';
+let userId = '';
+
+function startGateway(args: string[], env: Record<string, string | undefined>): NodeProcess {
+  return new NodeProcess(path.join(project.dir, 'gateway/main.js'), [...upstreamArgs, '--port', '0', ...args], env);
+}
+
+beforeAll(async () => {
+  [project, receiver] = await Promise.all([compileProject(), startOtlpReceiver()]);
+  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_SERVICE_NAME: undefined };
+  const user = new NodeProcess(path.join(project.dir, 'services/user/main.js'), [], { ...otel, USER_ADDR: '127.0.0.1:0', DATA_DIR: dir.path, DATABASE_URL: undefined });
+  const userAddr = `127.0.0.1:${await user.port()}`;
+  const content = new NodeProcess(path.join(project.dir, 'services/content/main.js'), [], {
+    ...otel,
+    CONTENT_ADDR: '127.0.0.1:0',
+    USER_SERVICE_TARGET: userAddr,
+    DATA_DIR: dir.path,
+    DATABASE_URL: undefined,
+  });
+  upstreamArgs = ['--upstream', `acme.user.v1=${userAddr}`, '--upstream', `acme.content.v1=127.0.0.1:${await content.port()}`];
+  const [h2, grpcJs] = [startGateway([], otel), startGateway(['--transport', 'grpc-js'], otel)];
+  gateways.h2 = `http://127.0.0.1:${await h2.port()}`;
+  gateways['grpc-js'] = `http://127.0.0.1:${await grpcJs.port()}`;
+
+  const json = { 'content-type': 'application/json' };
+  const created = await fetch(`${gateways.h2}/v1/users`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'ada@example.com', displayName: 'Ada', password: 'correct horse' }) });
+  userId = ((await created.json()) as { id: string }).id;
+  const session = await fetch(`${gateways.h2}/v1/sessions`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse' }) });
+  token = ((await session.json()) as { accessToken: string }).accessToken;
+}, 240_000);
+
+afterAll(async () => {
+  await stopAll();
+  await receiver?.close();
+  project?.remove();
+  dir.remove();
+});
+
+const inTrace = (traceId: string, atLeast: number) => (spans: ReceivedSpan[]) => {
+  const found = spans.filter((s) => s.traceId === traceId);
+  return found.length >= atLeast ? found : undefined;
+};
+
+describe.each(['h2', 'grpc-js'])('a traced request over the %s transport', (transport) => {
+  it('continues the incoming traceparent into one tree: gateway SERVER → stages, CLIENT → user SERVER', async () => {
+    const traceId = randomHex(16);
+    const parent = randomHex(8);
+    const res = await fetch(`${gateways[transport]}/v1/users/${userId}`, {
+      headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${parent}-01` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-trace-id')).toBe(traceId);
+
+    // gateway: server, route match, auth, request transcoding, client, response transcoding; user: server
+    const spans = await receiver.until('the whole tree', inTrace(traceId, 7));
+    const gateway = spans.filter((s) => s.service === 'acme-gateway');
+    const server = gateway.find((s) => s.kind === SERVER)!;
+    expect(server).toMatchObject({
+      name: 'GET /v1/users/{id}',
+      parentSpanId: parent,
+      attributes: expect.objectContaining({
+        'http.request.method': 'GET',
+        'http.route': '/v1/users/{id}',
+        'url.path': `/v1/users/${userId}`,
+        'http.response.status_code': 200,
+        'rpc.service': 'acme.user.v1.UserService',
+        'rpc.method': 'GetUser',
+      }),
+    });
+    expect(res.headers.get('traceresponse')).toBe(`00-${traceId}-${server.spanId}-01`);
+
+    const clients = gateway.filter((s) => s.kind === CLIENT);
+    expect(clients).toHaveLength(1); // never a second client span from the grpc-js instrumentation
+    const [client] = clients;
+    expect(client).toMatchObject({
+      name: 'acme.user.v1.UserService/GetUser',
+      parentSpanId: server.spanId,
+      attributes: expect.objectContaining({ 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0 }),
+    });
+    const stages = gateway.filter((s) => s.parentSpanId === server.spanId && s.kind !== CLIENT).map((s) => s.name);
+    expect(stages.sort()).toEqual(['auth', 'request transcoding', 'response transcoding', 'route match']);
+
+    const upstream = spans.find((s) => s.service === 'acme-user')!;
+    expect(upstream).toMatchObject({ kind: SERVER, name: 'grpc.acme.user.v1.UserService/GetUser', parentSpanId: client.spanId });
+    // Every span of the trace hangs from the client's span: one tree, no orphan.
+    const ids = new Set([parent, ...spans.map((s) => s.spanId)]);
+    expect(spans.filter((s) => !ids.has(s.parentSpanId))).toEqual([]);
+  });
+
+  it('starts a fresh trace without a traceparent and says which', async () => {
+    const res = await fetch(`${gateways[transport]}/v1/users/${userId}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const traceId = res.headers.get('x-trace-id')!;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(res.headers.get('traceresponse')).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    const spans = await receiver.until('the fresh trace', inTrace(traceId, 7));
+    expect(spans.find((s) => s.service === 'acme-gateway' && s.kind === SERVER)!.parentSpanId).toBe('');
+    expect(spans.some((s) => s.service === 'acme-user' && s.kind === SERVER)).toBe(true);
+  });
+});
+
+it('marks a refused request: a 401 ends the auth span in error, with no upstream call', async () => {
+  const traceId = randomHex(16);
+  const res = await fetch(`${gateways.h2}/v1/users/${userId}`, { headers: { traceparent: `00-${traceId}-${randomHex(8)}-01` } });
+  expect(res.status).toBe(401);
+  expect(res.headers.get('x-trace-id')).toBe(traceId);
+  const spans = await receiver.until('the refused trace', inTrace(traceId, 3));
+  expect(spans.find((s) => s.name === 'auth')!.statusCode).toBe(2);
+  expect(spans.find((s) => s.kind === SERVER)!.attributes['http.response.status_code']).toBe(401);
+  expect(spans.filter((s) => s.kind === CLIENT)).toEqual([]);
+});
+
+describe('a collector that is down or never answers', () => {
+  let blackhole: Server;
+  const sockets = new Set<Socket>();
+
+  beforeAll(async () => {
+    // Accepts connections and never answers: every export hangs until its timeout.
+    blackhole = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => blackhole.close(resolve));
+  });
+
+  it('keeps request latency: 200 requests against a hanging and a refusing collector, medians near the healthy one', async () => {
+    const port = (blackhole.address() as AddressInfo).port;
+    const bounded = { OTEL_BSP_SCHEDULE_DELAY: '10', OTEL_BSP_MAX_QUEUE_SIZE: '64', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '16', OTEL_EXPORTER_OTLP_TIMEOUT: '10000' };
+    const hanging = startGateway([], { ...bounded, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+    const refusing = startGateway([], { ...bounded, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' });
+    const bases = { healthy: gateways.h2, hanging: `http://127.0.0.1:${await hanging.port()}`, refusing: `http://127.0.0.1:${await refusing.port()}` };
+    const median = async (base: string): Promise<number> => {
+      const times: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const t0 = performance.now();
+        const res = await fetch(`${base}/v1/users/${userId}`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+        times.push(performance.now() - t0);
+      }
+      return times.sort((a, b) => a - b)[100];
+    };
+    // Interleaved rounds so the machine's noise falls on all three alike.
+    const m = { healthy: [] as number[], hanging: [] as number[], refusing: [] as number[] };
+    for (let round = 0; round < 2; round++) {
+      for (const k of ['healthy', 'hanging', 'refusing'] as const) m[k].push(await median(bases[k]));
+    }
+    const best = (xs: number[]): number => Math.min(...xs);
+    // Generous bound (a shared, noisy machine): a collector that waits would add its 10 s timeout.
+    expect(best(m.hanging)).toBeLessThan(best(m.healthy) * 3 + 20);
+    expect(best(m.refusing)).toBeLessThan(best(m.healthy) * 3 + 20);
+    expect(sockets.size).toBeGreaterThan(0); // the exporter did try the hanging collector
+  }, 180_000);
+});
