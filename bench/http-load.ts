@@ -16,7 +16,6 @@ interface AutocannonResult {
 }
 type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown;
 // autocannon ships no types and @types/autocannon is not a dependency.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon;
 
 /** Drives `connections` HTTP/1.1 keep-alive connections at `baseUrl` for `durationMs`. */

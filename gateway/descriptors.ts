@@ -28,11 +28,11 @@ function readSet(file: string): FileRegistry {
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    throw new Error(`cannot read descriptor set ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read descriptor set ${file}: ${(err as Error).message}`, { cause: err });
   }
   try {
     return createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes));
   } catch (err) {
-    throw new Error(`${file} is not a usable FileDescriptorSet (build it with \`buf build -o\`, imports included): ${(err as Error).message}`);
+    throw new Error(`${file} is not a usable FileDescriptorSet (build it with \`buf build -o\`, imports included): ${(err as Error).message}`, { cause: err });
   }
 }

@@ -12,7 +12,6 @@ import { compileRoutes } from '../transcode';
 import { servedServices } from '../upstream/upstream-pool';
 import { openApiForConfig, type OpenApiDocument } from '.';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
 const ACME = { 'acme.user.v1': 'unused:1', 'acme.content.v1': 'unused:1' };

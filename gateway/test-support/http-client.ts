@@ -58,7 +58,6 @@ export async function waitFor(check: () => boolean, timeoutMs = 2000, what = 'co
 }
 
 /** A JSON body, loosely typed: tests assert on its shape. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JsonBody = Record<string, any>;
 
 /** Reads a fetch response's JSON body. */

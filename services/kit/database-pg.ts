@@ -1,6 +1,7 @@
 /** The server driver: node-postgres against a real PostgreSQL (DATABASE_URL). */
 import { Pool, type PoolClient } from 'pg';
-import { toSqlParams, type Database, type Queryable } from './database';
+import type { Database, Queryable } from './database';
+import { toSqlParams } from './sql-params';
 
 const POOL_SIZE = 5;
 

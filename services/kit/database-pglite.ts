@@ -11,7 +11,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { toSqlParams, type Database, type Queryable } from './database';
+import type { Database, Queryable } from './database';
+import { toSqlParams } from './sql-params';
 
 // Plain JS run by the worker; kept inline so it works from sources (jest) and from dist/ alike.
 const WORKER_SOURCE = `

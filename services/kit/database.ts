@@ -70,11 +70,6 @@ export function openServiceDatabase(config: Config, service: string, migrations:
   });
 }
 
-/** Parameters as both drivers accept them: bigint becomes its exact decimal text. */
-export function toSqlParams(params: readonly unknown[] | undefined): unknown[] {
-  return (params ?? []).map((p) => (typeof p === 'bigint' ? p.toString() : p));
-}
-
 /** True for PostgreSQL's unique_violation (SQLSTATE 23505), from either driver. */
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';

@@ -4,7 +4,7 @@
  * zero values already encoded as bytes. Compiled once, at start-up, and cached per
  * descriptor; recursive types resolve to the plan being compiled.
  */
-import type { DescField, DescMessage, ScalarType } from '@bufbuild/protobuf';
+import type { DescField, DescMessage } from '@bufbuild/protobuf';
 import { BOOL, BYTES, STRING } from './scalar-types';
 import { isOpaqueMessage } from './codec-scope';
 import { ENUM, fieldShapes, is64Bit, LIST, MAP, MESSAGE, SCALAR, type FieldShape } from './field-shape';

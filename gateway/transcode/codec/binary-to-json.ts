@@ -181,7 +181,7 @@ function readListValue(f: FieldPlan, wireType: number, limit: number, depth: num
     return open;
   }
   readScalar(f.scalar, limit);
-  open = openItem(f, depth, open);
+  openItem(f, depth, open);
   writeValue(f);
   return true;
 }

@@ -45,7 +45,7 @@ export class WireReader {
     let pos = this.pos;
     let lo = 0;
     let hi = 0;
-    let b = 0;
+    let b: number;
     for (let shift = 0; shift < 28; shift += 7) {
       b = bytes[pos++];
       lo |= (b & 0x7f) << shift;
