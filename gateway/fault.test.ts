@@ -75,7 +75,7 @@ async function load(url: string, targets: Record<string, (i: number) => string>,
       const startedAt = Date.now();
       const started = performance.now();
       let status = 0;
-      let body = '';
+      let body: string;
       try {
         const res = await fetch(url + pathOf(i));
         status = res.status;
