@@ -94,14 +94,25 @@ describe('services export their spans over OTLP/HTTP', () => {
     const md = traceparent(traceId, parent);
     md.set('authorization', `Bearer ${token}`);
     await call(contentClient.createPost.bind(contentClient), CreatePostRequest.fromPartial({ post: { title: 'Hello', body: 'world' } }), md);
-    // content SERVER (CreatePost) -> content CLIENT (GetJwks) -> user SERVER (GetJwks)
-    const spans = await receiver.until('three spans in the trace', (s) => (inTrace(traceId)(s).length >= 3 ? inTrace(traceId)(s) : undefined));
+    // content SERVER (CreatePost) -> content CLIENT (GetJwks, and whatever else it asks the
+    // user service) -> user SERVER, each client span answered by one server span.
+    const complete = (spans: ReceivedSpan[]): ReceivedSpan[] | undefined => {
+      const mine = inTrace(traceId)(spans);
+      const clients = mine.filter((s) => s.service === 'acme-content' && s.kind === CLIENT);
+      const served = clients.every((c) => mine.some((s) => s.service === 'acme-user' && s.parentSpanId === c.spanId));
+      return mine.some((s) => s.service === 'acme-content' && s.kind === SERVER) && clients.length > 0 && served ? mine : undefined;
+    };
+    const spans = await receiver.until('the content -> user tree', complete);
     const server = spans.find((s) => s.service === 'acme-content' && s.kind === SERVER)!;
-    const client = spans.find((s) => s.service === 'acme-content' && s.kind === CLIENT)!;
-    const upstream = spans.find((s) => s.service === 'acme-user' && s.kind === SERVER)!;
     expect(server).toMatchObject({ name: 'grpc.acme.content.v1.ContentService/CreatePost', parentSpanId: parent });
-    expect(client).toMatchObject({ name: 'grpc.acme.user.v1.UserService/GetJwks', parentSpanId: server.spanId });
-    expect(upstream).toMatchObject({ name: 'grpc.acme.user.v1.UserService/GetJwks', parentSpanId: client.spanId });
+    const clients = spans.filter((s) => s.service === 'acme-content' && s.kind === CLIENT);
+    expect(clients.map((c) => c.name)).toContain('grpc.acme.user.v1.UserService/GetJwks');
+    for (const client of clients) {
+      expect(client.parentSpanId).toBe(server.spanId);
+      const upstream = spans.filter((s) => s.service === 'acme-user' && s.parentSpanId === client.spanId);
+      expect(upstream).toHaveLength(1);
+      expect(upstream[0]).toMatchObject({ kind: SERVER, name: client.name });
+    }
   });
 
   it('flushes and exits 0 on SIGTERM', async () => {
