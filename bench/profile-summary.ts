@@ -35,7 +35,7 @@ export function groupOf(fn: string, url: string): string {
   }
   if (url.includes('/gateway/transcode/')) return 'our transcode';
   if (url.includes('/gateway/http/')) return 'our http adapter';
-  if (/\/gateway\/upstream\/(h2-|transport)/.test(url)) return 'h2 transport';
+  if (/\/gateway\/upstream\/(h2\/|transport)/.test(url)) return 'h2 transport';
   if (url.includes('/gateway/upstream/grpc-js')) return 'grpc-js transport adapter';
   if (url.includes('/gateway/')) return 'our gateway (other: metadata, deadline, edge)';
   if (url.includes('/bench/')) return 'bench harness';
