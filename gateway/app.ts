@@ -107,9 +107,10 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   const transcoding = {
     table: routes,
     registry,
-    metadata: new MetadataMapper(config.forwardedHeaders, config.responseHeaderPrefix, config.trailerHeaderPrefix),
+    metadata: new MetadataMapper(config.forwardedHeaders, config.responseHeaderPrefix, config.trailerHeaderPrefix, config.permanentHeaderPrefix),
     bodyLimit: config.bodyLimit,
     handlers,
+    streamFormat: config.streamFormat,
   };
   if (tracing) {
     // The tracing hooks in a scope around the transcoding routes only (not the probes).

@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_JSON_OPTIONS, NO_SERVICE_RULES, type CompileOptions, type JsonOptions, type ServiceRules } from './transcode';
 import { loadServiceConfig } from './service-config';
+import { COMPAT_PRESETS, type CompatPreset } from './compat-presets';
+import type { StreamFormat } from './http/stream-writer';
 import { DEFAULT_FORWARDED_HEADERS } from './upstream/metadata';
 
 /** How the gateway checks callers' bearer tokens. */
@@ -159,6 +161,26 @@ export interface GatewayConfig {
    * by default. false turns it off.
    */
   readonly patchFieldMask: boolean;
+  /**
+   * Answer as a grpc-gateway v2 deployment (`grpc-gateway`) or Envoy's transcoder (`envoy`)
+   * with their defaults would: sets the defaults of the options below and of `json` and
+   * `trailerHeaderPrefix` (see compat-presets.ts); options given explicitly still win.
+   */
+  readonly compat: CompatPreset;
+  /**
+   * A path-bound field given again in the body or query: `reject-conflicts` (400 unless it is
+   * the path's value) or `path-wins` (ignored, as grpc-gateway and Envoy do).
+   */
+  readonly pathRepeats: 'reject-conflicts' | 'path-wins';
+  /** Read request bodies of any content type as JSON (grpc-gateway, Envoy) instead of 415. */
+  readonly anyContentTypeAsJson: boolean;
+  /** Also pass grpc-gateway's permanent HTTP headers as `<prefix><name>` metadata ('' = no). */
+  readonly permanentHeaderPrefix: string;
+  /**
+   * JSON server streams: `ndjson` (`{"result":…}` lines, application/x-ndjson), `ndjson-json`
+   * (the same as application/json, grpc-gateway) or `json-array` (one array, Envoy).
+   */
+  readonly streamFormat: StreamFormat;
 }
 
 /** Upper bound on `workers`: beyond the cores, workers only add memory and context switches. */
@@ -195,6 +217,11 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   serviceConfig: '',
   serviceRules: NO_SERVICE_RULES,
   patchFieldMask: true,
+  compat: 'none',
+  pathRepeats: 'reject-conflicts',
+  anyContentTypeAsJson: false,
+  permanentHeaderPrefix: '',
+  streamFormat: 'ndjson',
 } satisfies GatewayConfig);
 
 /** A config problem, reported at start with the option's name. */
@@ -215,11 +242,14 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   known.delete('serviceRules');
   for (const key of Object.keys(input)) if (!known.has(key)) throw new ConfigError(`unknown option "${key}"`);
   input = withServiceConfig(input);
+  expect(input.compat === undefined || input.compat in COMPAT_PRESETS, 'compat', '"none", "grpc-gateway" or "envoy"');
+  const preset = COMPAT_PRESETS[input.compat ?? 'none'];
   const merged = {
     ...DEFAULT_CONFIG,
+    ...preset,
     ...stripUndefined(input),
     auth: { ...DEFAULT_CONFIG.auth, ...stripUndefined(input.auth ?? {}) },
-    json: { ...DEFAULT_CONFIG.json, ...stripUndefined(input.json ?? {}) },
+    json: { ...DEFAULT_CONFIG.json, ...preset.json, ...stripUndefined(input.json ?? {}) },
     resilience: {
       ...mergePolicy(DEFAULT_CONFIG.resilience, input.resilience ?? {}),
       overrides: input.resilience?.overrides ?? {},
@@ -252,6 +282,10 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
   expect(typeof merged.patchFieldMask === 'boolean', 'patchFieldMask', 'true or false');
+  expect(merged.pathRepeats === 'reject-conflicts' || merged.pathRepeats === 'path-wins', 'pathRepeats', '"reject-conflicts" or "path-wins"');
+  expect(typeof merged.anyContentTypeAsJson === 'boolean', 'anyContentTypeAsJson', 'true or false');
+  expect(typeof merged.permanentHeaderPrefix === 'string' && /^[0-9a-z_.-]*$/.test(merged.permanentHeaderPrefix), 'permanentHeaderPrefix', 'a lower-case metadata name prefix, or ""');
+  expect(['ndjson', 'ndjson-json', 'json-array'].includes(merged.streamFormat), 'streamFormat', '"ndjson", "ndjson-json" or "json-array"');
   expect(Number.isInteger(merged.workers) && merged.workers >= 1 && merged.workers <= MAX_WORKERS, 'workers', `an integer 1-${MAX_WORKERS}, or "auto"`);
   for (const [k, v] of Object.entries(merged.json)) {
     expect(k in DEFAULT_JSON_OPTIONS && typeof v === 'boolean', `json.${k}`, 'a known boolean option');
@@ -306,13 +340,20 @@ function withServiceConfig(input: ConfigInput): ConfigInput {
 
 /** The route compilation options a config implies (app and OpenAPI document alike). */
 export function routeOptions(config: GatewayConfig): CompileOptions {
-  return { strict: config.strict, rules: config.serviceRules, autoFieldMask: config.patchFieldMask };
+  return {
+    strict: config.strict,
+    rules: config.serviceRules,
+    autoFieldMask: config.patchFieldMask,
+    pathRepeats: config.pathRepeats,
+    anyContentTypeAsJson: config.anyContentTypeAsJson,
+  };
 }
 
 const USAGE = `usage: gateway [--config file.(json|yaml)] [--descriptor api.binpb]
   [--upstream <service-or-package>=<host:port>]... [--host 127.0.0.1] [--port 8080]
   [--transport h2|grpc-js] [--auth off|jwt] [--jwks <url|rpc:/pkg.Svc/Method>] [--workers N|auto]
-  [--strict] [--no-docs] [--service-config service.yaml] [--no-patch-field-mask]`;
+  [--strict] [--no-docs] [--service-config service.yaml] [--no-patch-field-mask]
+  [--compat none|grpc-gateway|envoy]`;
 
 /** Parses command-line flags (over an optional --config file) into a config. */
 export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -352,6 +393,7 @@ export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       case '--no-docs': flags.docs = false; break;
       case '--service-config': flags.serviceConfig = path.resolve(value()); break;
       case '--no-patch-field-mask': flags.patchFieldMask = false; break;
+      case '--compat': flags.compat = value() as CompatPreset; break;
       case '--help': throw new ConfigError(USAGE);
       default: throw new ConfigError(`unknown argument "${arg}"\n${USAGE}`);
     }

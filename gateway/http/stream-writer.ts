@@ -13,17 +13,27 @@ import type { Route, StatusJson } from '../transcode';
 import type { CallStatus, Metadata, StreamSink } from '../upstream/transport';
 import { errorStatusHeaders } from './status-map';
 
-/** How a stream is framed on the wire. */
-export type StreamFraming = 'ndjson' | 'sse' | 'raw';
+/**
+ * How a stream is framed on the wire: `ndjson` (ours), `ndjson-json` (the same lines under
+ * `content-type: application/json`, as grpc-gateway's JSON marshaler labels them),
+ * `json-array` (Envoy's transcoder: `[msg,msg]`; a failure after the first byte cuts the
+ * connection, since an array has no place for it), `sse`, or `raw` (HttpBody).
+ */
+export type StreamFraming = 'ndjson' | 'ndjson-json' | 'json-array' | 'sse' | 'raw';
 
-/** Picks the framing from the route and the Accept header. */
-export function streamFraming(route: Route, accept: string | undefined): StreamFraming {
+/** The configurable default framing of JSON streams (config `streamFormat`). */
+export type StreamFormat = 'ndjson' | 'ndjson-json' | 'json-array';
+
+/** Picks the framing from the route, the Accept header and the configured default. */
+export function streamFraming(route: Route, accept: string | undefined, format: StreamFormat = 'ndjson'): StreamFraming {
   if (route.response.raw) return 'raw';
-  return accept !== undefined && accept.includes('text/event-stream') ? 'sse' : 'ndjson';
+  return accept !== undefined && accept.includes('text/event-stream') ? 'sse' : format;
 }
 
 const CONTENT_TYPES: Record<Exclude<StreamFraming, 'raw'>, string> = {
   ndjson: 'application/x-ndjson',
+  'ndjson-json': 'application/json',
+  'json-array': 'application/json',
   sse: 'text/event-stream',
 };
 
@@ -39,6 +49,7 @@ export interface StreamWriterHooks {
 export class StreamWriter implements StreamSink {
   private headers: Metadata = [];
   private started = false;
+  private written = 0;
 
   constructor(
     private readonly res: ServerResponse,
@@ -69,14 +80,17 @@ export class StreamWriter implements StreamSink {
     this.start(rendered.contentType);
     if (this.framing === 'raw') this.res.write(rendered.body);
     else if (this.framing === 'sse') this.res.write(`data: ${rendered.body as string}\n\n`);
+    else if (this.framing === 'json-array') this.res.write(`${this.written === 0 ? '[' : ','}${rendered.body as string}`);
     else this.res.write(`{"result":${rendered.body as string}}\n`);
+    this.written++;
   }
 
   onEnd(status: CallStatus): void {
     if (this.res.destroyed) return;
     if (status.code === 0) {
       this.start(undefined);
-      this.res.end();
+      if (this.framing === 'json-array') this.res.end(this.written === 0 ? '[]' : ']');
+      else this.res.end();
       return;
     }
     this.fail(status);
@@ -110,7 +124,7 @@ export class StreamWriter implements StreamSink {
       return;
     }
     if (this.framing === 'sse') this.res.end(`event: error\ndata: ${json}\n\n`);
-    else if (this.framing === 'ndjson') this.res.end(`{"error":${json}}\n`);
+    else if (this.framing === 'ndjson' || this.framing === 'ndjson-json') this.res.end(`{"error":${json}}\n`);
     else this.res.destroy(); // a raw body cannot carry a status: cut it so the client sees a failure
     this.started = true;
   }

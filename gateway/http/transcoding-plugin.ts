@@ -17,7 +17,7 @@ import { gatewayFailure } from '../upstream/upstream-failure';
 import { Cancellation, type CallStatus, type Metadata, type UnaryResult } from '../upstream/transport';
 import { errorReply } from './error-reply';
 import { httpStatusFromCode } from './status-map';
-import { StreamWriter, streamFraming } from './stream-writer';
+import { StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
 import { gatewayStatusJson } from '../transcode';
 
 export interface TranscodingOptions {
@@ -27,6 +27,8 @@ export interface TranscodingOptions {
   readonly bodyLimit: number;
   /** Each route's compiled pipeline (compileRouteHandlers), ending in its upstream call. */
   readonly handlers: ReadonlyMap<Route, Handler>;
+  /** Framing of JSON server streams when the client does not ask for SSE (config `streamFormat`). */
+  readonly streamFormat?: StreamFormat;
 }
 
 const NO_BODY_STATUSES = new Set([204, 205, 304]);
@@ -116,7 +118,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
   };
 
   const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined): StreamWriter =>
-    new StreamWriter(reply.raw, route, streamFraming(route, accept), {
+    new StreamWriter(reply.raw, route, streamFraming(route, accept, options.streamFormat), {
       metadataHeaders: (h, t) => responseHeaders(metadata, h, t),
       failure: (s: CallStatus) => {
         const own = gatewayFailure(s, route.rpc.service);

@@ -23,7 +23,7 @@ export function encodeMessages(call: Call): readonly Uint8Array[] {
 function checkContentType(call: Call): void {
   const { body, contentType } = call;
   const plan = call.route.request;
-  if (body && body.length > 0 && plan.hasBody && !plan.rawBody && !isJsonContentType(contentType)) {
+  if (body && body.length > 0 && plan.hasBody && !plan.rawBody && !plan.anyContentType && !isJsonContentType(contentType)) {
     throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `content type "${contentType}" is not JSON`);
   }
 }

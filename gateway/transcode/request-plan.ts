@@ -55,9 +55,18 @@ export interface RequestOptions {
    * repeat silently, as grpc-gateway and Envoy do.
    */
   readonly pathRepeats: 'reject-conflicts' | 'path-wins';
+  /**
+   * Read a body of any content type as JSON, as grpc-gateway (its `*` marshaler) and Envoy
+   * do; ours answers 415 for a type that is not JSON, so a form post fails loudly.
+   */
+  readonly anyContentTypeAsJson: boolean;
 }
 
-export const DEFAULT_REQUEST_OPTIONS: RequestOptions = Object.freeze({ autoFieldMask: true, pathRepeats: 'reject-conflicts' });
+export const DEFAULT_REQUEST_OPTIONS: RequestOptions = Object.freeze({
+  autoFieldMask: true,
+  pathRepeats: 'reject-conflicts',
+  anyContentTypeAsJson: false,
+});
 
 const FIELD_MASK_TYPE = 'google.protobuf.FieldMask';
 
@@ -126,6 +135,11 @@ export class RequestPlan {
   /** The query parameters this route accepts. */
   queryParameters(): QueryParameter[] {
     return this.query.parameters();
+  }
+
+  /** True when a JSON body of any content type is read (RequestOptions.anyContentTypeAsJson). */
+  get anyContentType(): boolean {
+    return this.requestOptions.anyContentTypeAsJson;
   }
 
   /** True when the route reads a request body at all. */

@@ -25,6 +25,17 @@ const NEVER_FORWARD = new Set([
   'user-agent',
 ]);
 
+/**
+ * grpc-gateway's permanent HTTP headers (runtime.isPermanentHTTPHeader): with a
+ * `permanentHeaderPrefix` (its `grpcgateway-`) each also travels as `<prefix><name>`.
+ */
+const PERMANENT_HEADERS = new Set([
+  'accept', 'accept-charset', 'accept-language', 'accept-ranges', 'authorization', 'cache-control',
+  'content-type', 'cookie', 'date', 'expect', 'from', 'host', 'if-match', 'if-modified-since',
+  'if-none-match', 'if-schedule-tag-match', 'if-unmodified-since', 'max-forwards', 'origin',
+  'pragma', 'referer', 'user-agent', 'via', 'warning',
+]);
+
 const METADATA_NAME = /^[0-9a-z_.-]+$/;
 // gRPC ASCII metadata values: printable ASCII (0x20-0x7E) per the HTTP/2 protocol spec.
 const PRINTABLE = /^[\x20-\x7e]*$/;
@@ -40,7 +51,13 @@ export interface ClientInfo {
 export class MetadataMapper {
   private readonly forwarded: ReadonlySet<string>;
 
-  constructor(forwardedHeaders: readonly string[], private readonly responsePrefix: string, private readonly trailerPrefix: string) {
+  constructor(
+    forwardedHeaders: readonly string[],
+    private readonly responsePrefix: string,
+    private readonly trailerPrefix: string,
+    /** '' (ours: permanent headers pass only if forwarded) or grpc-gateway's `grpcgateway-`. */
+    private readonly permanentPrefix = '',
+  ) {
     this.forwarded = new Set(forwardedHeaders.map((h) => h.toLowerCase()));
   }
 
@@ -53,6 +70,9 @@ export class MetadataMapper {
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined) continue;
+      if (this.permanentPrefix !== '' && PERMANENT_HEADERS.has(name)) {
+        for (const v of Array.isArray(value) ? value : [value]) out.push([this.permanentPrefix + name, metadataValue(name, name, v)]);
+      }
       let key: string;
       if (this.forwarded.has(name)) key = name;
       else if (name.startsWith(INCOMING_PREFIX)) key = name.slice(INCOMING_PREFIX.length);
