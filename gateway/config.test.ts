@@ -141,8 +141,10 @@ describe('configFromArgs', () => {
   it.each<[string, string[], string]>([
     ['an --upstream without =', ['--upstream', 'acme.user.v1'], '--upstream takes'],
     ['an --upstream with an empty name', ['--upstream', '=h:1'], '--upstream takes'],
-    ['a flag without its value', ['--port'], '--port needs a value'],
-    ['an unknown flag', ['--verbose'], 'unknown argument "--verbose"'],
+    ['a flag without its value', ['--port'], "Option '--port <value>' argument missing"],
+    ['an unknown flag', ['--verbose'], "Unknown option '--verbose'"],
+    ['a positional argument', ['api.binpb'], "Unexpected argument 'api.binpb'"],
+    ['a bad --log-format', ['--log-format', 'xml'], 'option "logFormat"'],
     ['a bad --port', ['--port', 'eighty'], 'option "port"'],
     ['a bad --transport', ['--transport', 'quic'], 'option "transport"'],
     ['a bad --auth', ['--auth', 'maybe'], 'option "auth.mode"'],

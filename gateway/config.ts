@@ -5,11 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_JSON_OPTIONS, NO_SERVICE_RULES, type CompileOptions, type JsonOptions, type ServiceRules } from './transcode';
 import { loadServiceConfig } from './service-config';
 import { COMPAT_PRESETS, type CompatPreset } from './compat-presets';
 import type { StreamFormat } from './http/stream-writer';
+import { LOG_FORMATS, parseLogFormat, type LogFormat } from '../shared-kit';
 import { DEFAULT_FORWARDED_HEADERS } from './upstream/metadata';
 
 /** How the gateway checks callers' bearer tokens. */
@@ -128,6 +130,13 @@ export interface GatewayConfig {
   readonly optionalUpstreams: readonly string[];
   /** Log level: fatal, error, warn, info, debug. */
   readonly logLevel: string;
+  /** Log lines: `auto` (pretty on a terminal, JSON otherwise), `pretty` or `json` (pino). */
+  readonly logFormat: LogFormat;
+  /**
+   * On SIGTERM/SIGINT, how long in-flight requests may take to finish, in ms; after it the
+   * remaining connections are cut and the process exits.
+   */
+  readonly shutdownGraceMs: number;
   /**
    * Gateway processes sharing the port (node:cluster, see workers.ts). 1 serves from this
    * process alone; more makes it a primary that forks that many workers. `auto` in a config
@@ -211,6 +220,8 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   },
   optionalUpstreams: [],
   logLevel: 'info',
+  logFormat: 'auto',
+  shutdownGraceMs: 10_000,
   workers: 1,
   strict: false,
   docs: true,
@@ -286,6 +297,8 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(typeof merged.anyContentTypeAsJson === 'boolean', 'anyContentTypeAsJson', 'true or false');
   expect(typeof merged.permanentHeaderPrefix === 'string' && /^[0-9a-z_.-]*$/.test(merged.permanentHeaderPrefix), 'permanentHeaderPrefix', 'a lower-case metadata name prefix, or ""');
   expect(['ndjson', 'ndjson-json', 'json-array'].includes(merged.streamFormat), 'streamFormat', '"ndjson", "ndjson-json" or "json-array"');
+  expect(LOG_FORMATS.includes(merged.logFormat), 'logFormat', `one of ${LOG_FORMATS.join(', ')}`);
+  expect(Number.isInteger(merged.shutdownGraceMs) && merged.shutdownGraceMs >= 0, 'shutdownGraceMs', 'a number of ms >= 0');
   expect(Number.isInteger(merged.workers) && merged.workers >= 1 && merged.workers <= MAX_WORKERS, 'workers', `an integer 1-${MAX_WORKERS}, or "auto"`);
   for (const [k, v] of Object.entries(merged.json)) {
     expect(k in DEFAULT_JSON_OPTIONS && typeof v === 'boolean', `json.${k}`, 'a known boolean option');
@@ -349,62 +362,94 @@ export function routeOptions(config: GatewayConfig): CompileOptions {
   };
 }
 
-const USAGE = `usage: gateway [--config file.(json|yaml)] [--descriptor api.binpb]
-  [--upstream <service-or-package>=<host:port>]... [--host 127.0.0.1] [--port 8080]
-  [--transport h2|grpc-js] [--auth off|jwt] [--jwks <url|rpc:/pkg.Svc/Method>] [--workers N|auto]
-  [--strict] [--no-docs] [--service-config service.yaml] [--no-patch-field-mask]
-  [--compat none|grpc-gateway|envoy]`;
+/** `--help`: printed on stdout. */
+export const USAGE = `usage: gateway [options]   (npm run gateway -- [options])
 
-/** Parses command-line flags (over an optional --config file) into a config. */
-export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  let input: ConfigInput = {};
-  const flags: ConfigInput = {};
-  const upstreams: Record<string, string> = {};
-  const auth: Mutable<AuthConfig> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.includes('=') && arg.startsWith('--') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new ConfigError(`${flag} needs a value\n${USAGE}`);
-      return v;
-    };
-    switch (flag) {
-      case '--config': input = readConfigFile(value()); break;
-      case '--descriptor': flags.descriptor = path.resolve(value()); break;
-      case '--host': flags.host = value(); break;
-      case '--port': flags.port = Number(value()); break;
-      case '--transport': flags.transport = value() as GatewayConfig['transport']; break;
-      case '--auth': auth.mode = value() as AuthConfig['mode']; break;
-      case '--jwks': auth.jwks = value(); break;
-      case '--workers': {
-        const v = value();
-        flags.workers = v === 'auto' ? 'auto' : Number(v);
-        break;
-      }
-      case '--upstream': {
-        const spec = value();
-        const eq = spec.indexOf('=');
-        if (eq <= 0) throw new ConfigError(`--upstream takes <service-or-package>=<host:port>, got "${spec}"`);
-        upstreams[spec.slice(0, eq)] = spec.slice(eq + 1);
-        break;
-      }
-      case '--strict': flags.strict = true; break;
-      case '--no-docs': flags.docs = false; break;
-      case '--service-config': flags.serviceConfig = path.resolve(value()); break;
-      case '--no-patch-field-mask': flags.patchFieldMask = false; break;
-      case '--compat': flags.compat = value() as CompatPreset; break;
-      case '--help': throw new ConfigError(USAGE);
-      default: throw new ConfigError(`unknown argument "${arg}"\n${USAGE}`);
-    }
+  --config <file>             JSON or YAML config file (every option, see gateway/config.ts)
+  --descriptor <file>         binary FileDescriptorSet with imports (default: gen/api.binpb)
+  --upstream <name>=<h:p>     upstream for a service or package, e.g. acme.user.v1=127.0.0.1:50051 (repeatable)
+  --host <addr>               listen address (default 127.0.0.1; env GATEWAY_HOST)
+  --port <n>                  listen port, 0 for any free one (default 8080; env GATEWAY_PORT)
+  --transport h2|grpc-js      upstream gRPC client (default h2)
+  --auth off|jwt              verify bearer JWTs at the edge (default jwt)
+  --jwks <url|rpc:/pkg.Svc/M> where the JWKS comes from (default rpc:/acme.user.v1.UserService/GetJwks)
+  --workers <n|auto>          gateway processes on the one port (default 1)
+  --log-level <level>         fatal, error, warn, info, debug (default info; env LOG_LEVEL)
+  --log-format <f>            auto (pretty on a terminal), pretty or json (env LOG_FORMAT)
+  --shutdown-grace-ms <ms>    how long requests may finish on SIGTERM (default 10000)
+  --strict                    a route that cannot be served stops the start (default: a warning)
+  --no-docs                   no /openapi.json and /docs
+  --service-config <file>     gRPC service config (per-method timeouts, http rules), YAML or JSON
+  --no-patch-field-mask       PATCH without updateMask does not derive one from the body
+  --compat none|grpc-gateway|envoy   defaults that behave like grpc-gateway or Envoy (see README)
+  -h, --help                  this text`;
+
+/** `--help` was asked for: not an error, the caller prints USAGE and exits 0. */
+export class HelpRequested extends ConfigError {
+  constructor() {
+    super(USAGE);
   }
-  if (env.GATEWAY_PORT && flags.port === undefined) flags.port = Number(env.GATEWAY_PORT);
-  if (env.GATEWAY_HOST && flags.host === undefined) flags.host = env.GATEWAY_HOST;
+}
+
+const FLAGS = {
+  config: { type: 'string' },
+  descriptor: { type: 'string' },
+  upstream: { type: 'string', multiple: true },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  transport: { type: 'string' },
+  auth: { type: 'string' },
+  jwks: { type: 'string' },
+  workers: { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'shutdown-grace-ms': { type: 'string' },
+  strict: { type: 'boolean' },
+  'no-docs': { type: 'boolean' },
+  'service-config': { type: 'string' },
+  'no-patch-field-mask': { type: 'boolean' },
+  compat: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses command-line flags (over an optional --config file and the environment) into a config. */
+export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) throw new HelpRequested();
+  const input: ConfigInput = values.config !== undefined ? readConfigFile(values.config) : {};
+  const upstreams: Record<string, string> = {};
+  for (const spec of values.upstream ?? []) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--upstream takes <service-or-package>=<host:port>, got "${spec}"`);
+    upstreams[spec.slice(0, eq)] = spec.slice(eq + 1);
+  }
+  const number = (v: string | undefined): number | undefined => (v === undefined ? undefined : v === '' ? NaN : Number(v));
+  const logFormat = values['log-format'] ?? env.LOG_FORMAT;
+  const flags: ConfigInput = {
+    descriptor: values.descriptor !== undefined ? path.resolve(values.descriptor) : undefined,
+    host: values.host ?? (env.GATEWAY_HOST || undefined),
+    port: number(values.port ?? (env.GATEWAY_PORT || undefined)),
+    transport: values.transport as GatewayConfig['transport'] | undefined,
+    workers: values.workers === 'auto' ? 'auto' : number(values.workers),
+    logLevel: values['log-level'] ?? (env.LOG_LEVEL || undefined),
+    logFormat: logFormat === undefined || logFormat === '' ? undefined : (parseLogFormat(logFormat) ?? (logFormat as LogFormat)),
+    shutdownGraceMs: number(values['shutdown-grace-ms']),
+    strict: values.strict,
+    docs: values['no-docs'] ? false : undefined,
+    serviceConfig: values['service-config'] !== undefined ? path.resolve(values['service-config']) : undefined,
+    patchFieldMask: values['no-patch-field-mask'] ? false : undefined,
+    compat: values.compat as CompatPreset | undefined,
+  };
   return resolveConfig({
     ...input,
-    ...flags,
+    ...stripUndefined(flags),
     upstreams: { ...(input.upstreams ?? {}), ...upstreams },
-    auth: { ...(input.auth ?? {}), ...auth },
+    auth: { ...(input.auth ?? {}), ...stripUndefined({ mode: values.auth as AuthConfig['mode'] | undefined, jwks: values.jwks }) },
   });
 }
 

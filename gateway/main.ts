@@ -1,68 +1,99 @@
 /**
  * `npm run gateway -- --descriptor api.binpb --upstream pkg.Service=127.0.0.1:50051 [--auth off]`
- * Starts the gateway from the command line (see config.ts for every option) and stops it
- * cleanly on SIGINT/SIGTERM. With `--workers N` (N > 1) this process becomes the cluster
- * primary and each of N workers runs this file too (see workers.ts).
+ * Starts the gateway from the command line (see config.ts for every option, `--help` for the
+ * flags) and shuts it down gracefully on SIGINT/SIGTERM. With `--workers N` (N > 1) this
+ * process becomes the cluster primary and each of N workers runs this file too (see workers.ts).
  */
 import cluster from 'node:cluster';
-import { startTelemetry } from '../shared-kit';
+import { existsSync } from 'node:fs';
+import { closingTelemetry, createLogger, listenError, loggerOptions, runMain, startTelemetry, StartupError, type Logger } from '../shared-kit';
 import type { Gateway } from './app';
-import { ConfigError, configFromArgs, type GatewayConfig } from './config';
-import { readableLogger } from './log-format';
+import { ConfigError, configFromArgs, HelpRequested, type GatewayConfig } from './config';
 import { runWorker, startWorkers } from './workers';
 
-/** Builds and starts a gateway; resolves once it listens. */
+/** Builds and starts a gateway; resolves once it listens. A port in use is a StartupError. */
 export async function startGateway(config: GatewayConfig, logger?: boolean | object): Promise<Gateway & { port: number }> {
   // Loaded here, not at the top: a cluster primary never builds a gateway, and this keeps
   // Fastify, protobuf-es and the transports (~13 MB of RSS) out of it.
   const { buildGateway } = await import('./app');
   const gateway = await buildGateway(config, logger);
-  const port = await gateway.listen();
+  let port: number;
+  try {
+    port = await gateway.listen();
+  } catch (err) {
+    await gateway.close().catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code ? listenError(err as NodeJS.ErrnoException, `${config.host}:${config.port}`, 'gateway') : err;
+  }
   return Object.assign(gateway, { port });
 }
 
-async function main(): Promise<void> {
+/**
+ * Closes `gateway`, giving open requests `graceMs` to finish; after that the connections still
+ * open (a stream nobody ends) are cut, so closing never hangs.
+ */
+export async function closeGateway(gateway: Gateway, graceMs: number, log: Logger): Promise<void> {
+  const cut = setTimeout(() => {
+    log.warn(`requests still open after ${graceMs} ms: closing their connections`);
+    gateway.app.server.closeAllConnections();
+  }, graceMs);
+  try {
+    await gateway.close();
+  } finally {
+    clearTimeout(cut);
+  }
+}
+
+/** What the command line must name before anything is built: checked first, so the message is the real cause. */
+export function checkStartable(config: GatewayConfig): void {
+  if (Object.keys(config.upstreams).length === 0) {
+    throw new StartupError('no upstream configured: pass --upstream <service-or-package>=<host:port> (or upstreams in --config); see --help');
+  }
+  if (!existsSync(config.descriptor)) throw new StartupError(`descriptor set not found: ${config.descriptor} (build one with \`buf build -o\`, or run \`npm run gen\`)`);
+}
+
+function main(): void {
   // Before the gateway is built: app.ts composes tracing only when telemetry exports (OTEL_*).
-  const telemetry = startTelemetry({ defaultServiceName: 'acme-gateway', warn: (msg) => console.error(`gateway: ${msg}`) });
+  const telemetry = startTelemetry({ defaultServiceName: 'acme-gateway', warn: (msg) => process.stderr.write(`gateway: ${msg}\n`) });
   if (cluster.isWorker) {
-    runWorker((config, id) => startGateway(config, readableLogger(config.logLevel, `gateway w${id}`)));
+    runWorker((config, id) => startGateway(config, loggerOptions(`gateway w${id}`, { level: config.logLevel, format: config.logFormat })));
     return;
   }
   let config: GatewayConfig;
   try {
     config = configFromArgs(process.argv.slice(2));
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${err.message}\n`);
+      process.exit(0);
+    }
     if (err instanceof ConfigError) {
-      console.error(`gateway: ${err.message}`);
+      process.stderr.write(`gateway: ${err.message}\n`);
       process.exit(2);
     }
     throw err;
   }
-  const gateway =
-    config.workers > 1
-      ? await startWorkers(config, {
+  const settings = { level: config.logLevel, format: config.logFormat };
+  const log = createLogger('gateway', settings);
+  const started = config;
+  runMain(
+    async () => {
+      checkStartable(started);
+      if (started.workers > 1) {
+        const pool = await startWorkers(started, {
+          log: (level, msg) => log[level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : 'info'](msg),
           onFatal: (err) => {
-            console.error(`gateway: ${err.message}`);
+            log.error(err.message);
             process.exit(1);
           },
-        })
-      : await startGateway(config, readableLogger(config.logLevel));
-  const stop = (): void => {
-    gateway.close().then(() => telemetry.shutdown()).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(`gateway: ${(err as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+        });
+        return closingTelemetry({ address: `${started.host}:${pool.port}`, close: () => pool.close() }, telemetry);
+      }
+      const gateway = await startGateway(started, loggerOptions('gateway', settings));
+      return closingTelemetry({ address: `${started.host}:${gateway.port}`, close: () => closeGateway(gateway, started.shutdownGraceMs, log) }, telemetry);
+    },
+    { log, graceMs: config.shutdownGraceMs },
+  );
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(`gateway: failed to start: ${(err as Error).message}`);
-    process.exit(1);
-  });
-}
+if (require.main === module) main();

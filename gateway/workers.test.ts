@@ -79,9 +79,10 @@ class GatewayProcess {
   }
 }
 
-const READY = /\[gateway\] INFO worker (\d+) \(pid (\d+)\) ready/;
-const LISTENING = /\[gateway\] INFO listening at http:\/\/127\.0\.0\.1:(\d+) with 2 workers/;
-const SERVED = /\[gateway w(\d+)\] INFO request completed .*"statusCode":200/;
+// The process logs pino JSON lines (its stdout is not a terminal).
+const READY = /"level":30,.*"name":"gateway","msg":"worker (\d+) \(pid (\d+)\) ready"/;
+const LISTENING = /"level":30,.*"name":"gateway","msg":"listening at http:\/\/127\.0\.0\.1:(\d+) with 2 workers"/;
+const SERVED = /"level":30,.*"name":"gateway w(\d+)".*"statusCode":200.*"msg":"request completed"/;
 
 function isAlive(pid: number): boolean {
   try {
@@ -152,7 +153,7 @@ describe('--workers 2', () => {
     const [victimId, victimPid] = [...workerPids][0];
     const before = gateway.lines.length;
     process.kill(victimPid, 'SIGKILL');
-    const died = new RegExp(`\\[gateway\\] WARN worker ${victimId} \\(pid ${victimPid}\\) was killed by SIGKILL; replacing it in \\d+ ms`);
+    const died = new RegExp(`"level":40,.*"msg":"worker ${victimId} \\(pid ${victimPid}\\) was killed by SIGKILL; replacing it in \\d+ ms`);
     await gateway.until('the death to be noticed', () => gateway.matches(died, before)[0]);
     const [, newId, newPid] = await gateway.until('a replacement', () => gateway.matches(READY, before)[0] ?? undefined);
     expect(Number(newPid)).not.toBe(victimPid);
@@ -183,7 +184,7 @@ describe('--workers start-up failures', () => {
       '--workers', '2', '--port', '0', '--descriptor', path.join(build.dir, 'missing.binpb'), '--upstream', `acme.echo.v1=${backend.target}`,
     ]);
     expect(await gateway.exit(10_000)).toEqual({ code: 1, signal: null });
-    expect(gateway.stderr.trim()).toMatch(/^gateway: failed to start: cannot read descriptor set .*missing\.binpb/);
+    expect(gateway.matches(/"level":50,.*"msg":"cannot start: descriptor set not found: .*missing\.binpb/)).toHaveLength(1);
     expect(gateway.lines.filter((l) => l.includes('replacing it'))).toEqual([]);
   });
 
@@ -198,7 +199,7 @@ describe('--workers start-up failures', () => {
     rmSync(descriptor); // every replacement now fails to start
     process.kill(Number(victim), 'SIGKILL');
     expect(await gateway.exit(20_000)).toEqual({ code: 1, signal: null });
-    expect(gateway.stderr).toMatch(/^gateway: workers keep dying at start \(5 in a row\), giving up; last: worker \d+ \(pid \d+\) failed to start: cannot read descriptor set/);
+    expect(gateway.matches(/"level":50,.*"msg":"workers keep dying at start \(5 in a row\), giving up; last: worker \d+ \(pid \d+\) failed to start: cannot read descriptor set/)).not.toHaveLength(0);
     expect(gateway.lines.filter((l) => l.includes('failed to start: cannot read descriptor set') && l.includes('replacing it in'))).toHaveLength(4);
     expect(isAlive(Number(survivor))).toBe(false);
   }, 30_000);

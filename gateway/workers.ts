@@ -10,7 +10,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { GatewayConfig } from './config';
-import { readableLine } from './log-format';
+import { createLogger } from '../shared-kit';
 
 /** A gateway serving in some process: what a worker hands back from its `start`. */
 export interface RunningGateway {
@@ -63,7 +63,8 @@ const CLOSE_TIMEOUT_MS = 10_000;
  */
 export function startWorkers(config: GatewayConfig, options: WorkerPoolOptions = {}): Promise<WorkerPool> {
   if (!cluster.isPrimary) throw new Error('startWorkers() runs in the cluster primary');
-  const log = options.log ?? ((level, msg) => process.stdout.write(readableLine('gateway', level, msg)));
+  const logger = options.log ? undefined : createLogger('gateway', { level: config.logLevel, format: config.logFormat });
+  const log = options.log ?? ((level: LogLevel, msg: string) => logger![level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : 'info'](msg));
   // `advanced` serialization is structured clone: the config arrives exactly, undefined fields included.
   cluster.setupPrimary({ exec: options.entry ?? require.resolve('./main'), args: [], serialization: 'advanced' });
 

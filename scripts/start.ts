@@ -1,61 +1,182 @@
 /**
- * `npm start`: the user service, the content service and the gateway in front of them, in
- * one process with readable logs, on the embedded store (PGlite under ./data, or PostgreSQL
- * when DATABASE_URL is set). Ctrl-C stops all three cleanly.
+ * `npm start`: the user service, the content service and the gateway in front of them, each
+ * in its own child process (as they are deployed), with their logs in one terminal, each line
+ * marked with the piece's name. On the embedded store by default (PGlite under ./data, one
+ * directory per service), or PostgreSQL when DATABASE_URL is set.
  *
- * Defaults: user 127.0.0.1:50051, content 127.0.0.1:50052, gateway 127.0.0.1:8080
- * (USER_ADDR, CONTENT_ADDR, GATEWAY_HOST/GATEWAY_PORT override them).
+ * Ctrl-C (or SIGTERM) stops all three gracefully, a second Ctrl-C at once. If a piece dies,
+ * the launcher says so and the others keep running (the gateway answers 503 for the missing
+ * service until it is back).
  */
-// First, before anything loads @grpc/grpc-js: traces the services' calls when OTEL_* configures tracing.
-import '../shared-kit/grpc-instrumentation';
-import { startTelemetry } from '../shared-kit';
-import { startUserService } from '../services/user/main';
-import { startContentService } from '../services/content/main';
-import { configFromArgs } from '../gateway/config';
-import { readableLogger } from '../gateway/log-format';
-import { startGateway } from '../gateway/main';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import {
+  closeOnSignals,
+  DEFAULT_LOG_SETTINGS,
+  isPretty,
+  parseLogFormat,
+  prettyPrinter,
+  WATCHDOG_MARGIN_MS,
+  type LogSettings,
+} from '../shared-kit';
+import { describeExit, startPiece, type LineSink, type Piece, type PieceSpec } from './piece-process';
 
-async function main(): Promise<void> {
-  // One process, one tracer provider: the three share service.name unless OTEL_SERVICE_NAME says otherwise.
-  const telemetry = startTelemetry({ defaultServiceName: 'acme', warn: (msg) => process.stderr.write(`${msg}\n`) });
-  const user = await startUserService();
-  const content = await startContentService();
-  let gateway;
-  try {
-    // Extra command-line flags (e.g. `npm start -- --auth off`) go to the gateway.
-    const config = configFromArgs([
-      '--upstream', `acme.user.v1=${user.address}`,
-      '--upstream', `acme.content.v1=${content.address}`,
-      ...process.argv.slice(2),
-    ]);
-    // Here the gateway shares its process with the services; cluster workers are for `npm run gateway`.
-    if (config.workers !== 1) throw new Error('--workers is for `npm run gateway`; `npm start` runs one gateway beside the services');
-    gateway = await startGateway(config, readableLogger(config.logLevel));
-  } catch (err) {
-    await Promise.allSettled([user.close(), content.close()]);
-    throw err;
-  }
-  const running = gateway;
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('stopping gateway and services...\n');
-    running
-      .close()
-      .then(() => Promise.all([content.close(), user.close()]))
-      .then(() => telemetry.shutdown())
-      .then(() => process.exit(0), (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  process.stdout.write(`ready: gateway http://127.0.0.1:${running.port}  user ${user.address}  content ${content.address}\n`);
+const USAGE = `usage: npm start -- [options] [gateway options]
+
+  --user-port <n>       user service port (default 50051; 0 = any free port; env USER_ADDR=host:port)
+  --content-port <n>    content service port (default 50052; env CONTENT_ADDR=host:port)
+  -h, --help            this text
+
+Every other option goes to the gateway (see \`npm run gateway -- --help\`), e.g. --port 8080,
+--auth off. The services read their settings from the environment (services/README.md):
+DATA_DIR, DATABASE_URL, USER_ADMIN_EMAILS, SHUTDOWN_GRACE_MS, LOG_LEVEL, LOG_FORMAT…`;
+
+const LAUNCHER_FLAGS = {
+  'user-port': { type: 'string' },
+  'content-port': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface LauncherArgs {
+  help: boolean;
+  userAddr: string;
+  contentAddr: string;
+  /** Everything not for the launcher, in order: the gateway's flags. */
+  gatewayArgs: string[];
 }
 
-main().catch((err: unknown) => {
-  console.error(`start: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+/** Splits argv into the launcher's own flags and the gateway's. */
+export function parseLauncherArgs(argv: readonly string[], env: NodeJS.ProcessEnv): LauncherArgs {
+  const { values, tokens } = parseArgs({ args: [...argv], options: LAUNCHER_FLAGS, strict: false, allowPositionals: true, tokens: true });
+  const ours = new Set<number>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || !(t.name in LAUNCHER_FLAGS)) continue;
+    ours.add(t.index);
+    if (t.value !== undefined && t.inlineValue === false) ours.add(t.index + 1);
+  }
+  const addr = (flag: unknown, fromEnv: string | undefined, fallback: string): string => {
+    const base = fromEnv || fallback;
+    if (flag === undefined) return base;
+    if (typeof flag !== 'string' || !/^\d+$/.test(flag)) throw new Error(`a port is a number, got "${String(flag)}"`);
+    return `${base.slice(0, base.lastIndexOf(':'))}:${flag}`;
+  };
+  return {
+    help: values.help === true,
+    userAddr: addr(values['user-port'], env.USER_ADDR, '127.0.0.1:50051'),
+    contentAddr: addr(values['content-port'], env.CONTENT_ADDR, '127.0.0.1:50052'),
+    gatewayArgs: argv.filter((_, i) => !ours.has(i)),
+  };
+}
+
+const COLORS: Record<string, string> = { user: '\x1b[36m', content: '\x1b[35m', gateway: '\x1b[33m', start: '\x1b[32m' };
+
+/** Writes the pieces' lines: pretty with a `name │` margin for a person, JSON lines (as they are) for a machine. */
+function lineSink(settings: LogSettings): LineSink {
+  if (!isPretty(settings)) {
+    return (name, line, stream) => {
+      // Children log JSON already; anything else (a crash's stack on stderr) is wrapped so the output stays JSON lines.
+      const out = line.startsWith('{') ? line : JSON.stringify({ level: stream === 2 ? 50 : 30, time: Date.now(), name, msg: line });
+      process.stdout.write(`${out}\n`);
+    };
+  }
+  const pretty = prettyPrinter();
+  const color = process.stdout.isTTY === true;
+  return (name, line) => {
+    const margin = color ? `${COLORS[name] ?? ''}${name.padEnd(7)}\x1b[0m │ ` : `${name.padEnd(7)} │ `;
+    process.stdout.write(pretty(line).split('\n').map((l) => margin + l).join('\n') + '\n');
+  };
+}
+
+function main(): void {
+  const env = process.env;
+  let args: LauncherArgs;
+  try {
+    args = parseLauncherArgs(process.argv.slice(2), env);
+  } catch (err) {
+    process.stderr.write(`start: ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const settings: LogSettings = {
+    level: env.LOG_LEVEL || DEFAULT_LOG_SETTINGS.level,
+    format: parseLogFormat(env.LOG_FORMAT) ?? DEFAULT_LOG_SETTINGS.format,
+  };
+  const sink = lineSink(settings);
+  const log = pino({ name: 'start', level: settings.level, base: { pid: process.pid } }, { write: (s: string) => sink('start', s.trimEnd(), 1) });
+  const graceMs = Number(env.SHUTDOWN_GRACE_MS) || 10_000;
+  const dist = path.resolve(__dirname, '..');
+  const pieces: Piece[] = [];
+  let stopping = false;
+  let started = false;
+
+  const launch = (spec: PieceSpec): Piece => {
+    // The children log JSON; this process renders it (one place decides colours and layout).
+    const piece = startPiece({ ...spec, env: { ...spec.env, LOG_FORMAT: 'json' } }, sink);
+    pieces.push(piece);
+    void piece.exited.then((exit) => {
+      // While starting, the start sequence reports the failure (and stops the rest).
+      if (stopping || !started) return;
+      const others = pieces.filter((p) => p.running()).map((p) => p.name);
+      if (others.length === 0) {
+        log.error(`${piece.name} ${describeExit(exit)}; nothing is running any more`);
+        process.exit(1);
+      }
+      log.error(`${piece.name} ${describeExit(exit)}; ${others.join(' and ')} keep running (restart it with \`npm run ${piece.name}\`)`);
+    });
+    return piece;
+  };
+
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    // In the order `docker compose` uses, dependents first: the gateway drains its in-flight
+    // requests while the services still answer them, then the services drain their own.
+    const unclean: string[] = [];
+    for (const group of [['gateway'], ['content', 'user']]) {
+      const running = pieces.filter((p) => group.includes(p.name) && p.running());
+      for (const p of running) p.kill('SIGTERM');
+      for (const p of running) {
+        const exit = await p.exited;
+        if (exit.code !== 0) unclean.push(`${p.name} ${describeExit(exit)}`);
+      }
+    }
+    if (unclean.length) throw new Error(unclean.join('; '));
+  };
+
+  closeOnSignals(stopAll, {
+    log,
+    // Each piece has its own grace and watchdog; this one covers the gateway's and then the services'.
+    graceMs: 2 * (graceMs + WATCHDOG_MARGIN_MS),
+    exit: (code) => {
+      if (code !== 0) for (const p of pieces) p.kill('SIGKILL');
+      process.exit(code);
+    },
+  });
+
+  (async () => {
+    const user = await launch({ name: 'user', entry: path.join(dist, 'services/user/main.js'), env: { USER_ADDR: args.userAddr } }).ready;
+    const content = await launch({
+      name: 'content',
+      entry: path.join(dist, 'services/content/main.js'),
+      env: { CONTENT_ADDR: args.contentAddr, USER_SERVICE_TARGET: user },
+    }).ready;
+    const gateway = await launch({
+      name: 'gateway',
+      entry: path.join(dist, 'gateway/main.js'),
+      execArgv: ['--max-semi-space-size=8', '--max-old-space-size=1024'],
+      args: ['--upstream', `acme.user.v1=${user}`, '--upstream', `acme.content.v1=${content}`, '--shutdown-grace-ms', String(graceMs), ...args.gatewayArgs],
+    }).ready;
+    started = true;
+    log.info(`ready: gateway http://${gateway}  user ${user}  content ${content}`);
+  })().catch(async (err: unknown) => {
+    if (stopping) return;
+    log.error(`start failed: ${(err as Error).message}`);
+    await stopAll().catch(() => undefined);
+    process.exit(1);
+  });
+}
+
+if (require.main === module) main();

@@ -146,12 +146,13 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
       );
       // A client that hung up while its token was being verified must not leave a subscription behind.
       if (call.cancelled) return;
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         const unsubscribe = events.subscribe(
           (post) => {
             if ((authorId === 0n || post.authorId === authorId) && (tag === '' || post.tags.includes(tag))) call.write({ post: toPost(post) });
           },
-          resolve,
+          // Shutting down: UNAVAILABLE, not a clean end, so the client knows to reconnect elsewhere or later.
+          () => reject(statusError(status.UNAVAILABLE, 'the content service is shutting down; reconnect', { reason: 'SHUTTING_DOWN' })),
         );
         call.on('cancelled', () => {
           unsubscribe();

@@ -1,22 +1,24 @@
-/** Entry point of the content service: `node dist/services/content/main.js`, or startContentService() from tests and the launcher. */
+/** Entry point of the content service: `npm run content` (dist/services/content/main.js), or startContentService() from tests and the launcher. */
 // First, before anything loads @grpc/grpc-js: traces its calls when OTEL_* configures tracing.
 import '../../shared-kit/grpc-instrumentation';
 import {
   bindService,
+  claimServiceResources,
   createIdGenerator,
   createLogger,
   createTokenVerifier,
+  loadConfig,
   openServiceDatabase,
   resolveConfig,
-  runMain,
   runningService,
   startGrpcServer,
   type Config,
+  type Database,
   type Logger,
   type RunningService,
   withRevocation,
 } from '../kit';
-import { closingTelemetry, startTelemetry } from '../../shared-kit';
+import { closingTelemetry, runMain, startTelemetry } from '../../shared-kit';
 import { ContentServiceService, type ContentServiceServer } from '../../gen/acme/content/v1/content';
 import { contentHandlers } from './content-service';
 import { contentMigrations, PostStore } from './content-store';
@@ -24,40 +26,49 @@ import { PostEvents } from './post-events';
 import { userServiceKeys } from './user-jwks';
 
 /** Starts the content service on config.contentAddr; it reaches the user service at config.userServiceTarget for keys. */
-export async function startContentService(overrides: Partial<Config> = {}, log: Logger = createLogger('content')): Promise<RunningService> {
+export async function startContentService(overrides: Partial<Config> = {}, log?: Logger): Promise<RunningService> {
   const config = resolveConfig(overrides);
-  const db = await openServiceDatabase(config, 'content', contentMigrations);
-  const userKeys = userServiceKeys(config.userServiceTarget);
-  const events = new PostEvents();
+  log ??= createLogger('content', config.log);
+  // Port and data directory first: a second instance stops here, before touching the database.
+  const release = await claimServiceResources(config, 'content', config.contentAddr);
+  let db: Database | undefined;
+  let userKeys: ReturnType<typeof userServiceKeys> | undefined;
   try {
+    db = await openServiceDatabase(config, 'content', contentMigrations);
+    userKeys = userServiceKeys(config.userServiceTarget);
+    const events = new PostEvents();
     // Signature and claims with the user service's keys, then the account's current state.
     const verify = withRevocation(createTokenVerifier(userKeys.keys), userKeys.lookup, { ttlMs: config.accountCacheMs });
     const handlers = contentHandlers({ store: new PostStore(db), events, nextId: createIdGenerator() });
     const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify, log });
     const server = await startGrpcServer(config.contentAddr, [{ name: 'acme.content.v1.ContentService', definition: ContentServiceService, implementation }], log);
     log.info(`store: ${db.driver} (schema ${db.schema}); keys from user service at ${config.userServiceTarget}`);
+    const [opened, keys] = [db, userKeys];
     return runningService({
       server,
       graceMs: config.shutdownGraceMs,
       log,
-      // Watch streams never end by themselves: end them so the server can drain.
+      // Watch streams never end by themselves: end them (UNAVAILABLE, so clients reconnect) so the server can drain.
       beforeShutdown: () => events.closeAll(),
       afterShutdown: async () => {
-        userKeys.close();
-        await db.close();
+        keys.close();
+        await opened.close();
+        release();
       },
     });
   } catch (err) {
-    userKeys.close();
-    await db.close();
+    userKeys?.close();
+    await db?.close();
+    release();
     throw err;
   }
 }
 
 if (require.main === module) {
-  const log = createLogger('content');
+  const config = loadConfig();
+  const log = createLogger('content', config.log);
   runMain(async () => {
-    const telemetry = startTelemetry({ defaultServiceName: 'acme-content', warn: log.warn });
+    const telemetry = startTelemetry({ defaultServiceName: 'acme-content', warn: (msg) => log.warn(msg) });
     return closingTelemetry(await startContentService({}, log), telemetry);
-  }, log);
+  }, { log, graceMs: config.shutdownGraceMs });
 }

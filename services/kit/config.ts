@@ -1,3 +1,5 @@
+import { DEFAULT_LOG_SETTINGS, parseLogFormat, StartupError, type LogSettings } from '../../shared-kit';
+
 /**
  * The services' one options object. Every environment variable the services read is read
  * here and nowhere else; each option is documented where it is declared.
@@ -27,6 +29,8 @@ export interface Config {
    * still works on a service that did not make the change. At most 10000.
    */
   accountCacheMs: number;
+  /** LOG_LEVEL (fatal…trace, default info) and LOG_FORMAT (auto: pretty on a terminal, JSON otherwise; pretty; json). */
+  log: LogSettings;
 }
 
 type Env = Record<string, string | undefined>;
@@ -48,6 +52,10 @@ export function loadConfig(env: Env = process.env): Config {
     tokenTtlSeconds: positiveInt(env, 'TOKEN_TTL_SECONDS', 3600),
     shutdownGraceMs: positiveInt(env, 'SHUTDOWN_GRACE_MS', 10_000),
     accountCacheMs: Math.min(positiveInt(env, 'ACCOUNT_CACHE_MS', 2_000), 10_000),
+    log: {
+      level: env.LOG_LEVEL || DEFAULT_LOG_SETTINGS.level,
+      format: env.LOG_FORMAT ? (parseLogFormat(env.LOG_FORMAT) ?? fail('LOG_FORMAT must be auto, pretty or json')) : DEFAULT_LOG_SETTINGS.format,
+    },
   };
 }
 
@@ -56,10 +64,14 @@ export function resolveConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig(), ...overrides };
 }
 
+function fail(message: string): never {
+  throw new StartupError(message);
+}
+
 function positiveInt(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n <= 0) throw new StartupError(`${name} must be a positive integer, got "${raw}"`);
   return n;
 }

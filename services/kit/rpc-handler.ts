@@ -15,7 +15,7 @@ import {
 import { authenticate } from './auth';
 import { databaseStatus } from './database-errors';
 import { methodPolicy } from './descriptors';
-import type { Logger } from './log';
+import type { Logger } from '../../shared-kit';
 import { StatusError, statusError } from './status-error';
 import type { Caller, TokenVerifier } from './token-verifier';
 
@@ -92,6 +92,6 @@ export function toServiceError(err: unknown, where: string, log: Logger): Servic
     log.warn(`${where}: database error mapped to ${status[mapped.code]}: ${String((err as Error).message)}`);
     return mapped;
   }
-  log.error(`${where} failed`, err);
+  log.error({ err }, `${where} failed`);
   return statusError(status.INTERNAL, 'internal error');
 }

@@ -7,7 +7,7 @@
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { reflectionIndex } from './descriptors';
-import type { Logger } from './log';
+import type { Logger } from '../../shared-kit';
 import { addReflection } from './reflection';
 
 /** The standard health service every server carries (grpc-health-check implements it). */
@@ -97,7 +97,6 @@ export function runningService(parts: ServiceParts): RunningService {
         parts.beforeShutdown?.();
         await parts.server.shutdown(parts.graceMs);
         await parts.afterShutdown();
-        parts.log.info('stopped');
       })()),
   };
 }

@@ -1,7 +1,7 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { decodeStatusDetails, invalidArgument, statusError, STATUS_DETAILS_KEY } from './status-error';
 import { toServiceError } from './rpc-handler';
-import { silentLogger } from './log';
+import { silentLogger } from '../../shared-kit';
 
 describe('status errors', () => {
   it('carries BadRequest and ErrorInfo in grpc-status-details-bin', () => {

@@ -1,34 +1,40 @@
-/** Entry point of the user service: `node dist/services/user/main.js`, or startUserService() from tests and the launcher. */
+/** Entry point of the user service: `npm run user` (dist/services/user/main.js), or startUserService() from tests and the launcher. */
 // First, before anything loads @grpc/grpc-js: traces its calls when OTEL_* configures tracing.
 import '../../shared-kit/grpc-instrumentation';
 import { createLocalJWKSet } from 'jose';
 import {
   bindService,
+  claimServiceResources,
   createIdGenerator,
   createLogger,
   createTokenVerifier,
+  loadConfig,
   openServiceDatabase,
   resolveConfig,
-  runMain,
   runningService,
   startGrpcServer,
   type Config,
+  type Database,
   type Logger,
   type RunningService,
   withRevocation,
 } from '../kit';
-import { closingTelemetry, startTelemetry } from '../../shared-kit';
+import { closingTelemetry, runMain, startTelemetry } from '../../shared-kit';
 import { UserServiceService, type UserServiceServer } from '../../gen/acme/user/v1/user';
 import { loadOrCreateSigningKey } from './signing-key';
 import { roleName, userHandlers } from './user-service';
 import { UserStore, userMigrations } from './user-store';
 
 /** Starts the user service on config.userAddr (environment defaults, then `overrides`). */
-export async function startUserService(overrides: Partial<Config> = {}, log: Logger = createLogger('user')): Promise<RunningService> {
+export async function startUserService(overrides: Partial<Config> = {}, log?: Logger): Promise<RunningService> {
   const config = resolveConfig(overrides);
-  const key = await loadOrCreateSigningKey(config.dataDir);
-  const db = await openServiceDatabase(config, 'user', userMigrations);
+  log ??= createLogger('user', config.log);
+  // Port and data directory first: a second instance stops here, before touching the database.
+  const release = await claimServiceResources(config, 'user', config.userAddr);
+  let db: Database | undefined;
   try {
+    const key = await loadOrCreateSigningKey(config.dataDir);
+    db = await openServiceDatabase(config, 'user', userMigrations);
     const store = new UserStore(db);
     // The service checks its own tokens against its own public key, then against the stored account.
     const verify = withRevocation(
@@ -50,17 +56,28 @@ export async function startUserService(overrides: Partial<Config> = {}, log: Log
     const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log });
     const server = await startGrpcServer(config.userAddr, [{ name: 'acme.user.v1.UserService', definition: UserServiceService, implementation }], log);
     log.info(`store: ${db.driver} (schema ${db.schema}); signing key ${key.kid}`);
-    return runningService({ server, graceMs: config.shutdownGraceMs, log, afterShutdown: () => db.close() });
+    const opened = db;
+    return runningService({
+      server,
+      graceMs: config.shutdownGraceMs,
+      log,
+      afterShutdown: async () => {
+        await opened.close();
+        release();
+      },
+    });
   } catch (err) {
-    await db.close();
+    await db?.close();
+    release();
     throw err;
   }
 }
 
 if (require.main === module) {
-  const log = createLogger('user');
+  const config = loadConfig();
+  const log = createLogger('user', config.log);
   runMain(async () => {
-    const telemetry = startTelemetry({ defaultServiceName: 'acme-user', warn: log.warn });
+    const telemetry = startTelemetry({ defaultServiceName: 'acme-user', warn: (msg) => log.warn(msg) });
     return closingTelemetry(await startUserService({}, log), telemetry);
-  }, log);
+  }, { log, graceMs: config.shutdownGraceMs });
 }
