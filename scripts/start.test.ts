@@ -237,19 +237,30 @@ describe('npm start: three processes', () => {
     }
   }, 60_000);
 
-  it('kill -9 of the user service: the launcher says so, the gateway and the content service keep serving', async () => {
+  let standaloneUser: NodeProcess;
+
+  it('kill -9 of the user service: the launcher says so, the others keep serving; the user service restarted alone is used again', async () => {
     const from = launcher.lines.length;
     process.kill(pids.get('user')!, 'SIGKILL');
     const report = await launcher.line('the report', (l) => l.name === 'start' && l.level === 50, 10_000, from);
     expect(report.msg).toBe('user was killed by SIGKILL; content and gateway keep running (restart it with `npm run user`)');
-    // Content still verifies the token (its JWKS is cached); its calls succeed through the gateway.
-    const created = await request(`${base}/v1/posts`, { method: 'POST', headers: json(token), body: JSON.stringify({ title: 'Still here', body: 'x' }) });
-    expect(created.status).toBe(201);
+    // The content service still answers anonymous reads through the gateway; user calls are 503.
     expect((await request(`${base}/v1/posts`)).status).toBe(200);
-    const users = await request(`${base}/v1/users`, { headers: json(token) });
-    expect(users.status).toBe(503);
+    expect((await request(`${base}/v1/users`, { headers: json(token) })).status).toBe(503);
     expect(isAlive(launcher.pid) && isAlive(pids.get('content')!) && isAlive(pids.get('gateway')!)).toBe(true);
-  });
+
+    // `npm run user` on the same address and data directory (the killed process's lock is stale).
+    standaloneUser = new NodeProcess(path.join(build.dir, 'services', 'user', 'main.js'), [], {
+      USER_ADDR: userAddr,
+      DATA_DIR: data.path,
+      SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    });
+    await standaloneUser.line('the user service listening', (l) => /^listening on /.test(l.msg ?? ''), 90_000);
+    const deadline = Date.now() + 10_000;
+    let status = 0;
+    while (Date.now() < deadline && (status = (await request(`${base}/v1/users`, { headers: json(token) })).status) !== 200) await new Promise((r) => setTimeout(r, 100));
+    expect(status).toBe(200);
+  }, 120_000);
 
   it('SIGTERM with an open watch stream and a request in flight: the request completes, every process exits 0 within its grace', async () => {
     // The watch: a stream that never ends by itself.
@@ -298,9 +309,19 @@ describe('npm start: three processes', () => {
     }
     for (const name of ['gateway', 'content']) expect(stopped.get(name)).toBeLessThanOrEqual(GRACE_MS + 1000);
     for (const pid of pids.values()) expect(isAlive(pid)).toBe(false);
+    // The user service started alone stops the same way.
+    const userSignalled = Date.now();
+    standaloneUser.kill('SIGTERM');
+    const userExit = await standaloneUser.exited;
+    expect(userExit).toMatchObject({ code: 0, signal: null });
+    const userStopped = Number(/(\d+)/.exec(standaloneUser.find((l) => /^stopped in \d+ ms$/.test(l.msg ?? ''))!.msg!)![1]);
+    expect(userStopped).toBeLessThanOrEqual(GRACE_MS + 1000);
+    stopped.set('user', userStopped);
+    stopped.set('user exit', userExit.at - userSignalled);
     // The figures, for the report.
     process.stdout.write(
-      `shutdown: gateway ${stopped.get('gateway')} ms, content ${stopped.get('content')} ms, launcher ${stopped.get('start')} ms ` +
+      `shutdown: gateway ${stopped.get('gateway')} ms, content ${stopped.get('content')} ms, launcher ${stopped.get('start')} ms, ` +
+        `user (alone) ${stopped.get('user')} ms (exit ${stopped.get('user exit')} ms after SIGTERM), ` +
         `(exit ${exit.at - signalled} ms after SIGTERM); stream: ${JSON.stringify(streamed.slice(-300))}\n`,
     );
   }, 30_000);
