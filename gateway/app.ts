@@ -11,6 +11,7 @@ import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from './config';
 import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
 import { registerProbes } from './http/probes';
+import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { transcodingPlugin } from './http/transcoding-plugin';
 import { compileRouteHandlers, type InterceptorFactory } from './pipeline';
 import { compileRoutes, type RouteTable } from './transcode';
@@ -67,7 +68,9 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     routerOptions: { maxParamLength: 64 * 1024, querystringParser: noQuery },
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    ...serverLimitOptions(config.limits),
   });
+  applyServerLimits(app, config.limits);
 
   for (const warning of routes.warnings) app.log.warn(`route: ${warning}`);
 
@@ -109,6 +112,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     registry,
     metadata: new MetadataMapper(config.forwardedHeaders, config.responseHeaderPrefix, config.trailerHeaderPrefix, config.permanentHeaderPrefix),
     bodyLimit: config.bodyLimit,
+    maxBufferedBodyBytes: config.limits.maxBufferedBodyBytes,
     handlers,
     streamFormat: config.streamFormat,
   };

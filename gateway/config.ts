@@ -99,7 +99,49 @@ export interface ResilienceConfig extends ResiliencePolicy {
   readonly overrides: Readonly<Record<string, ResilienceOverride>>;
 }
 
+/** What the HTTP server refuses and when (see http/server-limits.ts and README "Security"). */
+export interface LimitsConfig {
+  /** Time to receive a request's headers; a client that dribbles them gets 408. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive the whole request, headers and body: a body that stalls half-way gets 408 and the socket closes. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive socket (between requests) closes after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way closes after this (0 = none; streams send keep-alive). */
+  readonly idleTimeoutMs: number;
+  /** Open client connections at most; more are refused at accept. */
+  readonly maxConnections: number;
+  /** Bytes of request bodies being received at once, across all requests; beyond it 503 OVERLOADED. */
+  readonly maxBufferedBodyBytes: number;
+  /** Open server streams (watches) per client address at once; beyond it 429 TOO_MANY_STREAMS. */
+  readonly maxStreamsPerClient: number;
+}
+
+/** Token-bucket rate limits per caller (see edge/rate-limit.ts). */
+export interface RateLimitConfig {
+  /** Off: no limits at all. */
+  readonly enabled: boolean;
+  /** Default sustained rate per caller and route, when the proto sets none (0 = unlimited). */
+  readonly requestsPerMinute: number;
+  /** Default bucket size (requests at once). */
+  readonly burst: number;
+  /** Per service, package or method (`pkg.Service/Method`) overrides; the proto option wins over the default, these win over both. */
+  readonly overrides: Readonly<Record<string, { requestsPerMinute: number; burst: number }>>;
+  /** Proxies whose X-Forwarded-For is believed (exact addresses); the client is then the last address before them. */
+  readonly trustedProxies: readonly string[];
+  /** `memory` (this process) or `redis` (shared by every gateway instance). */
+  readonly store: 'memory' | 'redis';
+  /** redis://host:port for the redis store. */
+  readonly redisUrl: string;
+  /** When Redis cannot be reached: `open` lets requests through, `closed` answers 503. */
+  readonly onStoreFailure: 'open' | 'closed';
+}
+
 export interface GatewayConfig {
+  /** Server timeouts and caps; see LimitsConfig. */
+  readonly limits: LimitsConfig;
+  /** Rate limits; see RateLimitConfig. */
+  readonly rateLimit: RateLimitConfig;
   /** Address to listen on (loopback by default). */
   readonly host: string;
   /** Port to listen on; 0 picks a free one. */
@@ -202,6 +244,25 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
   descriptor: BUILTIN_DESCRIPTOR,
+  limits: {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+    idleTimeoutMs: 0,
+    maxConnections: 10_000,
+    maxBufferedBodyBytes: 256 * 1024 * 1024,
+    maxStreamsPerClient: 32,
+  },
+  rateLimit: {
+    enabled: true,
+    requestsPerMinute: 6_000,
+    burst: 200,
+    overrides: {},
+    trustedProxies: [],
+    store: 'memory',
+    redisUrl: 'redis://127.0.0.1:6379',
+    onStoreFailure: 'open',
+  },
   upstreams: {},
   transport: 'h2',
   auth: { mode: 'jwt', jwks: 'rpc:/acme.user.v1.UserService/GetJwks', issuer: 'acme-user', audience: 'acme' },
@@ -240,7 +301,9 @@ export class ConfigError extends Error {}
 
 /** A partial config, as from a file or a caller; nested objects may be partial too. */
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
-export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules'>> & {
+export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit'>> & {
+  limits?: Mutable<LimitsConfig>;
+  rateLimit?: Mutable<RateLimitConfig>;
   auth?: Mutable<AuthConfig>;
   resilience?: ResilienceOverride & { overrides?: Record<string, ResilienceOverride> };
   json?: Mutable<JsonOptions>;
@@ -261,6 +324,8 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     ...stripUndefined(input),
     auth: { ...DEFAULT_CONFIG.auth, ...stripUndefined(input.auth ?? {}) },
     json: { ...DEFAULT_CONFIG.json, ...preset.json, ...stripUndefined(input.json ?? {}) },
+    limits: { ...DEFAULT_CONFIG.limits, ...stripUndefined(input.limits ?? {}) },
+    rateLimit: { ...DEFAULT_CONFIG.rateLimit, ...stripUndefined(input.rateLimit ?? {}) },
     resilience: {
       ...mergePolicy(DEFAULT_CONFIG.resilience, input.resilience ?? {}),
       overrides: input.resilience?.overrides ?? {},
@@ -290,6 +355,17 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     }
   }
   expect(Array.isArray(merged.optionalUpstreams) && merged.optionalUpstreams.every((h) => typeof h === 'string'), 'optionalUpstreams', 'a list of service or package names');
+  for (const [k, v] of Object.entries(merged.limits)) {
+    expect(k in DEFAULT_CONFIG.limits && Number.isInteger(v) && v >= 0, `limits.${k}`, 'a known option, an integer >= 0');
+  }
+  const rl = merged.rateLimit;
+  for (const k of Object.keys(rl)) expect(k in DEFAULT_CONFIG.rateLimit, `rateLimit.${k}`, 'a known option');
+  expect(typeof rl.enabled === 'boolean', 'rateLimit.enabled', 'true or false');
+  expect(Number.isInteger(rl.requestsPerMinute) && rl.requestsPerMinute >= 0, 'rateLimit.requestsPerMinute', 'an integer >= 0');
+  expect(Number.isInteger(rl.burst) && rl.burst >= 1, 'rateLimit.burst', 'an integer >= 1');
+  expect(rl.store === 'memory' || rl.store === 'redis', 'rateLimit.store', '"memory" or "redis"');
+  expect(rl.onStoreFailure === 'open' || rl.onStoreFailure === 'closed', 'rateLimit.onStoreFailure', '"open" or "closed"');
+  expect(Array.isArray(rl.trustedProxies) && rl.trustedProxies.every((h) => typeof h === 'string'), 'rateLimit.trustedProxies', 'a list of addresses');
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
   expect(typeof merged.patchFieldMask === 'boolean', 'patchFieldMask', 'true or false');

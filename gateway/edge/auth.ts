@@ -19,7 +19,9 @@ const REFRESH_COOLDOWN_MS = 30_000;
 
 /** Builds the authorizer for `config`; `fetchRpcJwks` serves `rpc:` JWKS sources. */
 export function createAuthorizer(config: AuthConfig, fetchRpcJwks: JwksFetcher | undefined) {
-  const keys = config.jwks.startsWith('rpc:') ? rpcKeySet(fetchRpcJwks) : createRemoteJWKSet(new URL(config.jwks));
+  // A key set once loaded is kept while its source is down (cacheMaxAge: Infinity); unknown
+  // kids still trigger a reload, at most once per cooldown.
+  const keys = config.jwks.startsWith('rpc:') ? rpcKeySet(fetchRpcJwks) : createRemoteJWKSet(new URL(config.jwks), { cacheMaxAge: Infinity });
   // `exp` is required: a token that never expires can never be revoked by expiry (the services require it too).
   const verifyOptions = { issuer: config.issuer, audience: config.audience, requiredClaims: ['exp'] };
 
@@ -35,7 +37,13 @@ export function createAuthorizer(config: AuthConfig, fetchRpcJwks: JwksFetcher |
       const { payload } = await jwtVerify(token, keys, verifyOptions);
       role = payload.role;
     } catch (err) {
-      if (err instanceof GatewayError) throw err;
+      if (keysUnavailable(err)) {
+        // Without keys the gateway cannot judge the token. A public route needs no verdict
+        // from the edge (the service verifies any token it gets), so it keeps working while
+        // the key source is down; a protected route cannot.
+        if (policy.public) return;
+        throw err instanceof GatewayError ? err : new GatewayError('UPSTREAM_UNAVAILABLE', 'cannot load the token verification keys');
+      }
       throw new GatewayError('UNAUTHENTICATED', `invalid bearer token: ${describe(err)}`);
     }
     if (policy.roles.length > 0 && !policy.roles.includes(String(role))) {
@@ -50,6 +58,12 @@ function bearerToken(header: string | string[] | undefined): string | undefined 
   const m = /^Bearer\s+(\S+)\s*$/i.exec(value);
   if (!m) throw new GatewayError('UNAUTHENTICATED', 'authorization header must be "Bearer <token>"');
   return m[1];
+}
+
+/** The key source failed (rpc: GatewayError; URL: timeout or a network error), as opposed to a bad token. */
+function keysUnavailable(err: unknown): boolean {
+  if (err instanceof GatewayError) return err.reason === 'UPSTREAM_UNAVAILABLE';
+  return err instanceof joseErrors.JWKSTimeout || !(err instanceof joseErrors.JOSEError);
 }
 
 function describe(err: unknown): string {

@@ -15,6 +15,7 @@ import { GatewayError, upstreamStatusJson, type Route, type RouteTable } from '.
 import type { MetadataMapper } from '../upstream/metadata';
 import { gatewayFailure } from '../upstream/upstream-failure';
 import { Cancellation, type CallStatus, type Metadata, type UnaryResult } from '../upstream/transport';
+import { createBodyReader } from './body-reader';
 import { errorReply } from './error-reply';
 import { httpStatusFromCode } from './status-map';
 import { StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
@@ -25,6 +26,8 @@ export interface TranscodingOptions {
   readonly registry: Registry;
   readonly metadata: MetadataMapper;
   readonly bodyLimit: number;
+  /** Bytes of request bodies being received at once, across all requests; beyond it 503. */
+  readonly maxBufferedBodyBytes: number;
   /** Each route's compiled pipeline (compileRouteHandlers), ending in its upstream call. */
   readonly handlers: ReadonlyMap<Route, Handler>;
   /** Framing of JSON server streams when the client does not ask for SSE (config `streamFormat`). */
@@ -39,7 +42,8 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
 
   // Bodies are read as bytes: routes decide (JSON, NDJSON, raw HttpBody), and JSON is parsed once.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
+  const reader = createBodyReader(options.bodyLimit, options.maxBufferedBodyBytes);
+  app.addContentTypeParser('*', { bodyLimit: options.bodyLimit }, reader.parse);
   for (const method of table.customMethods) {
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }

@@ -15,8 +15,6 @@ describe('MetadataMapper.incoming', () => {
     ['repeated values stay separate', { 'grpc-metadata-foo': ['a', 'b'] }, [['foo', 'a'], ['foo', 'b']]],
     ['-bin values are decoded', { 'grpc-metadata-k-bin': 'AAH/' }, [['k-bin', new Uint8Array([0, 1, 255])]]],
     ['unlisted headers are dropped', { 'x-random': '1', cookie: 'c' }, []],
-    ['hop-by-hop names via the prefix are dropped', { 'grpc-metadata-connection': 'close', 'grpc-metadata-te': 'trailers' }, []],
-    ['reserved grpc- names via the prefix are dropped', { 'grpc-metadata-grpc-timeout': '1S' }, []],
   ])('%s', (_name, headers, expected) => {
     const out = mapper.incoming(headers, CLIENT);
     expect(out.slice(0, -3).map(([k, v]) => [k, typeof v === 'string' ? v : new Uint8Array(v)])).toEqual(expected);
@@ -37,12 +35,27 @@ describe('MetadataMapper.incoming', () => {
     ['a control character', { 'grpc-metadata-foo': 'a\u0001b' }],
     ['bad base64 on a -bin key', { 'grpc-metadata-foo-bin': 'not base64!' }],
     ['an invalid metadata name', { 'grpc-metadata-f\u00f6o': 'x' }],
+    // Names the gateway forwards or sets itself cannot be smuggled in under the prefix (issue 12, item 7).
+    ['a second authorization via the prefix', { 'grpc-metadata-authorization': 'Bearer other' }],
+    ['a forwarded name via the prefix', { 'grpc-metadata-x-request-id': 'r' }],
+    ['x-forwarded-for via the prefix', { 'grpc-metadata-x-forwarded-for': '10.0.0.1' }],
+    ['a hop-by-hop name via the prefix', { 'grpc-metadata-connection': 'close' }],
+    ['te via the prefix', { 'grpc-metadata-te': 'trailers' }],
+    ['a reserved grpc- name via the prefix', { 'grpc-metadata-grpc-timeout': '1S' }],
     ['a non-ASCII host', { host: 'h\u00f6st' }],
   ])('%s → INVALID_HEADER', (_name, headers) => {
     const client = { ...CLIENT, host: headers.host ?? CLIENT.host };
     const thrown = thrownBy(() => mapper.incoming(headers, client));
     expect(thrown).toBeInstanceOf(GatewayError);
     expect((thrown as GatewayError).reason).toBe('INVALID_HEADER');
+  });
+
+  it('metadata past 8 KiB (600 small headers) is HEADERS_TOO_LARGE, 431', () => {
+    const many = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`grpc-metadata-x${i}`, 'v']));
+    const thrown = thrownBy(() => mapper.incoming(many, CLIENT)) as GatewayError;
+    expect([thrown.reason, thrown.httpStatus]).toEqual(['HEADERS_TOO_LARGE', 431]);
+    const fine = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`grpc-metadata-x${i}`, 'v']));
+    expect(mapper.incoming(fine, CLIENT)).toHaveLength(103);
   });
 
   it('a configured allowlist replaces the default one, case-insensitively', () => {

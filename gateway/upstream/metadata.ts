@@ -36,6 +36,16 @@ const PERMANENT_HEADERS = new Set([
   'pragma', 'referer', 'user-agent', 'via', 'warning',
 ]);
 
+// Names the gateway adds to every call itself.
+const GATEWAY_SET = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+
+/**
+ * Largest request metadata the gateway forwards (sum of name + value + 32 per entry): what
+ * gRPC servers accept by default. Beyond it the client gets 431, not the upstream's
+ * RESOURCE_EXHAUSTED (which would read as a retryable 429).
+ */
+export const MAX_METADATA_BYTES = 8 * 1024;
+
 const METADATA_NAME = /^[0-9a-z_.-]+$/;
 // gRPC ASCII metadata values: printable ASCII (0x20-0x7E) per the HTTP/2 protocol spec.
 const PRINTABLE = /^[\x20-\x7e]*$/;
@@ -67,6 +77,7 @@ export class MetadataMapper {
     let forwardedFor: string | undefined;
     let forwardedHost: string | undefined;
     let forwardedProto: string | undefined;
+    let size = 0;
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined) continue;
@@ -75,14 +86,29 @@ export class MetadataMapper {
       }
       let key: string;
       if (this.forwarded.has(name)) key = name;
-      else if (name.startsWith(INCOMING_PREFIX)) key = name.slice(INCOMING_PREFIX.length);
+      else if (name.startsWith(INCOMING_PREFIX)) {
+        key = name.slice(INCOMING_PREFIX.length);
+        // A second `authorization` (or any name the gateway forwards or sets itself) would
+        // reach the service beside the one the gateway checked: refused, never merged.
+        if (this.forwarded.has(key) || GATEWAY_SET.has(key) || NEVER_FORWARD.has(key) || key.startsWith('grpc-') || key === '' ||
+          (this.permanentPrefix !== '' && key.startsWith(this.permanentPrefix))) {
+          throw badHeader(name, `would set "${key}", which only the gateway sets or forwards`);
+        }
+      }
       else if (name === 'x-forwarded-for') { forwardedFor = join(value); continue; }
       else if (name === 'x-forwarded-host') { forwardedHost = join(value); continue; }
       else if (name === 'x-forwarded-proto') { forwardedProto = join(value); continue; }
       else continue;
       if (NEVER_FORWARD.has(key) || key.startsWith('grpc-') || key.startsWith(':')) continue;
       if (!METADATA_NAME.test(key)) throw badHeader(name, 'is not a valid gRPC metadata name');
-      for (const v of Array.isArray(value) ? value : [value]) out.push([key, metadataValue(name, key, v)]);
+      for (const v of Array.isArray(value) ? value : [value]) {
+        // HPACK's entry size (RFC 7541 §4.1): the figure gRPC servers limit (grpc-js: 8 KiB by default).
+        size += key.length + v.length + 32;
+        if (size > MAX_METADATA_BYTES) {
+          throw new GatewayError('HEADERS_TOO_LARGE', `request metadata exceeds ${MAX_METADATA_BYTES} bytes`);
+        }
+        out.push([key, metadataValue(name, key, v)]);
+      }
     }
     const remote = client.remoteAddress;
     if (remote) out.push(['x-forwarded-for', forwardedFor ? `${forwardedFor}, ${remote}` : remote]);

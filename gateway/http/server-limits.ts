@@ -1,0 +1,78 @@
+/**
+ * What the HTTP server itself refuses, and how: timeouts for headers, for the whole request
+ * (a body that stops half-way), for idle keep-alive sockets; a connection cap; and every
+ * rejection the HTTP parser or URL decoding makes answered as a google.rpc.Status body,
+ * with `Connection: close` when the socket closes, so a keep-alive client is told rather
+ * than reset. Node checks request timeouts every `connectionsCheckingInterval`.
+ */
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { LimitsConfig } from '../config';
+import { GatewayError, gatewayStatusJson } from '../transcode';
+import { httpStatusFromCode } from './status-map';
+
+/** Fastify/node server options for `limits`. */
+export function serverLimitOptions(limits: LimitsConfig): Partial<FastifyServerOptions> {
+  return {
+    // Idle socket timeout (no bytes either way).
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Time to receive the whole request, headers and body: a body that stalls is cut here.
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Timeouts are enforced at this granularity (node's default is 30 s).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)),
+    },
+    clientErrorHandler,
+    frameworkErrors,
+  } as unknown as Partial<FastifyServerOptions>;
+}
+
+/** Applies what Fastify has no option for, and the security headers on every response. */
+export function applyServerLimits(app: FastifyInstance, limits: LimitsConfig): void {
+  app.server.maxConnections = limits.maxConnections;
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  app.addHook('onRequest', (_request, reply, done) => {
+    // Set on the raw response so hijacked streams carry them too.
+    reply.raw.setHeader('x-content-type-options', 'nosniff');
+    reply.raw.setHeader('cache-control', 'no-store');
+    done();
+  });
+}
+
+/** The HTTP parser's rejections (bad request line, header overflow, smuggling, timeouts). */
+function clientErrorHandler(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const gatewayError =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new GatewayError('REQUEST_TIMEOUT', 'the request was not received in time')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new GatewayError('HEADERS_TOO_LARGE', 'request headers are too large')
+        : new GatewayError('BAD_REQUEST', 'malformed HTTP request');
+  const body = JSON.stringify(gatewayStatusJson(gatewayError));
+  const status = gatewayError.httpStatus ?? httpStatusFromCode(gatewayError.code);
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroySoon();
+}
+
+const REASON_PHRASES: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/** Fastify's own routing-stage failures (a bad percent-escape in the path) as Status bodies. */
+function frameworkErrors(err: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
+  const gatewayError =
+    err.code === 'FST_ERR_BAD_URL'
+      ? new GatewayError('INVALID_PATH_PARAMETER', 'the path holds an invalid percent-escape')
+      : new GatewayError('BAD_REQUEST', 'malformed request');
+  void reply
+    .code(gatewayError.httpStatus ?? httpStatusFromCode(gatewayError.code))
+    .header('content-type', 'application/json')
+    .header('x-content-type-options', 'nosniff')
+    .send(JSON.stringify(gatewayStatusJson(gatewayError)));
+}
