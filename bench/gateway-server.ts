@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { resolveConfig, type GatewayConfig } from '../gateway/config';
 import { startGateway } from '../gateway/main';
 import { startWorkers } from '../gateway/workers';
+import { startTelemetry } from '../shared-kit';
 import { announceReady, argValue, IpcPeer, serveRequests } from './ipc';
 import { sumWindowStats, windowStatsHandlers, type WindowStats } from './process-stats';
 
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
   const backend = argValue('backend');
   const transport = argValue('transport') as 'h2' | 'grpc-js' | undefined;
   if (!backend || !transport) throw new Error('usage: gateway-server --backend host:port --transport h2|grpc-js [--workers N]');
+  // Tracing as `npm run gateway` has it: on when OTEL_* configures an exporter (bench tracing on/off).
+  startTelemetry({ defaultServiceName: 'acme-gateway', warn: (msg) => console.error(`gateway-server: ${msg}`) });
   const start = performance.now();
   const descriptor = argValue('descriptor');
   const config = resolveConfig({
