@@ -13,6 +13,7 @@ import type { JwksFetcher } from './edge';
 import { registerProbes } from './http/probes';
 import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { transcodingPlugin } from './http/transcoding-plugin';
+import { gatewayMetrics } from './observability/metrics';
 import { compileRouteHandlers, type InterceptorFactory } from './pipeline';
 import { compileRoutes, type RouteTable } from './transcode';
 import { deadlineInterceptor } from './upstream/deadline';
@@ -84,7 +85,8 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   const tracing = telemetry.enabled
     ? (require('./observability/tracing') as typeof import('./observability/tracing')).gatewayTracing(telemetry.tracer, { grpcJs: config.transport === 'grpc-js' })
     : undefined;
-  const interceptors: InterceptorFactory[] = tracing ? [tracing.server] : [];
+  const metrics = gatewayMetrics(guards, telemetry.enabled ? telemetry.stats : undefined);
+  const interceptors: InterceptorFactory[] = tracing ? [tracing.server, metrics.server] : [metrics.server];
   if (config.auth.mode === 'off') {
     app.log.warn('auth is OFF: bearer tokens are forwarded unchecked (services still verify them). Use only for local development.');
   } else {
@@ -94,6 +96,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   }
   interceptors.push(deadlineInterceptor(config.resilience), resilienceInterceptor(config.resilience, guards));
   if (tracing) interceptors.push(tracing.client);
+  interceptors.push(metrics.upstream);
   const handlers = compileRouteHandlers(routes.routes, interceptors, upstreamHandlers(upstreams));
 
   const watches = new Map<string, HealthWatch>();
@@ -116,15 +119,13 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     handlers,
     streamFormat: config.streamFormat,
   };
-  if (tracing) {
-    // The tracing hooks in a scope around the transcoding routes only (not the probes).
-    void app.register(async (scope) => {
-      tracing.hooks(scope);
-      await scope.register(transcodingPlugin, transcoding);
-    });
-  } else {
-    void app.register(transcodingPlugin, transcoding);
-  }
+  metrics.route(app);
+  // Observability hooks in a scope around the transcoding routes only (not the probes, not /metrics).
+  void app.register(async (scope) => {
+    tracing?.hooks(scope);
+    metrics.hooks(scope);
+    await scope.register(transcodingPlugin, transcoding);
+  });
   app.addHook('onReady', () => {
     for (const w of watches.values()) w.start();
   });

@@ -48,6 +48,7 @@ export class UpstreamGuard {
   readonly budget: RetryBudget;
   private readonly halfOpenAfterMs: number;
   private readonly capacity: number;
+  private readonly queueCapacity: number;
   private openedAt = 0;
 
   constructor(readonly service: string, policy: ResiliencePolicy, transport: Transport, log: ResilienceLog) {
@@ -55,7 +56,8 @@ export class UpstreamGuard {
     this.halfOpenAfterMs = b.halfOpenAfterMs;
     // maxInFlight 0 means no limit: a bulkhead that never fills still counts calls in flight.
     this.capacity = h.maxInFlight > 0 ? h.maxInFlight : Number.MAX_SAFE_INTEGER;
-    this.bulkhead = bulkhead(this.capacity, h.maxInFlight > 0 ? h.maxQueued : 0);
+    this.queueCapacity = h.maxInFlight > 0 ? h.maxQueued : 0;
+    this.bulkhead = bulkhead(this.capacity, this.queueCapacity);
     this.budget = new RetryBudget(retry.budgetRatio, retry.budgetMinPerSecond);
     if (b.consecutiveFailures > 0) {
       const breaker = circuitBreaker(handleWhen(isServiceFailure), {
@@ -83,6 +85,11 @@ export class UpstreamGuard {
   /** Unary and client-streaming calls in flight (in the bulkhead's slots). */
   get inFlight(): number {
     return this.capacity - this.bulkhead.executionSlots;
+  }
+
+  /** Calls waiting for a bulkhead slot. */
+  get queued(): number {
+    return this.queueCapacity - this.bulkhead.queueSlots;
   }
 
   /** One attempt of a unary or client-streaming call: breaker, then bulkhead, then `next`. */

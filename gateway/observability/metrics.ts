@@ -1,0 +1,199 @@
+/**
+ * The gateway's Prometheus metrics (prom-client, its own registry), served at `GET /metrics`.
+ * Labels are bounded by construction: route templates (never raw paths), the HTTP methods the
+ * routes declare, status codes, service and method names from the descriptors, gRPC codes.
+ * Per-request work is a few map lookups and counter increments; label children are cached.
+ *
+ * Where each number is taken: HTTP requests when the response closes (whatever wrote it:
+ * Fastify's reply or a stream writer), upstream attempts in the innermost interceptor (one per
+ * attempt, inside the retries), refusals (open breaker, full bulkhead) in the outermost one,
+ * breaker state and bulkhead occupancy from the guards at scrape time.
+ */
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SpanExportStats } from '../../shared-kit';
+import type { Call, InterceptorFactory } from '../pipeline';
+import { GatewayError, type Route } from '../transcode';
+import type { UpstreamGuard } from '../upstream/resilience';
+import { CallError } from '../upstream/transport';
+
+const UNMATCHED = '(unmatched)';
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+// Seconds; from 1 ms (a cached answer on loopback) to 10 s (a deadline).
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BREAKER_STATES = ['closed', 'open', 'half-open', 'off'] as const;
+
+/** One request between its start and the close of its response. */
+interface Timing {
+  readonly start: bigint;
+  route: Route | undefined;
+  readonly method: string;
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** Hooks for the scope holding the transcoding routes: request count, latency, in flight. */
+  hooks(scope: FastifyInstance): void;
+  /** Outer interceptor: binds the request to its route, counts refusals and open streams. */
+  readonly server: InterceptorFactory;
+  /** Innermost interceptor (per attempt): upstream latency and result, retries. */
+  readonly upstream: InterceptorFactory;
+  /** Registers `GET /metrics` on `app` (an ordinary route beside the probes). */
+  route(app: FastifyInstance): void;
+}
+
+/** The metrics of a gateway guarding `guards`; `spans` when tracing exports. */
+export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans?: Readonly<SpanExportStats>): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({ name: 'gateway_http_requests_total', help: 'HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  const duration = new Histogram({ name: 'gateway_http_request_duration_seconds', help: 'HTTP request latency, from the request to the close of its response.', labelNames: ['route', 'method', 'status'], buckets: BUCKETS, registers: [registry] });
+  const inFlight = new Gauge({ name: 'gateway_http_requests_in_flight', help: 'HTTP requests being handled.', registers: [registry] });
+  const openStreams = new Gauge({ name: 'gateway_open_streams', help: 'Server streams in progress, by service and method.', labelNames: ['service', 'method'], registers: [registry] });
+  const upstreamDuration = new Histogram({ name: 'gateway_upstream_call_duration_seconds', help: 'Upstream gRPC call attempts: latency by service, method and gRPC status code (the count is the calls by result).', labelNames: ['service', 'method', 'code'], buckets: BUCKETS, registers: [registry] });
+  const retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Upstream attempts after the first (retries), by service and method.', labelNames: ['service', 'method'], registers: [registry] });
+  const rejected = new Counter({ name: 'gateway_upstream_rejected_total', help: 'Calls refused before reaching the upstream, by service and reason (CIRCUIT_OPEN, BULKHEAD_FULL).', labelNames: ['service', 'reason'], registers: [registry] });
+  const breakerOpened = new Counter({ name: 'gateway_upstream_breaker_opened_total', help: 'Times the circuit breaker of a service opened.', labelNames: ['service'], registers: [registry] });
+  new Gauge({
+    name: 'gateway_upstream_breaker_state',
+    help: 'Circuit breaker state per service: 1 for the current state (closed, open, half-open, off), 0 for the others.',
+    labelNames: ['service', 'state'],
+    registers: [registry],
+    collect() {
+      for (const [service, guard] of guards) {
+        const current = guard.breakerState;
+        for (const state of BREAKER_STATES) this.set({ service, state }, state === current ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'gateway_upstream_bulkhead_in_flight',
+    help: 'Unary and client-streaming calls holding a bulkhead slot, per service.',
+    labelNames: ['service'],
+    registers: [registry],
+    collect() {
+      for (const [service, guard] of guards) this.set({ service }, guard.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'gateway_upstream_bulkhead_queued',
+    help: 'Calls waiting for a bulkhead slot, per service.',
+    labelNames: ['service'],
+    registers: [registry],
+    collect() {
+      for (const [service, guard] of guards) this.set({ service }, guard.queued);
+    },
+  });
+  if (spans) {
+    new Counter({
+      name: 'gateway_trace_spans_total',
+      help: 'Finished spans by export result: exported, failed (the collector refused or timed out), dropped (queue full).',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ result: 'exported' }, spans.exported);
+        this.inc({ result: 'failed' }, spans.failed);
+        this.inc({ result: 'dropped' }, spans.dropped);
+      },
+    });
+  }
+  for (const [service, guard] of guards) guard.breaker?.onBreak(() => breakerOpened.inc({ service }));
+
+  const timings = new WeakMap<ServerResponse, Timing>();
+  const byHeaders = new WeakMap<object, Timing>();
+  // Label children, cached: labels() hashes its arguments on every call.
+  const children = new Map<string, { count: Counter; latency: Histogram }>();
+  const child = (route: string, method: string, status: number) => {
+    const key = `${route} ${method} ${status}`;
+    let c = children.get(key);
+    if (c === undefined) {
+      const labels = { route, method, status: String(status) };
+      c = { count: requests.labels(labels) as unknown as Counter, latency: duration.labels(labels) as unknown as Histogram };
+      children.set(key, c);
+    }
+    return c;
+  };
+  function onClose(this: ServerResponse): void {
+    const t = timings.get(this);
+    if (t === undefined) return;
+    timings.delete(this);
+    inFlight.dec();
+    const seconds = Number(process.hrtime.bigint() - t.start) / 1e9;
+    const route = t.route ? t.route.binding.path : UNMATCHED;
+    const method = t.route ? t.route.binding.httpMethod : t.method;
+    const c = child(route, method, this.statusCode);
+    c.count.inc();
+    c.latency.observe(seconds);
+  }
+
+  const upstreamChildren = new Map<string, Histogram>();
+  const attempts = new WeakMap<Call, number>();
+
+  return {
+    registry,
+    hooks(scope) {
+      scope.addHook('onRequest', (request, reply, done) => {
+        const t: Timing = { start: process.hrtime.bigint(), route: undefined, method: METHODS.has(request.method) ? request.method : 'OTHER' };
+        timings.set(reply.raw, t);
+        byHeaders.set(request.headers, t);
+        inFlight.inc();
+        reply.raw.once('close', onClose);
+        done();
+      });
+    },
+    server: (route) => {
+      const { service, name } = route.rpc;
+      const streaming = route.rpc.kind === 'server_streaming';
+      const streams = openStreams.labels({ service, method: name });
+      return (next) => async (call) => {
+        const t = byHeaders.get(call.headers);
+        if (t !== undefined) t.route = route;
+        if (streaming) streams.inc();
+        try {
+          return await next(call);
+        } catch (err) {
+          if (err instanceof GatewayError && (err.reason === 'CIRCUIT_OPEN' || err.reason === 'BULKHEAD_FULL')) rejected.inc({ service, reason: err.reason });
+          throw err;
+        } finally {
+          if (streaming) streams.dec();
+        }
+      };
+    },
+    upstream: (route) => {
+      const { service, name } = route.rpc;
+      const retried = retries.labels({ service, method: name });
+      const byCode = (code: number): Histogram => {
+        const key = `${service}/${name} ${code}`;
+        let h = upstreamChildren.get(key);
+        if (h === undefined) upstreamChildren.set(key, (h = upstreamDuration.labels({ service, method: name, code: String(code) }) as unknown as Histogram));
+        return h;
+      };
+      return (next) => async (call) => {
+        const n = (attempts.get(call) ?? 0) + 1;
+        attempts.set(call, n);
+        if (n > 1) retried.inc();
+        const start = process.hrtime.bigint();
+        let code = 0;
+        try {
+          const result = await next(call);
+          if ('status' in result) code = result.status.code;
+          return result;
+        } catch (err) {
+          code = err instanceof CallError ? err.status.code : err instanceof GatewayError ? err.code : 2;
+          throw err;
+        } finally {
+          byCode(code).observe(Number(process.hrtime.bigint() - start) / 1e9);
+        }
+      };
+    },
+    route(app) {
+      app.get('/metrics', async (_request, reply) => {
+        const text = await registry.metrics();
+        return reply.header('content-type', registry.contentType).send(text);
+      });
+    },
+  };
+}
