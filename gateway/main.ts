@@ -29,18 +29,27 @@ export async function startGateway(config: GatewayConfig, logger?: boolean | obj
 }
 
 /**
- * Closes `gateway`, giving open requests `graceMs` to finish; after that the connections still
- * open (a stream nobody ends) are cut, so closing never hangs.
+ * Closes `gateway`: readiness turns 503, server streams end with UNAVAILABLE, in-flight
+ * requests get `graceMs` to finish; connections still open after that are cut, so closing
+ * never hangs.
  */
 export async function closeGateway(gateway: Gateway, graceMs: number, log: Logger): Promise<void> {
+  // /readyz answers 503 from now on; close() ends open streams (UNAVAILABLE) and drains the rest.
+  gateway.drain();
+  const server = gateway.app.server;
   const cut = setTimeout(() => {
     log.warn(`requests still open after ${graceMs} ms: closing their connections`);
-    gateway.app.server.closeAllConnections();
+    server.closeAllConnections();
   }, graceMs);
+  // server.close() closes the connections idle at that moment; a keep-alive connection whose
+  // request was in flight (or whose stream just ended) becomes idle later and would hold the
+  // close until its keep-alive timeout, so idle ones are closed as they appear.
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
   try {
     await gateway.close();
   } finally {
     clearTimeout(cut);
+    clearInterval(sweep);
   }
 }
 

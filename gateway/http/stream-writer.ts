@@ -69,7 +69,8 @@ export class StreamWriter implements StreamSink {
   }
 
   onMessage(message: Uint8Array): void {
-    if (this.res.destroyed) return;
+    // Ended already (failWith at shutdown) while the upstream call was still being cancelled.
+    if (this.res.destroyed || this.res.writableEnded) return;
     let rendered;
     try {
       rendered = this.route.response.render(message);
@@ -86,7 +87,7 @@ export class StreamWriter implements StreamSink {
   }
 
   onEnd(status: CallStatus): void {
-    if (this.res.destroyed) return;
+    if (this.res.destroyed || this.res.writableEnded) return;
     if (status.code === 0) {
       this.start(undefined);
       if (this.framing === 'json-array') this.res.end(this.written === 0 ? '[]' : ']');

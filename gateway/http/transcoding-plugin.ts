@@ -94,6 +94,9 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
 
     if (streaming) {
       reply.hijack();
+      const writer = call.sink as StreamWriter;
+      openStreams.set(writer, cancellation);
+      reply.raw.once('close', () => openStreams.delete(writer));
       try {
         await routeHandler(call);
       } catch (err) {
@@ -120,6 +123,21 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     headers['content-type'] = rendered.contentType;
     void reply.code(status).headers(headers).serializer(asIs).send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
   };
+
+  // Server streams being written now. At shutdown (preClose: Fastify has stopped routing and
+  // is about to stop listening) each ends with UNAVAILABLE, an error frame once it started, so
+  // its client reconnects rather than believe the stream complete; its upstream call is cancelled.
+  const openStreams = new Map<StreamWriter, Cancellation>();
+  app.addHook('preClose', (done) => {
+    const err = new GatewayError('SHUTTING_DOWN', 'the gateway is shutting down; reconnect');
+    const body = gatewayStatusJson(err);
+    for (const [writer, cancellation] of openStreams) {
+      writer.failWith(httpStatusFromCode(err.code), {}, body);
+      cancellation.abort();
+    }
+    openStreams.clear();
+    done();
+  });
 
   const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined): StreamWriter =>
     new StreamWriter(reply.raw, route, streamFraming(route, accept, options.streamFormat), {

@@ -65,6 +65,8 @@ export const Reasons = {
   CIRCUIT_OPEN: { code: Code.UNAVAILABLE },
   /** The upstream already has its maximum of calls in flight and queued. */
   BULKHEAD_FULL: { code: Code.UNAVAILABLE },
+  /** The gateway is shutting down: an open server stream ends with this so its client reconnects (elsewhere, or later). */
+  SHUTTING_DOWN: { code: Code.UNAVAILABLE },
   /** The call's deadline (client grpc-timeout or configured timeout) passed. */
   DEADLINE_EXCEEDED: { code: Code.DEADLINE_EXCEEDED },
   BAD_UPSTREAM_RESPONSE: { code: Code.INTERNAL },
