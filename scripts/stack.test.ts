@@ -5,6 +5,7 @@
  */
 import { resolveConfig } from '../gateway/config';
 import { startGateway } from '../gateway/main';
+import { checkedFetch, OpenApiContract, registerContract } from '../gateway/test-support/contract';
 import { silentLogger } from '../services/kit';
 import { startContentService } from '../services/content/main';
 import { startUserService } from '../services/user/main';
@@ -14,6 +15,7 @@ type Running = { close(): Promise<void> };
 const running: Running[] = [];
 const dir = tempDir('acme-stack-');
 let base = '';
+let contract: OpenApiContract | undefined;
 
 beforeAll(async () => {
   const user = await startUserService(
@@ -32,9 +34,14 @@ beforeAll(async () => {
   );
   running.unshift(gateway);
   base = `http://127.0.0.1:${gateway.port}`;
+  // Every exchange below must fit the OpenAPI document the gateway serves.
+  contract = await OpenApiContract.load(base);
+  registerContract(base, contract);
 }, 120_000); // two PGlite WASM compiles: beyond 30 s on a loaded machine
 
 afterAll(async () => {
+  registerContract(base, undefined);
+  await contract?.settle();
   for (const r of running) await r.close();
   dir.remove();
 });
@@ -43,7 +50,7 @@ async function call(method: string, path: string, body?: unknown, token?: string
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await checkedFetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
@@ -136,7 +143,7 @@ describe('the REST surface over real services', () => {
 
     // Watch newly published posts as NDJSON, then publish.
     const watch = new AbortController();
-    const stream = await fetch(`${base}/v1/posts:watch?authorId=${alice.id}`, { signal: watch.signal });
+    const stream = await checkedFetch(`${base}/v1/posts:watch?authorId=${alice.id}`, { signal: watch.signal });
     expect(stream.status).toBe(200);
     const reader = stream.body!.getReader();
     const published = await call('POST', `/v1/posts/${id}:publish`, {}, alice.token);

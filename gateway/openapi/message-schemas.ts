@@ -107,7 +107,7 @@ export class MessageSchemas {
       const about = protoComment(desc);
       this.components[desc.typeName] = {
         ...(this.options.enumsAsNumbers
-          ? { type: 'integer', format: 'int32', enum: values.map((v) => v.number) }
+          ? { type: 'integer', format: 'int32', enum: values.map((v) => v.number), 'x-enum-varnames': values.map((v) => v.name) }
           : { type: 'string', enum: values.map((v) => v.name) }),
         description: [about, lines.join('\n')].filter(Boolean).join('\n\n'),
       };
@@ -129,7 +129,12 @@ export class MessageSchemas {
       if (behaviours.includes(INPUT_ONLY)) schema.writeOnly = true;
       if (behaviours.includes(IMMUTABLE)) schema.description = `${schema.description ? `${schema.description}\n\n` : ''}Immutable: set on creation only.`;
       if (field.deprecated) schema.deprecated = true;
-      properties[name] = schema;
+      // emitUnpopulated writes an unset singular message field as null (not oneof members, which stay out).
+      const property: Schema = this.options.emitUnpopulated && field.fieldKind === 'message' && !field.oneof ? { anyOf: [schema, { type: 'null' }] } : schema;
+      // Readers take the other name too (proto3 JSON); say which it is where it differs.
+      if (field.name !== name) property['x-proto-name'] = field.name;
+      if (field.jsonName !== name) property['x-json-name'] = field.jsonName;
+      properties[name] = property;
     }
     const schema: Schema = { type: 'object', properties, additionalProperties: false };
     const about = protoComment(desc);

@@ -3,7 +3,7 @@
  * binding and additional binding of every served method), built at start-up from the very
  * table the gateway matches requests with, so it cannot list a route the gateway does not
  * answer nor miss one it does. Bidi-streaming methods, which the gateway routes only to
- * answer 501, are left out.
+ * answer 501, are listed with that answer alone.
  */
 import type { DescService, Registry } from '@bufbuild/protobuf';
 import type { JsonOptions, Route, RouteTable } from '../transcode';
@@ -32,6 +32,8 @@ export interface OpenApiDocument {
   tags: Array<{ name: string; description?: string; 'x-grpc-service': string }>;
   paths: Record<string, Record<string, unknown>>;
   components: { schemas: Record<string, Schema>; securitySchemes: Record<string, unknown> };
+  /** The gateway's proto3 JSON options, which decide the shapes above and what input it tolerates. */
+  'x-json-options': JsonOptions;
 }
 
 // The methods a 3.1 Path Item has fields for; others (HttpRule `custom`) go under
@@ -50,8 +52,6 @@ export function buildOpenApiDocument(table: RouteTable, registry: Registry, opti
   const ids = new Set<string>();
   const bindingIndex = new Map<string, number>();
   for (const route of table.routes) {
-    // Routed only to answer 501 BIDI_STREAMING_UNSUPPORTED: nothing a client can use.
-    if (route.rpc.kind === 'bidi_streaming') continue;
     const path = canonicalPath(openApiPath(route.template, route.request.pathFields), shapes);
     const key = `${route.rpc.service}/${route.rpc.name}`;
     const index = (bindingIndex.get(key) ?? 0) + 1;
@@ -74,6 +74,7 @@ export function buildOpenApiDocument(table: RouteTable, registry: Registry, opti
       return { name: tags.get(name)!, ...(about ? { description: about } : {}), 'x-grpc-service': name };
     }),
     paths,
+    'x-json-options': { ...options.json },
     components: {
       schemas: { ...schemas.components, ...errorSchemas() },
       securitySchemes: {

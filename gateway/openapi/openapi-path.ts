@@ -59,7 +59,9 @@ export function openApiPath(template: PathTemplate, fields: readonly FieldTarget
     const dotted = variable.fieldPath.join('.');
     if (own.length === 1 && own[0].kind !== 'literal') {
       parts.push(`{${dotted}}`);
-      parameters.push({ name: dotted, field, description: undefined, multiSegment: own[0].kind === 'deep', schema: undefined });
+      const deep = own[0].kind === 'deep';
+      const description = deep ? 'Any number of path segments, `/` included (zero drops the `/` before it).' : undefined;
+      parameters.push({ name: dotted, field, description, multiSegment: deep, schema: undefined });
     } else {
       let n = 0;
       const names = own.map((s) => (s.kind === 'literal' ? s.value : `{${dotted}_${++n}}`));

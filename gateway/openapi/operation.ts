@@ -73,7 +73,7 @@ export function buildOperation(
   const parameters: Parameter[] = [];
   for (const p of path.parameters) {
     const parameter: Parameter = { name: p.name, in: 'path', required: true, schema: p.schema ?? schemas.field(p.field!.leaf) };
-    const description = p.description ?? (p.field && protoComment(p.field.leaf));
+    const description = [p.field && protoComment(p.field.leaf), p.description].filter(Boolean).join('\n\n');
     if (description) parameter.description = description;
     if (p.multiSegment) parameter['x-multi-segment'] = true;
     parameters.push(parameter);
@@ -81,6 +81,9 @@ export function buildOperation(
   for (const q of request.queryParameters()) {
     const name = schemas.useProtoNames ? q.protoPath : q.jsonPath.join('.');
     const parameter: Parameter = { name, in: 'query', required: false, schema: schemas.field(q.field) };
+    // The gateway takes the other name too (proto or JSON); say so where it differs.
+    if (q.protoPath !== name) parameter['x-proto-name'] = q.protoPath;
+    if (q.jsonPath.join('.') !== name) parameter['x-json-name'] = q.jsonPath.join('.');
     if (q.shape === 'list') {
       parameter.style = 'form';
       parameter.explode = true;
@@ -101,7 +104,8 @@ export function buildOperation(
     if (request.rawBody) {
       op.requestBody = { description: 'Raw bytes, passed upstream with their content type (google.api.HttpBody).', required: false, content: { [ANY_CONTENT]: {} } };
     } else {
-      const schema = body.kind === 'all' ? schemas.message(rpc.input) : schemas.field(body.field);
+      const bound = boundInBody(route, body.kind === 'all' ? [] : [body.field.name]);
+      const schema = withoutRequired(body.kind === 'all' ? schemas.message(rpc.input) : schemas.field(body.field), bound, schemas);
       const description = body.kind === 'field' ? protoComment(body.field) : undefined;
       op.requestBody = {
         ...(streaming
@@ -119,6 +123,12 @@ export function buildOperation(
   // An optional bearer on public methods: a token that is sent is verified all the same.
   op.security = policy.public ? [{}, { [BEARER_SCHEME]: [] }] : [{ [BEARER_SCHEME]: [...policy.roles] }];
 
+  if (rpc.kind === 'bidi_streaming') {
+    op.responses = {
+      '501': { description: 'UNIMPLEMENTED (BIDI_STREAMING_UNSUPPORTED): the gateway does not transcode bidi streams yet.', content: statusContent() },
+    };
+    return op;
+  }
   const responses = successResponse(route, schemas);
   for (const e of errorStatuses(route, errors)) responses[e.status] = { description: e.description, content: statusContent() };
   responses.default = { description: 'An error status from the upstream service (any gRPC code, mapped to HTTP).', content: statusContent() };
@@ -158,6 +168,33 @@ function successResponse(route: Route, schemas: MessageSchemas): Operation['resp
   if (NO_BODY.has(status)) return { [String(status)]: { description: 'Done; no body.' } };
   if (response.raw) return { [String(status)]: { description: 'Raw bytes with their own content type (google.api.HttpBody).', content: { [ANY_CONTENT]: {} } } };
   return { [String(status)]: { description: 'OK', content: { 'application/json': { schema: responseSchema(route, schemas) } } } };
+}
+
+/** Property names of the body's message that the path binds (`{id}` with body "*", `{post.id}` with body "post"). */
+function boundInBody(route: Route, bodyPath: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const target of route.request.pathFields) {
+    const names = target.fields.map((f) => f.name);
+    if (names.length !== bodyPath.length + 1 || !bodyPath.every((n, i) => names[i] === n)) continue;
+    out.push(target.leaf.name, target.leaf.jsonName);
+  }
+  return out;
+}
+
+/**
+ * A body's schema with the fields the path supplies no longer required: a client need not
+ * repeat them (it may, with the same value). Inlined from the message's component, as
+ * grpc-gateway's generator does for path-bound fields.
+ */
+function withoutRequired(schema: Schema, names: readonly string[], schemas: MessageSchemas): Schema {
+  const name = schema.$ref?.slice('#/components/schemas/'.length);
+  const component = name ? schemas.components[name] : undefined;
+  if (!component?.required || !component.required.some((r) => names.includes(r))) return schema;
+  const required = component.required.filter((r) => !names.includes(r));
+  const copy: Schema = { ...component, required };
+  if (required.length === 0) delete copy.required;
+  copy.description = [component.description, `Fields bound by the path (${names.filter((_, i) => i % 2 === 1).join(', ')}) need not be repeated here.`].filter(Boolean).join('\n\n');
+  return copy;
 }
 
 function responseSchema(route: Route, schemas: MessageSchemas): Schema {

@@ -2,6 +2,7 @@
 import type { Gateway } from '../app';
 import { resolveConfig, type ConfigInput } from '../config';
 import { startGateway } from '../main';
+import { checkedFetch, OpenApiContract, registerContract } from './contract';
 import { startEchoBackend, type EchoBackend } from './echo-backend';
 
 export interface Harness {
@@ -10,7 +11,9 @@ export interface Harness {
   readonly baseUrl: string;
   /** The route table's start-up warnings. */
   readonly warnings: readonly string[];
-  /** fetch() against the gateway, with a path. */
+  /** The gateway's OpenAPI document, every exchange is checked against (undefined with docs off). */
+  readonly contract: OpenApiContract | undefined;
+  /** fetch() against the gateway, with a path; the exchange must fit the gateway's OpenAPI document. */
   request(method: string, path: string, init?: { body?: string | Buffer; headers?: Record<string, string> }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -32,20 +35,28 @@ export async function startHarness(overrides: ConfigInput = {}, served: readonly
   });
   const gateway = await startGateway(config, false);
   const baseUrl = `http://127.0.0.1:${gateway.port}`;
+  const contract = config.docs ? await OpenApiContract.load(baseUrl) : undefined;
+  registerContract(baseUrl, contract);
   return {
     backend,
     gateway,
     baseUrl,
+    contract,
     warnings: gateway.routes.warnings,
     request: (method, path, init = {}) =>
-      fetch(baseUrl + path, {
+      checkedFetch(baseUrl + path, {
         method,
         body: init.body,
         headers: init.body !== undefined && !init.headers?.['content-type'] ? { 'content-type': 'application/json', ...init.headers } : init.headers,
       }),
     async close() {
-      await gateway.close();
-      await backend.close();
+      registerContract(baseUrl, undefined);
+      try {
+        await contract?.settle();
+      } finally {
+        await gateway.close();
+        await backend.close();
+      }
     },
   };
 }

@@ -4,6 +4,7 @@
  * and polling for effects that land on the backend shortly after the HTTP answer.
  */
 import * as http from 'node:http';
+import { contractFor, ContractError } from './contract';
 
 /** The transports every end-to-end table runs against. */
 export const TRANSPORTS = ['h2', 'grpc-js'] as const;
@@ -15,8 +16,30 @@ export interface RawResponse {
   readonly body: Buffer;
 }
 
-/** Sends one request with node:http, headers written as given (latin1 for strings). */
-export function rawRequest(
+/**
+ * Sends one request with node:http, headers written as given (latin1 for strings). The
+ * exchange must fit the OpenAPI document of the gateway at that address, when one is
+ * registered (test-support/contract.ts).
+ */
+export async function rawRequest(
+  url: string,
+  init: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer } = {},
+): Promise<RawResponse> {
+  const res = await sendRaw(url, init);
+  const contract = contractFor(url);
+  if (contract) {
+    const u = new URL(url);
+    const contentType = res.headers['content-type'];
+    const problems = contract.check(
+      { method: init.method ?? 'GET', url: u.pathname + u.search, body: init.body },
+      { status: res.status, contentType, body: res.body.toString('utf8') },
+    );
+    if (problems.length > 0) throw new ContractError(problems);
+  }
+  return res;
+}
+
+function sendRaw(
   url: string,
   init: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer } = {},
 ): Promise<RawResponse> {
