@@ -17,6 +17,10 @@ export interface ErrorContext {
   readonly authAtEdge: boolean;
   /** Requests may be refused with 429 by a rate limit. */
   readonly rateLimited: boolean;
+  /** Bodies of any content type are read as JSON (no 415). */
+  readonly anyContentTypeAsJson?: boolean;
+  /** Default framing of JSON server streams (config `streamFormat`). */
+  readonly streamFormat?: 'ndjson' | 'ndjson-json' | 'json-array';
 }
 
 /** Component schemas of the error body and the details the gateway itself sends. */
@@ -67,7 +71,7 @@ export function errorStatuses(route: Route, context: ErrorContext): ErrorRespons
   }
   if (route.request.hasBody) {
     out.push({ status: '413', description: 'BODY_TOO_LARGE: the body is over the configured limit.' });
-    if (!route.request.rawBody) out.push({ status: '415', description: 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON.' });
+    if (!route.request.rawBody && !context.anyContentTypeAsJson) out.push({ status: '415', description: 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON.' });
   }
   if (context.rateLimited) out.push({ status: '429', description: 'RESOURCE_EXHAUSTED: rate limited; retry later.' });
   out.push(

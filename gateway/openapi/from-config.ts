@@ -26,6 +26,8 @@ export function openApiOptions(config: GatewayConfig, table: RouteTable): OpenAp
     json: config.json,
     authAtEdge: config.auth.mode === 'jwt',
     rateLimited: false,
+    anyContentTypeAsJson: config.anyContentTypeAsJson,
+    streamFormat: config.streamFormat,
   };
 }
 

@@ -40,6 +40,8 @@ interface Parameter {
 
 interface MediaType {
   schema?: Schema;
+  /** How a stream is framed under a JSON media type (`ndjson`: one schema per line; `json-array`). */
+  'x-stream'?: 'ndjson' | 'json-array';
 }
 
 /** The security scheme every protected operation names. */
@@ -129,7 +131,7 @@ export function buildOperation(
     };
     return op;
   }
-  const responses = successResponse(route, schemas);
+  const responses = successResponse(route, schemas, errors);
   for (const e of errorStatuses(route, errors)) responses[e.status] = { description: e.description, content: statusContent() };
   responses.default = { description: 'An error status from the upstream service (any gRPC code, mapped to HTTP).', content: statusContent() };
   delete (op as Partial<Operation>).responses; // written last, so the document reads top-down
@@ -137,7 +139,7 @@ export function buildOperation(
   return op;
 }
 
-function successResponse(route: Route, schemas: MessageSchemas): Operation['responses'] {
+function successResponse(route: Route, schemas: MessageSchemas, errors: ErrorContext): Operation['responses'] {
   const { rpc, response } = route;
   if (rpc.kind === 'server_streaming' || rpc.kind === 'bidi_streaming') {
     // Streams always start with 200 (http/stream-writer.ts); an error after it is a last frame.
@@ -151,14 +153,7 @@ function successResponse(route: Route, schemas: MessageSchemas): Operation['resp
           'The server stream. NDJSON (default): one `{"result": message}` per line and, on failure, a last `{"error": Status}` line. ' +
           'With `Accept: text/event-stream`: one `data:` event per message and `event: error` with a Status on failure.',
         content: {
-          'application/x-ndjson': {
-            schema: {
-              type: 'object',
-              properties: { result: message, error: ref(STATUS_SCHEMA) },
-              oneOf: [{ required: ['result'] }, { required: ['error'] }],
-              additionalProperties: false,
-            },
-          },
+          ...streamContent(errors.streamFormat ?? 'ndjson', message),
           'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events: `data: <message JSON>` per message; `event: error` then `data: <Status JSON>`.' } },
         },
       },
@@ -195,6 +190,19 @@ function withoutRequired(schema: Schema, names: readonly string[], schemas: Mess
   if (required.length === 0) delete copy.required;
   copy.description = [component.description, `Fields bound by the path (${names.filter((_, i) => i % 2 === 1).join(', ')}) need not be repeated here.`].filter(Boolean).join('\n\n');
   return copy;
+}
+
+/** The default framing of a server stream (config `streamFormat`): NDJSON lines, the same under application/json, or one JSON array. */
+function streamContent(format: 'ndjson' | 'ndjson-json' | 'json-array', message: Schema): Record<string, MediaType> {
+  const line: Schema = {
+    type: 'object',
+    properties: { result: message, error: ref(STATUS_SCHEMA) },
+    oneOf: [{ required: ['result'] }, { required: ['error'] }],
+    additionalProperties: false,
+  };
+  if (format === 'ndjson') return { 'application/x-ndjson': { schema: line } };
+  if (format === 'ndjson-json') return { 'application/json': { schema: line, 'x-stream': 'ndjson' } };
+  return { 'application/json': { schema: { type: 'array', items: message }, 'x-stream': 'json-array' } };
 }
 
 function responseSchema(route: Route, schemas: MessageSchemas): Schema {

@@ -161,7 +161,12 @@ export class OpenApiContract {
     if (!key) return [`${where}: content type "${response.contentType}" is not one of ${Object.keys(content).join(', ')}`];
     const schemaPath = `${this.operationPointer(operation)}/responses/${status in responses ? status : 'default'}/content/${escapeToken(key)}/schema`;
     if (!content[key].schema) return [];
-    if (key === 'application/x-ndjson') {
+    const framing = content[key]['x-stream'] as string | undefined;
+    if (framing === 'json-array' && parseJson(response.body) === PARSE_FAILED) {
+      // A failure after the first element cuts the array (it has no place for a status).
+      return response.body.startsWith('[') ? [] : [`${where}: not a JSON array`];
+    }
+    if (key === 'application/x-ndjson' || framing === 'ndjson') {
       const problems: string[] = [];
       const lines = response.body.split('\n');
       lines.pop(); // the last line is complete only when the body ends with a newline
