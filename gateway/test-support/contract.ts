@@ -23,7 +23,7 @@ type Json = any;
 const STRICT_ID = 'https://contract.test/strict.json';
 const LENIENT_ID = 'https://contract.test/lenient.json';
 // The gateway's own routes beside the API (probes, the document, the UI): not part of the document.
-const GATEWAY_OWN = /^\/(healthz|readyz|openapi\.json|openapi\.yaml|docs(\/.*)?)$/;
+const GATEWAY_OWN = /^\/(healthz|readyz|metrics|openapi\.json|openapi\.yaml|docs(\/.*)?)$/;
 const PATH_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 /** A request as the client sent it. */
