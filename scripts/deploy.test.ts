@@ -252,16 +252,19 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/npm prune --omit=dev/);
   });
 
-  it('copies only what .dockerignore lets through, and every entry point run by compose and the manifests is built', () => {
+  it('sends the build every compiled folder but no local state, and every entry point run by compose and the manifests is built', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
-    const copied = instructions.filter((l) => /^COPY /i.test(l) && !/--from=/.test(l)).flatMap((l) => l.split(/\s+/).slice(1, -1));
-    for (const path of copied) {
+    // Every folder the build compiles (tsconfig.json "include") reaches the build stage.
+    const include = (JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] }).include;
+    expect(instructions).toContain('COPY . .');
+    for (const path of [...include, 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) {
       expect(ignored).not.toContain(path);
       expect(existsSync(join(ROOT, path))).toBe(true);
     }
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', 'data', '.git']));
     const compose = parseYaml(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, any> };
     const commands = [
       ...of('Deployment').flatMap((d) => podSpec(d).containers.map((c: Container) => c.command)),
