@@ -45,7 +45,7 @@ async function startEcho(name: string, port = 0): Promise<{ proc: NodeProcess; p
 async function startGateway(name: string, config: object): Promise<{ proc: NodeProcess; url: string }> {
   const port = await freePort();
   const file = path.join(project.dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ port, auth: { mode: 'off' }, logLevel: 'warn', ...config }));
+  writeFileSync(file, JSON.stringify({ port, auth: { mode: 'off' }, logLevel: process.env.FAULT_DEBUG ? 'info' : 'warn', ...config }));
   const proc = new NodeProcess(name, path.join(project.dir, 'gateway', 'main.js'), ['--config', file]);
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 20_000;
@@ -161,6 +161,7 @@ describe('fault tests with real processes', () => {
       }
     }
 
+    const lateReport = await readyz(gateway.url);
     const restarted = await startEcho('echo-a2', a.port);
     const listeningAt = restarted.listeningAt;
     const until = Date.now() + 5000;
@@ -183,12 +184,13 @@ describe('fault tests with real processes', () => {
       `  killed service during the outage: ${tally(outage)}`,
       `  time to open: ${firstOpen - killedAt} ms; median answer once open: ${median(open.map((s) => s.ms)).toFixed(2)} ms (p90 ${[...open.map((s) => s.ms)].sort((x, y) => x - y)[Math.floor(open.length * 0.9)]?.toFixed(2)} ms)`,
       `  one sequential caller while open: median ${median(probeOpen).toFixed(2)} ms per CIRCUIT_OPEN answer, /healthz ${median(probeHealthz).toFixed(2)} ms`,
-      `  /readyz 503 after ${readyzDownAt - killedAt} ms: ${JSON.stringify(downReport?.body.notServing)}`,
+      `  /readyz 503 after ${readyzDownAt - killedAt} ms: ${JSON.stringify(downReport?.body.notServing)}; later ${JSON.stringify(lateReport.body.upstreams[ECHO])}`,
       `  other service throughout: ${tally(other)}; median ${median(other.map((s) => s.ms)).toFixed(2)} ms`,
       `  restarted: first success ${firstBack - listeningAt} ms after it listened; /readyz then ${readyAfter.status}`,
       `  gateway RSS ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MB`,
     ].join('\n'));
 
+    if (process.env.FAULT_DEBUG) console.log(gateway.proc.lines.filter((l) => /circuit|upstream/.test(l)).join('\n'));
     expect(before.every((s) => s.status === 200)).toBe(true);
     expect(other.length).toBeGreaterThan(100);
     expect(other.every((s) => s.status === 200)).toBe(true);
@@ -200,7 +202,9 @@ describe('fault tests with real processes', () => {
     // tests on a shared machine): here, only that failing fast beats a real call.
     expect(median(open.map((s) => s.ms))).toBeLessThan(median(other.map((s) => s.ms)));
     expect(downReport?.body.notServing).toEqual([ECHO]);
-    expect(downReport?.body.upstreams[ECHO]).toMatchObject({ health: 'UNREACHABLE', breaker: expect.stringMatching(/open/) });
+    expect(downReport?.body.upstreams[ECHO].health).toBe('UNREACHABLE');
+    expect(lateReport.status).toBe(503);
+    expect(lateReport.body.upstreams[ECHO]).toMatchObject({ health: 'UNREACHABLE', breaker: expect.stringMatching(/open/) });
     expect(firstBack - listeningAt).toBeLessThan(2000);
     expect(readyAfter.status).toBe(200);
     expect(gateway.proc.alive).toBe(true);
@@ -243,6 +247,7 @@ describe('fault tests with real processes', () => {
     stopped = true;
     await running;
     const after = samples.filter((s) => s.at > killedAt);
+    if (process.env.FAULT_DEBUG) console.log(gateway.proc.lines.slice(0, 40).join('\n'));
     console.log(`two instances over ${transport}, one killed (8 callers): before ${tally(samples.filter((s) => s.at <= killedAt))}; after ${tally(after)}`);
     expect(after.length).toBeGreaterThan(50);
     expect(samples.filter((s) => s.status !== 200)).toEqual([]);

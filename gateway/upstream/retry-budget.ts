@@ -34,7 +34,8 @@ export class RetryBudget {
     const b = this.balance + ((now - this.refilledAt) / 1000) * this.minPerSecond;
     this.refilledAt = now;
     this.balance = b < this.cap ? b : this.cap;
-    if (this.balance < 1) return false;
+    // (A hair under 1 counts: five deposits of 0.2 add up to 0.9999999999999999.)
+    if (this.balance < 1 - 1e-9) return false;
     this.balance -= 1;
     return true;
   }
