@@ -4,3 +4,4 @@ export { announceReady, closeOnSignals, LAUNCHED_ENV, runMain, StartupError, WAT
 export { checkPortFree, listenError, lockFile, splitHostPort } from './startup-checks';
 export { activeTelemetry, closingTelemetry, startTelemetry, type SpanExportStats, type Telemetry, type TelemetryOptions } from './telemetry';
 export { TelemetryConfigError, telemetrySettings, tracingEnabled, type SamplerName, type TelemetrySettings } from './telemetry-config';
+export { bearerToken } from './bearer';

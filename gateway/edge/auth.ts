@@ -8,6 +8,7 @@ import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify,
 import { GatewayError, type Route } from '../transcode';
 import type { AuthConfig } from '../config';
 import type { InterceptorFactory } from '../pipeline';
+import { bearerToken as parseBearer } from '../../shared-kit';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -53,11 +54,9 @@ export function createAuthorizer(config: AuthConfig, fetchRpcJwks: JwksFetcher |
 }
 
 function bearerToken(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(value);
-  if (!m) throw new GatewayError('UNAUTHENTICATED', 'authorization header must be "Bearer <token>"');
-  return m[1];
+  const token = parseBearer(Array.isArray(header) ? header[0] : header);
+  if (token === null) throw new GatewayError('UNAUTHENTICATED', 'authorization header must be "Bearer <token>"');
+  return token;
 }
 
 /** The key source failed (rpc: GatewayError; URL: timeout or a network error), as opposed to a bad token. */

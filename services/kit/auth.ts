@@ -6,6 +6,7 @@ import { status, type Metadata } from '@grpc/grpc-js';
 import type { MethodPolicy } from './descriptors';
 import { statusError } from './status-error';
 import { unauthenticated, type Caller, type TokenVerifier } from './token-verifier';
+import { bearerToken as parseBearer } from '../../shared-kit';
 
 /** Resolves the caller of a call, or undefined for an anonymous call to a public method. */
 export async function authenticate(metadata: Metadata, policy: MethodPolicy, verify: TokenVerifier): Promise<Caller | undefined> {
@@ -37,8 +38,7 @@ export function requireOwnerOrAdmin(caller: Caller, ownerId: bigint, what: strin
 
 function bearerToken(metadata: Metadata): string | undefined {
   const values = metadata.get('authorization');
-  if (values.length === 0) return undefined;
-  const match = /^Bearer +(\S+)$/i.exec(String(values[0]).trim());
-  if (!match) throw unauthenticated('authorization must be "Bearer <token>"');
-  return match[1];
+  const token = parseBearer(values.length === 0 ? undefined : String(values[0]));
+  if (token === null) throw unauthenticated('authorization must be "Bearer <token>"');
+  return token;
 }
