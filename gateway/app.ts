@@ -10,6 +10,7 @@ import { activeTelemetry } from '../shared-kit';
 import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from './config';
 import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
+import { createBucketStore, rateLimitInterceptor } from './edge/rate-limiting';
 import { registerProbes } from './http/probes';
 import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { transcodingPlugin } from './http/transcoding-plugin';
@@ -94,6 +95,11 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     const auth = authInterceptor(createAuthorizer(config.auth, rpcJwksFetcher(config.auth.jwks, upstreams, files)));
     interceptors.push(tracing ? tracing.stage('auth', auth) : auth);
   }
+  // Rate limits after auth, so an authenticated caller is counted by its verified subject.
+  const bucketStore = createBucketStore(config.rateLimit);
+  interceptors.push(rateLimitInterceptor(config.rateLimit, bucketStore, config.auth.mode === 'jwt', (err) => {
+    app.log.warn({ err }, `rate-limit store failed; failing ${config.rateLimit.onStoreFailure}`);
+  }));
   interceptors.push(deadlineInterceptor(config.resilience), resilienceInterceptor(config.resilience, guards));
   if (tracing) interceptors.push(tracing.client);
   interceptors.push(metrics.upstream);
@@ -129,6 +135,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   app.addHook('onReady', () => {
     for (const w of watches.values()) w.start();
   });
+  app.addHook('onClose', () => bucketStore.close());
   app.addHook('onClose', () => {
     for (const w of watches.values()) w.stop();
     return upstreams.close();

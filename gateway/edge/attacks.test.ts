@@ -75,6 +75,8 @@ beforeAll(async () => {
       upstreams: { 'acme.user.v1': users.address, 'acme.content.v1': content.address },
       bodyLimit: 64 * 1024,
       limits: { requestTimeoutMs: 1500, headersTimeoutMs: 1000, maxBufferedBodyBytes: 256 * 1024 },
+      // This suite signs up many users from one address; the limits have their own gateway below.
+      rateLimit: { overrides: { 'acme.user.v1.UserService': { requestsPerMinute: 0, burst: 1 } } },
     }),
     false,
   );
@@ -268,6 +270,53 @@ describe('the HTTP layer (items 4, 10)', () => {
     expect(statuses.every((s) => s === 408 || s === 503)).toBe(true);
     expect(statuses).toContain(503);
     expect(Date.now() - started).toBeLessThan(6000);
+  });
+});
+
+describe('rate limits (item 5)', () => {
+  it('a password-guessing burst on /v1/sessions gets 429 RESOURCE_EXHAUSTED with Retry-After; other callers and routes are unaffected', async () => {
+    const limited = await startGateway(resolveConfig({ port: 0, upstreams: { 'acme.user.v1': users.address, 'acme.content.v1': content.address } }), false);
+    try {
+      const b = `http://127.0.0.1:${limited.port}`;
+      const guess = () => fetch(`${b}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'alice@example.com', password: 'wrong guess' }) });
+      const answers = await Promise.all(Array.from({ length: 15 }, guess));
+      const statuses = answers.map((r) => r.status);
+      // The proto's Login limit: a burst of 10, then 30 a minute (one more may refill meanwhile).
+      const refusedCount = statuses.filter((s) => s === 429).length;
+      expect(statuses.filter((s) => s === 401).length + refusedCount).toBe(15);
+      expect(refusedCount).toBeGreaterThanOrEqual(4);
+      const refused = answers.find((r) => r.status === 429)!;
+      const body = (await refused.json()) as { code: number; details: { reason?: string }[] };
+      expect(body.code).toBe(8);
+      expect(body.details.find((d) => d.reason)?.reason).toBe('RATE_LIMITED');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.headers.get('ratelimit-limit')).toBe('10');
+      expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+      // Another route (its own bucket, the default limit) still answers.
+      expect((await fetch(`${b}/v1/posts`)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('a flood past a configured route limit is refused without reaching the upstream', async () => {
+    const limited = await startGateway(resolveConfig({
+      port: 0,
+      upstreams: { 'acme.user.v1': users.address, 'acme.content.v1': content.address },
+      rateLimit: { overrides: { 'acme.content.v1.ContentService/CreatePost': { requestsPerMinute: 60, burst: 3 } } },
+    }), false);
+    try {
+      const b = `http://127.0.0.1:${limited.port}`;
+      const flood = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        fetch(`${b}/v1/posts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` }, body: JSON.stringify({ title: `flood ${i}` }) })));
+      const statuses = flood.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 201)).toHaveLength(3);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(17);
+      const mine = await call('GET', `/v1/users/${alice.id}/posts?pageSize=100`, { token: alice.token });
+      expect(mine.json.posts.filter((p: { title: string }) => p.title.startsWith('flood '))).toHaveLength(3);
+    } finally {
+      await limited.close();
+    }
   });
 });
 

@@ -20,6 +20,8 @@ export interface MethodPolicy {
   readonly successStatus: number;
   readonly public: boolean;
   readonly roles: readonly string[];
+  /** `rate_limit` from the proto: per-caller token bucket; undefined leaves the gateway's default. */
+  readonly rateLimit?: { readonly requestsPerMinute: number; readonly burst: number };
 }
 
 // protobuf-es types options by generated extension; ours are dynamic, read from the descriptor set.
@@ -128,8 +130,8 @@ export function methodPolicy(method: DescMethod, ext: OptionExtensions, rules: S
   const selected = rules.methods.filter((m) => selects(m.selector, method.parent.typeName, method.name));
   if (!annotated && selected.length === 0) return DEFAULT_POLICY;
   const p = annotated
-    ? { ...(readOption(method, ext.policy!) as { successStatus: number; public: boolean; roles: string[] }) }
-    : { successStatus: 0, public: false, roles: [] as string[] };
+    ? { ...(readOption(method, ext.policy!) as { successStatus: number; public: boolean; roles: string[]; rateLimit?: { requestsPerMinute: number; burst: number } }) }
+    : { successStatus: 0, public: false, roles: [] as string[], rateLimit: undefined };
   for (const m of selected) {
     if (m.successStatus !== undefined) p.successStatus = m.successStatus;
     if (m.public !== undefined) p.public = m.public;
@@ -139,5 +141,9 @@ export function methodPolicy(method: DescMethod, ext: OptionExtensions, rules: S
   if (successStatus < 200 || successStatus > 299) {
     throw new HttpRuleError(`success_status ${successStatus} is not a 2xx status`);
   }
-  return Object.freeze({ successStatus, public: p.public, roles: Object.freeze([...p.roles]) });
+  const rl = p.rateLimit;
+  const rateLimit = rl && rl.requestsPerMinute > 0
+    ? Object.freeze({ requestsPerMinute: rl.requestsPerMinute, burst: rl.burst || Math.max(1, Math.floor(rl.requestsPerMinute / 6)) })
+    : undefined;
+  return Object.freeze({ successStatus, public: p.public, roles: Object.freeze([...p.roles]), ...(rateLimit ? { rateLimit } : {}) });
 }
