@@ -3,7 +3,7 @@
  * each route's pipeline (edge auth → deadline → resilience → upstream call) → the Fastify
  * adapter plugin, with the probes beside it. Everything that can fail does so here, at start.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { create, fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
 import type { JSONWebKeySet } from 'jose';
 import { activeTelemetry } from '../shared-kit';
@@ -15,6 +15,7 @@ import { registerProbes } from './http/probes';
 import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { transcodingPlugin } from './http/transcoding-plugin';
 import { gatewayMetrics } from './observability/metrics';
+import { requestId, requestLog } from './observability/request-log';
 import { compileRouteHandlers, type InterceptorFactory } from './pipeline';
 import { compileRoutes, type RouteTable } from './transcode';
 import { deadlineInterceptor } from './upstream/deadline';
@@ -64,6 +65,9 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   const routes = compileRoutes(files, upstreams.services, config.json, routeOptions(config));
   const app = Fastify({
     logger,
+    // One line per request, written by observability/request-log.ts; the id is the client's x-request-id when sane.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestId,
     bodyLimit: config.bodyLimit,
     // Paths are matched by our own trie and queries read by the route's plan from the raw URL;
     // Fastify's router only hands every request over, so it need not parse the query too.
@@ -130,6 +134,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   void app.register(async (scope) => {
     tracing?.hooks(scope);
     metrics.hooks(scope);
+    requestLog(scope, metrics.routeOf);
     await scope.register(transcodingPlugin, transcoding);
   });
   app.addHook('onReady', () => {

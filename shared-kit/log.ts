@@ -20,6 +20,16 @@ export interface LogSettings {
   readonly format: LogFormat;
 }
 
+/**
+ * Credentials never reach a log line, whatever logs them (a request's headers, a call's
+ * metadata, an error's context): these paths are replaced by `[redacted]`.
+ */
+const SECRET_KEYS = ['authorization', 'cookie', 'set-cookie', 'token', 'accessToken', 'access_token', 'refreshToken', 'password', 'x-api-key'];
+const REDACT = {
+  paths: SECRET_KEYS.flatMap((k) => [`["${k}"]`, `*["${k}"]`, `*.*["${k}"]`]),
+  censor: '[redacted]',
+};
+
 export const DEFAULT_LOG_SETTINGS: LogSettings = Object.freeze({ level: 'info', format: 'auto' });
 
 /**
@@ -28,7 +38,7 @@ export const DEFAULT_LOG_SETTINGS: LogSettings = Object.freeze({ level: 'info', 
  */
 export function loggerOptions(name: string, settings: LogSettings = DEFAULT_LOG_SETTINGS): LoggerOptions & { stream?: DestinationStream } {
   const usePretty = isPretty(settings);
-  const base: LoggerOptions = { name, level: settings.level, base: { pid: process.pid } };
+  const base: LoggerOptions = { name, level: settings.level, base: { pid: process.pid }, redact: REDACT };
   if (!usePretty) return base;
   return {
     ...base,

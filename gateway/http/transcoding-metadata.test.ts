@@ -74,7 +74,8 @@ describe.each(TRANSPORTS)('transcoding over %s: headers and metadata', (transpor
   });
 
   it.each([
-    ['a latin-1 byte', 'x-request-id', 'caf\u00e9'],
+    // (x-request-id is not here: an invalid one is replaced by a generated id, see observability/request-log.ts)
+    ['a latin-1 byte', 'accept-language', 'caf\u00e9'],
     ['a high byte via Grpc-Metadata-', 'grpc-metadata-foo', 'a\u0080b'],
     ['bad base64 for a -bin key', 'grpc-metadata-blob-bin', 'not base64!'],
   ])('%s in a forwarded header → 400 INVALID_HEADER', async (_what, name, value) => {

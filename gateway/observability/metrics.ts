@@ -39,6 +39,8 @@ export interface GatewayMetrics {
   readonly server: InterceptorFactory;
   /** Innermost interceptor (per attempt): upstream latency and result, retries. */
   readonly upstream: InterceptorFactory;
+  /** The route a request (by its headers object) matched; undefined before the pipeline or for a 404/405. */
+  routeOf(headers: object): Route | undefined;
   /** Registers `GET /metrics` on `app` (an ordinary route beside the probes). */
   route(app: FastifyInstance): void;
 }
@@ -189,6 +191,7 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
         }
       };
     },
+    routeOf: (headers) => byHeaders.get(headers)?.route,
     route(app) {
       app.get('/metrics', async (_request, reply) => {
         const text = await registry.metrics();
