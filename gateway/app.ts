@@ -126,6 +126,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     metadata: new MetadataMapper(config.forwardedHeaders, config.responseHeaderPrefix, config.trailerHeaderPrefix, config.permanentHeaderPrefix),
     bodyLimit: config.bodyLimit,
     maxBufferedBodyBytes: config.limits.maxBufferedBodyBytes,
+    maxStreamsPerClient: config.limits.maxStreamsPerClient,
     handlers,
     streamFormat: config.streamFormat,
   };

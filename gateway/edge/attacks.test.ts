@@ -4,6 +4,7 @@
  * reason, and that nothing reached or changed upstream where that matters. Timeouts are short
  * in this gateway's config so slow-client cases finish in a few seconds.
  */
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { SignJWT, generateKeyPair, exportJWK, decodeProtectedHeader } from 'jose';
 import { resolveConfig } from '../config';
@@ -74,7 +75,7 @@ beforeAll(async () => {
       port: 0,
       upstreams: { 'acme.user.v1': users.address, 'acme.content.v1': content.address },
       bodyLimit: 64 * 1024,
-      limits: { requestTimeoutMs: 1500, headersTimeoutMs: 1000, maxBufferedBodyBytes: 256 * 1024 },
+      limits: { requestTimeoutMs: 1500, headersTimeoutMs: 1000, maxBufferedBodyBytes: 256 * 1024, maxStreamsPerClient: 3 },
       // This suite signs up many users from one address; the limits have their own gateway below.
       rateLimit: { overrides: { 'acme.user.v1.UserService': { requestsPerMinute: 0, burst: 1 } } },
     }),
@@ -241,6 +242,22 @@ describe('the HTTP layer (items 4, 10)', () => {
     const res = await call('GET', '/v1/posts/%zz');
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ code: 3 });
+  });
+
+  it('open watch streams are capped per client (item 13); a closed one frees its slot', async () => {
+    const open = () => new Promise<http.ClientRequest & { status?: number }>((resolve, reject) => {
+      const req = http.get(`${base}/v1/posts:watch`, (res) => resolve(Object.assign(req, { status: res.statusCode })));
+      req.on('error', reject);
+    });
+    const held = [await open(), await open(), await open()];
+    expect(held.map((r) => r.status)).toEqual([200, 200, 200]);
+    const refused = await call('GET', '/v1/posts:watch');
+    expect([refused.status, reasonOf(refused)]).toEqual([429, 'TOO_MANY_STREAMS']);
+    held[0].destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await open();
+    expect(again.status).toBe(200);
+    for (const r of [again, ...held]) r.destroy();
   });
 
   it('a body over the limit: 413', async () => {

@@ -28,6 +28,8 @@ export interface TranscodingOptions {
   readonly bodyLimit: number;
   /** Bytes of request bodies being received at once, across all requests; beyond it 503. */
   readonly maxBufferedBodyBytes: number;
+  /** Open server streams per client address at once; beyond it 429 TOO_MANY_STREAMS. */
+  readonly maxStreamsPerClient: number;
   /** Each route's compiled pipeline (compileRouteHandlers), ending in its upstream call. */
   readonly handlers: ReadonlyMap<Route, Handler>;
   /** Framing of JSON server streams when the client does not ask for SSE (config `streamFormat`). */
@@ -55,6 +57,22 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     void reply.code(r.httpStatus).headers(headers).serializer(asIs).send(JSON.stringify(r.status));
   };
 
+  // Open server streams (watches) per client address: each holds an upstream stream and a
+  // socket for as long as the client likes, so one client may not hold more than its share.
+  const streamsByClient = new Map<string, number>();
+  const holdStreamSlot = (client: string, reply: FastifyReply): void => {
+    const open = streamsByClient.get(client) ?? 0;
+    if (open >= options.maxStreamsPerClient) {
+      throw new GatewayError('TOO_MANY_STREAMS', `at most ${options.maxStreamsPerClient} open streams per client`);
+    }
+    streamsByClient.set(client, open + 1);
+    reply.raw.once('close', () => {
+      const left = (streamsByClient.get(client) ?? 1) - 1;
+      if (left <= 0) streamsByClient.delete(client);
+      else streamsByClient.set(client, left);
+    });
+  };
+
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
@@ -68,10 +86,11 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     if (route.rpc.kind === 'bidi_streaming') {
       throw new GatewayError('BIDI_STREAMING_UNSUPPORTED', `${route.rpc.service}.${route.rpc.name} is bidi-streaming, which the gateway does not serve yet`);
     }
+    const streaming = route.rpc.kind === 'server_streaming';
+    if (streaming) holdStreamSlot(request.socket.remoteAddress ?? '', reply);
     const cancellation = new Cancellation();
     cancellations.set(reply.raw, cancellation);
     reply.raw.on('close', cancelOnEarlyClose);
-    const streaming = route.rpc.kind === 'server_streaming';
     const call: Call = {
       route,
       headers: request.headers,
