@@ -8,7 +8,7 @@
  * writes (and batches) the frames, h2-stream.ts holds a stream's state.
  */
 import type * as net from 'node:net';
-import { HpackDecoder, HpackError } from './hpack';
+import { HpackDecoder, HpackError, MAX_HEADER_LIST_SIZE } from './hpack';
 import { FrameWriter } from './h2-frame-writer';
 import { H2Stream, type RequestHeaders, type StreamHandler } from './h2-stream';
 import {
@@ -71,11 +71,14 @@ export class H2Session {
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('error', (err: Error) => this.listener.onSessionError(err));
     socket.on('close', () => this.onSocketClose());
-    const settings = Buffer.alloc(12);
+    const settings = Buffer.alloc(18);
     settings.writeUInt16BE(SETTINGS_ENABLE_PUSH, 0);
     settings.writeUInt32BE(0, 2);
     settings.writeUInt16BE(SETTINGS_INITIAL_WINDOW_SIZE, 6);
     settings.writeUInt32BE(options.streamWindowSize, 8);
+    // SETTINGS_MAX_HEADER_LIST_SIZE (0x6): what the decoder enforces.
+    settings.writeUInt16BE(0x6, 12);
+    settings.writeUInt32BE(MAX_HEADER_LIST_SIZE, 14);
     this.out = new FrameWriter(socket);
     this.out.preface(settings);
     if (options.connectionWindowSize > DEFAULT_WINDOW) this.out.windowUpdate(0, options.connectionWindowSize - DEFAULT_WINDOW);

@@ -164,3 +164,11 @@ describe('HPACK decoder: hostile input', () => {
     }
   });
 });
+
+describe('HpackDecoder header list limit (SETTINGS_MAX_HEADER_LIST_SIZE)', () => {
+  it('refuses a small block of indexed references that would decode past the limit', () => {
+    // 0x82 is the static entry ":method: GET" (7 + 3 + 32 = 42 bytes per field): 1 MiB would be 1 M fields.
+    expect(() => new HpackDecoder().decode(Buffer.alloc(2000, 0x82))).toThrow(HpackError);
+    expect(new HpackDecoder().decode(Buffer.alloc(1500, 0x82))).toHaveLength(3000);
+  });
+});

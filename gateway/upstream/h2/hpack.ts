@@ -8,6 +8,9 @@ import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from './hpack-huffman';
 /** A header block or string that breaks RFC 7541: a COMPRESSION_ERROR for the connection. */
 export class HpackError extends Error {}
 
+/** The decoded header list size we advertise and enforce (as node:http2's default, 64 KiB). */
+export const MAX_HEADER_LIST_SIZE = 64 * 1024;
+
 export const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
   [':authority', ''], [':method', 'GET'], [':method', 'POST'], [':path', '/'], [':path', '/index.html'],
   [':scheme', 'http'], [':scheme', 'https'], [':status', '200'], [':status', '204'], [':status', '206'],
@@ -91,8 +94,12 @@ export class HpackDecoder {
   private pos = 0;
   private src: Buffer = Buffer.alloc(0);
 
-  /** `limit` is the SETTINGS_HEADER_TABLE_SIZE we advertised (4096 by default). */
-  constructor(private readonly limit = 4096) {
+  /**
+   * `limit` is the SETTINGS_HEADER_TABLE_SIZE we advertised (4096 by default); `maxListSize`
+   * the SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2: names + values + 32 per field): a
+   * small block of indexed references could otherwise decode to millions of fields.
+   */
+  constructor(private readonly limit = 4096, private readonly maxListSize = MAX_HEADER_LIST_SIZE) {
     this.maxSize = limit;
   }
 
@@ -103,7 +110,12 @@ export class HpackDecoder {
     const out: string[] = [];
     const end = block.length;
     let fieldsSeen = false;
+    let listSize = 0;
     while (this.pos < end) {
+      if (out.length > 0) {
+        listSize += out[out.length - 2].length + out[out.length - 1].length + 32;
+        if (listSize > this.maxListSize) throw new HpackError(`header list larger than ${this.maxListSize} bytes`);
+      }
       const byte = block[this.pos];
       if (byte & 0x80) {
         const [name, value] = this.entry(this.integer(7));
@@ -130,6 +142,9 @@ export class HpackDecoder {
         out.push(name, this.string());
         fieldsSeen = true;
       }
+    }
+    if (out.length > 0 && listSize + out[out.length - 2].length + out[out.length - 1].length + 32 > this.maxListSize) {
+      throw new HpackError(`header list larger than ${this.maxListSize} bytes`);
     }
     this.src = EMPTY;
     return out;
