@@ -104,6 +104,12 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   interceptors.push(rateLimitInterceptor(config.rateLimit, bucketStore, config.auth.mode === 'jwt', (err) => {
     app.log.warn({ err }, `rate-limit store failed; failing ${config.rateLimit.onStoreFailure}`);
   }));
+  {
+    // Requests that break their buf.validate rules are refused here, before any upstream work.
+    const { validationInterceptor } = require('./edge/request-validation') as typeof import('./edge/request-validation');
+    const skip = config.skipValidation;
+    interceptors.push(validationInterceptor(registry, (s) => skip.some((k) => s === k || s.startsWith(`${k}.`))));
+  }
   interceptors.push(deadlineInterceptor(config.resilience), resilienceInterceptor(config.resilience, guards));
   if (tracing) interceptors.push(tracing.client);
   interceptors.push(metrics.upstream);

@@ -198,6 +198,11 @@ export interface GatewayConfig {
    */
   readonly docs: boolean;
   /**
+   * Services or packages whose requests are NOT checked against their `buf.validate` rules at
+   * the gateway (they are for every other upstream whose messages carry rules). Config file only.
+   */
+  readonly skipValidation: readonly string[];
+  /**
    * A google.api.Service configuration file (YAML) whose `http: rules:` are merged with the
    * annotations, for protos you cannot edit, and whose `acme_gateway: methods:` (success
    * status, public, roles, timeout) and `backend: rules:` (deadline) set our method options
@@ -286,6 +291,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   workers: 1,
   strict: false,
   docs: true,
+  skipValidation: [],
   serviceConfig: '',
   serviceRules: NO_SERVICE_RULES,
   patchFieldMask: true,
@@ -368,6 +374,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(Array.isArray(rl.trustedProxies) && rl.trustedProxies.every((h) => typeof h === 'string'), 'rateLimit.trustedProxies', 'a list of addresses');
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
+  expect(Array.isArray(merged.skipValidation) && merged.skipValidation.every((s) => typeof s === 'string'), 'skipValidation', 'a list of service or package names');
   expect(typeof merged.patchFieldMask === 'boolean', 'patchFieldMask', 'true or false');
   expect(merged.pathRepeats === 'reject-conflicts' || merged.pathRepeats === 'path-wins', 'pathRepeats', '"reject-conflicts" or "path-wins"');
   expect(typeof merged.anyContentTypeAsJson === 'boolean', 'anyContentTypeAsJson', 'true or false');

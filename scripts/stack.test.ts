@@ -117,6 +117,20 @@ describe('the REST surface over real services', () => {
     expect(bad.fieldViolations.map((v: any) => v.field)).toEqual(expect.arrayContaining(['email', 'password']));
   });
 
+  it('refuses requests that break buf.validate rules at the gateway: 400 VALIDATION_FAILED naming every field by JSON path', async () => {
+    const r = await call('POST', '/v1/users', { email: 'not-an-email', displayName: '', password: 'short' });
+    expect(r.status).toBe(400);
+    expect(r.json.code).toBe(3);
+    expect(r.json.details[0]).toMatchObject({ reason: 'VALIDATION_FAILED', domain: 'gateway.acme.dev' });
+    const bad = r.json.details.find((d: any) => d['@type'] === 'type.googleapis.com/google.rpc.BadRequest');
+    expect(bad.fieldViolations.map((v: any) => v.field).sort()).toEqual(['displayName', 'email', 'password']);
+    const post = await call('POST', '/v1/posts', { title: 'ok', tags: ['Bad Tag', 'fine', 'x'.repeat(40)] }, alice.token);
+    expect(post.status).toBe(400);
+    const tags = post.json.details.find((d: any) => d['@type'] === 'type.googleapis.com/google.rpc.BadRequest');
+    expect(tags.fieldViolations.map((v: any) => v.field)).toEqual(['post.tags[0]', 'post.tags[2]']);
+    expect((await call('GET', '/v1/posts?pageSize=-1')).json.details[0].reason).toBe('VALIDATION_FAILED');
+  });
+
   it('updates a user with PATCH and a FieldMask from the query', async () => {
     const r = await call('PATCH', `/v1/users/${alice.id}?updateMask=displayName`, { displayName: 'Alice L.' }, alice.token);
     expect(r.status).toBe(200);

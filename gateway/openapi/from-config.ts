@@ -10,6 +10,7 @@ import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from '../config'
 import { loadDescriptors } from '../descriptors';
 import { compileRoutes, type RouteTable } from '../transcode';
 import { servedServices } from '../upstream/upstream-pool';
+import { validateKeywords } from './validate-keywords';
 import { buildOpenApiDocument, type OpenApiDocument, type OpenApiOptions } from './openapi-document';
 
 /** The document options that follow from the gateway's config. */
@@ -26,6 +27,7 @@ export function openApiOptions(config: GatewayConfig, table: RouteTable): OpenAp
     json: config.json,
     authAtEdge: config.auth.mode === 'jwt',
     rateLimited: false,
+    refine: validateKeywords,
     anyContentTypeAsJson: config.anyContentTypeAsJson,
     streamFormat: config.streamFormat,
   };

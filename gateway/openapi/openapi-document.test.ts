@@ -218,6 +218,20 @@ describe('schemas follow the proto3 JSON mapping', () => {
   });
 });
 
+describe('buf.validate rules as JSON Schema keywords', () => {
+  it('maps lengths, patterns, email, ranges and item counts', () => {
+    const create = schemas(acme)['acme.user.v1.CreateUserRequest'].properties;
+    expect(create.email).toMatchObject({ format: 'email', maxLength: 254 });
+    expect(create.displayName).toMatchObject({ minLength: 1, maxLength: 80 });
+    expect(create.password).toMatchObject({ minLength: 8, maxLength: 1024 });
+    const post = schemas(acme)['acme.content.v1.Post'].properties;
+    expect(post.tags).toMatchObject({ maxItems: 10, items: { type: 'string', pattern: '^[a-z0-9-]{1,32}$' } });
+    expect(post.title).toMatchObject({ maxLength: 200 });
+    const pageSize = operation(acme, 'ContentService_ListPosts').parameters.find((p: Any) => p.name === 'pageSize');
+    expect(pageSize.schema).toMatchObject({ type: 'integer', minimum: 0 });
+  });
+});
+
 describe('bodies, answers and statuses', () => {
   const json = (op: Any, status: string): Any => op.responses[status].content['application/json'].schema;
 

@@ -42,6 +42,7 @@ export const Reasons = {
   METHOD_NOT_ALLOWED: { code: Code.UNIMPLEMENTED, httpStatus: 405 },
   MALFORMED_JSON: { code: Code.INVALID_ARGUMENT },
   INVALID_FIELD: { code: Code.INVALID_ARGUMENT },
+  VALIDATION_FAILED: { code: Code.INVALID_ARGUMENT },
   UNKNOWN_QUERY_PARAMETER: { code: Code.INVALID_ARGUMENT },
   BOUND_QUERY_PARAMETER: { code: Code.INVALID_ARGUMENT },
   /** A body value for a path-bound field that differs from the path's. */
