@@ -26,7 +26,7 @@ export function openApiOptions(config: GatewayConfig, table: RouteTable): OpenAp
       'Bodies follow the proto3 JSON mapping; errors are google.rpc.Status. Served at /openapi.json (and .yaml), generated from the routes it answers.',
     json: config.json,
     authAtEdge: config.auth.mode === 'jwt',
-    rateLimited: false,
+    rateLimited: config.rateLimit.enabled,
     refine: validateKeywords,
     anyContentTypeAsJson: config.anyContentTypeAsJson,
     streamFormat: config.streamFormat,

@@ -271,9 +271,9 @@ describe('bodies, answers and statuses', () => {
 
   it('lists the error statuses each route can answer, all google.rpc.Status', () => {
     const statuses = (id: string, doc = acme): string[] => Object.keys(operation(doc, id).responses).filter((s) => s !== '200' && s !== '201' && s !== '204');
-    expect(statuses('UserService_ListUsers')).toEqual(['400', '401', '503', '504', 'default']);
-    expect(statuses('UserService_CreateUser')).toEqual(['400', '401', '413', '415', '503', '504', 'default']);
-    expect(statuses('UserService_ListUsers', documentFor(ACME, { auth: { mode: 'off' } }))).toEqual(['400', '503', '504', 'default']);
+    expect(statuses('UserService_ListUsers')).toEqual(['400', '401', '429', '503', '504', 'default']);
+    expect(statuses('UserService_CreateUser')).toEqual(['400', '401', '413', '415', '429', '503', '504', 'default']);
+    expect(statuses('UserService_ListUsers', documentFor(ACME, { auth: { mode: 'off' }, rateLimit: { enabled: false } }))).toEqual(['400', '503', '504', 'default']);
     expect(json(operation(acme, 'UserService_ListUsers'), '401')).toEqual({ $ref: '#/components/schemas/google.rpc.Status' });
     expect(schemas(acme)['google.rpc.Status'].required).toEqual(['code', 'message', 'details']);
   });
