@@ -13,6 +13,7 @@ import {
 } from '../transcode';
 import { CallError, type Metadata } from '../upstream/transport';
 import { gatewayFailure } from '../upstream/upstream-failure';
+import { warnSummarized } from '../observability/failure-summary';
 import { errorStatusHeaders, httpStatusFromCode } from './status-map';
 
 /** A rendered error response. */
@@ -39,7 +40,8 @@ export function errorReply(err: unknown, registry: Registry, log: Logger, servic
     const s = err.status;
     const own = service === undefined ? undefined : gatewayFailure(s, service);
     if (own) {
-      log.warn({ service, code: s.code, cause: s.message }, 'upstream call failed');
+      // Summarised: in an outage every request fails alike (observability/failure-summary.ts).
+      warnSummarized(log, `${service}|${s.code}|${s.message}`, { service, code: s.code, cause: s.message }, 'upstream call failed');
       return gatewayReply(own);
     }
     const httpStatus = httpStatusFromCode(s.code);

@@ -17,6 +17,7 @@ import { gatewayFailure } from '../upstream/upstream-failure';
 import { Cancellation, type CallStatus, type Metadata, type UnaryResult } from '../upstream/transport';
 import { createBodyReader } from './body-reader';
 import { errorReply } from './error-reply';
+import { warnSummarized } from '../observability/failure-summary';
 import { httpStatusFromCode } from './status-map';
 import { StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
 import { gatewayStatusJson } from '../transcode';
@@ -164,7 +165,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       failure: (s: CallStatus) => {
         const own = gatewayFailure(s, route.rpc.service);
         if (own) {
-          reply.log.warn({ service: route.rpc.service, code: s.code, cause: s.message }, 'upstream stream failed');
+          warnSummarized(reply.log, `${route.rpc.service}|${s.code}|${s.message}|stream`, { service: route.rpc.service, code: s.code, cause: s.message }, 'upstream stream failed');
           return { httpStatus: httpStatusFromCode(own.code), body: gatewayStatusJson(own) };
         }
         return { httpStatus: httpStatusFromCode(s.code), body: upstreamStatusJson(s.code, s.message, s.details, registry) };
