@@ -201,6 +201,11 @@ describe('input and metadata (items 6, 7, 9)', () => {
     expect((await call('GET', '/v1/posts/9223372036854775808')).status).toBe(400);
   });
 
+  it.each(['0x10', '0b11', '007', '%2B1', '%201', '9223372036854775808', '-0'])('int64 text %s in path or query: 400 (strict decimal)', async (text) => {
+    expect((await call('GET', `/v1/posts/${text}`)).status).toBe(400);
+    expect((await call('GET', `/v1/posts?authorId=${text}`)).status).toBe(400);
+  });
+
   it('Grpc-Metadata-Authorization carrying a second identity: 400, whichever comes first', async () => {
     for (const headers of <Record<string, string>[]>[
       { 'grpc-metadata-authorization': `Bearer ${admin.token}`, authorization: `Bearer ${alice.token}` },

@@ -22,6 +22,34 @@ const asBool: TextConverter = (text) => {
 };
 
 const INTEGER = /^-?\d+$/;
+
+// int64/uint64 text as the proto3 JSON mapping writes it: decimal digits, an optional leading
+// `-` (signed only), no leading zeros, in range. `0x10`, `+1`, ` 1`, `007` are refused, not
+// read as numbers by a lenient parser.
+const SIGNED_DECIMAL = /^-?(0|[1-9]\d{0,19})$/;
+const UNSIGNED_DECIMAL = /^(0|[1-9]\d{0,19})$/;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+const asInt64: TextConverter = (text) => {
+  if (!SIGNED_DECIMAL.test(text) || text === '-0') throw new Error(`expected a decimal int64, got "${text}"`);
+  const n = BigInt(text);
+  if (n < INT64_MIN || n > INT64_MAX) throw new Error(`"${text}" is out of the int64 range`);
+  return text;
+};
+const asUint64: TextConverter = (text) => {
+  if (!UNSIGNED_DECIMAL.test(text)) throw new Error(`expected a decimal uint64, got "${text}"`);
+  if (BigInt(text) > UINT64_MAX) throw new Error(`"${text}" is out of the uint64 range`);
+  return text;
+};
+const SCALAR_TEXT: Partial<Record<ScalarType, TextConverter>> = {
+  [ScalarType.BOOL]: asBool,
+  [ScalarType.INT64]: asInt64,
+  [ScalarType.SINT64]: asInt64,
+  [ScalarType.SFIXED64]: asInt64,
+  [ScalarType.UINT64]: asUint64,
+  [ScalarType.FIXED64]: asUint64,
+};
 const asEnum: TextConverter = (text) => (INTEGER.test(text) ? Number(text) : text);
 
 // Well-known message types that have a JSON string (or scalar) form and so can come from text.
@@ -51,7 +79,7 @@ export function textConverter(field: DescField): TextConverter | undefined {
       if (field.fieldKind === 'list' && field.listKind === 'enum') return asEnum;
       if (field.fieldKind === 'map' && field.mapKind === 'message') return TEXT_MESSAGES[field.message.typeName];
       if (field.fieldKind === 'map' && field.mapKind === 'enum') return asEnum;
-      return field.scalar === ScalarType.BOOL ? asBool : asIs;
+      return SCALAR_TEXT[field.scalar] ?? asIs;
     case 'enum':
       return asEnum;
     case 'message':
