@@ -45,7 +45,10 @@ async function startEcho(name: string, port = 0): Promise<{ proc: NodeProcess; p
 async function startGateway(name: string, config: object): Promise<{ proc: NodeProcess; url: string }> {
   const port = await freePort();
   const file = path.join(project.dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ port, auth: { mode: 'off' }, logLevel: process.env.FAULT_DEBUG ? 'info' : 'warn', ...config }));
+  // One loopback address drives thousands of calls a second here: the per-caller rate limit (on by
+  // default) would answer them 429 and hide the resilience behaviour these tests measure.
+  const base = { port, auth: { mode: 'off' }, rateLimit: { enabled: false }, logLevel: process.env.FAULT_DEBUG ? 'info' : 'warn' };
+  writeFileSync(file, JSON.stringify({ ...base, ...config }));
   const proc = new NodeProcess(name, path.join(project.dir, 'gateway', 'main.js'), ['--config', file]);
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 20_000;
