@@ -62,7 +62,22 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     const eq = arg.indexOf('=');
     flags.set(eq === -1 ? arg.slice(2) : arg.slice(2, eq), eq === -1 ? 'true' : arg.slice(eq + 1));
   }
-  const known = new Set(['quick', 'duration', 'warmup', 'reps', 'connections', 'cases', 'targets', 'route-ms', 'no-routes', 'cpu-prof', 'gateway-node-args', 'out', 'peers', 'help']);
+  const known = new Set([
+    'quick',
+    'duration',
+    'warmup',
+    'reps',
+    'connections',
+    'cases',
+    'targets',
+    'route-ms',
+    'no-routes',
+    'cpu-prof',
+    'gateway-node-args',
+    'out',
+    'peers',
+    'help',
+  ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
   if (flags.has('help')) throw new Error(USAGE);
 
@@ -75,7 +90,10 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     return v;
   };
   const list = (flag: string, envName: string, dflt: string): string[] =>
-    (flags.get(flag) ?? env[envName] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+    (flags.get(flag) ?? env[envName] ?? dflt)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
 
   const peersRaw = flags.get('peers') ?? env.BENCH_PEERS;
   const peersDir = peersRaw ? path.resolve(peersRaw) : undefined;

@@ -73,7 +73,11 @@ function main(): void {
   const query = 'name=bench-item&small=25&kind=KIND_ONE';
   const getBytes = get.request.build(['12345'], query, undefined, undefined);
   const oldGet = canonical(get);
-  rows.push({ name: 'case 1: GET path + query request', direct: () => get.request.build(['12345'], query, undefined, undefined), canonical: () => oldGet.build(undefined, ['12345'], query) });
+  rows.push({
+    name: 'case 1: GET path + query request',
+    direct: () => get.request.build(['12345'], query, undefined, undefined),
+    canonical: () => oldGet.build(undefined, ['12345'], query),
+  });
   rows.push({ name: 'case 1: GET response', direct: () => get.response.render(getBytes), canonical: () => oldGet.render(getBytes) });
 
   console.log(`${'what'.padEnd(36)} ${'direct ops/s'.padStart(14)} ${'protobuf-es ops/s'.padStart(18)} ${'speed-up'.padStart(9)}`);
@@ -85,7 +89,9 @@ function main(): void {
       direct = Math.max(direct, opsPerSecond(row.direct, ms / ROUNDS));
       old = Math.max(old, opsPerSecond(row.canonical, ms / ROUNDS));
     }
-    console.log(`${row.name.padEnd(36)} ${Math.round(direct).toLocaleString('en-US').padStart(14)} ${Math.round(old).toLocaleString('en-US').padStart(18)} ${(direct / old).toFixed(2).padStart(8)}x`);
+    console.log(
+      `${row.name.padEnd(36)} ${Math.round(direct).toLocaleString('en-US').padStart(14)} ${Math.round(old).toLocaleString('en-US').padStart(18)} ${(direct / old).toFixed(2).padStart(8)}x`,
+    );
   }
 }
 

@@ -22,16 +22,21 @@ export interface LoadResult {
 
 function streamCall(transport: Transport, c: BenchCase): Promise<void> {
   return new Promise((resolve, reject) => {
-    transport.serverStream(c.grpc!.path, c.grpc!.request, { metadata: [] }, {
-      onHeaders() {},
-      onMessage(m) {
-        EchoMessage.decode(m);
+    transport.serverStream(
+      c.grpc!.path,
+      c.grpc!.request,
+      { metadata: [] },
+      {
+        onHeaders() {},
+        onMessage(m) {
+          EchoMessage.decode(m);
+        },
+        onEnd(status: CallStatus) {
+          if (status.code === 0) resolve();
+          else reject(new Error(status.message));
+        },
       },
-      onEnd(status: CallStatus) {
-        if (status.code === 0) resolve();
-        else reject(new Error(status.message));
-      },
-    });
+    );
   });
 }
 

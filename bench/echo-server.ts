@@ -40,7 +40,9 @@ function expand(call: grpc.ServerWritableStream<Buffer, Buffer>): void {
   const messages = streamMessages(req.count, req.text);
   let i = 0;
   let cancelled = false;
-  call.on('cancelled', () => { cancelled = true; });
+  call.on('cancelled', () => {
+    cancelled = true;
+  });
   const pump = (): void => {
     while (i < messages.length && !cancelled) {
       if (!call.write(messages[i++])) {

@@ -67,7 +67,10 @@ async function waitForPort(port: number, proc: ChildProcess, name: string): Prom
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`${name} exited during start-up (code ${proc.exitCode})`);
     const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -82,7 +85,11 @@ export class PeerProcess implements MeasuredProcess {
   private peak = 0;
   private readonly sampler: NodeJS.Timeout;
 
-  private constructor(readonly name: string, private readonly proc: ChildProcess, readonly ready: ReadyMessage) {
+  private constructor(
+    readonly name: string,
+    private readonly proc: ChildProcess,
+    readonly ready: ReadyMessage,
+  ) {
     this.sampler = setInterval(() => {
       if (this.proc.exitCode === null) this.peak = Math.max(this.peak, rssBytes(this.proc.pid!));
     }, 50);
@@ -96,7 +103,9 @@ export class PeerProcess implements MeasuredProcess {
     // Their logs go to our stderr only when they fail: a Go log line per start is noise.
     const proc = spawn(binary, args(port), { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
-    proc.stderr!.on('data', (chunk: Buffer) => { log = (log + chunk.toString()).slice(-4000); });
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4000);
+    });
     proc.on('exit', (code, signal) => {
       if (code !== 0 && signal === null) console.error(`${name} exited with ${code}:\n${log}`);
     });
@@ -159,6 +168,8 @@ export function peerDescriptor(protoDir: string, repoRoot: string): string {
   cpSync(path.join(repoRoot, '.proto-deps'), path.join(work, 'deps'), { recursive: true });
   writeFileSync(path.join(work, 'buf.yaml'), 'version: v2\nmodules:\n  - path: peer\n  - path: deps\n');
   const out = path.join(work, 'bench.binpb');
-  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'buf'), ['build', work, '--path', path.join(work, 'peer', 'bench'), '-o', out], { stdio: 'inherit' });
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'buf'), ['build', work, '--path', path.join(work, 'peer', 'bench'), '-o', out], {
+    stdio: 'inherit',
+  });
   return out;
 }

@@ -75,19 +75,27 @@ function main(): void {
   const listen = Number(argValue('listen'));
   const [host, port] = (argValue('backend') ?? '').split(':');
   if (!listen || !host || !port) throw new Error('usage: h2-relay --listen PORT --backend HOST:PORT');
-  net.createServer((client) => {
-    const server = net.connect(Number(port), host);
-    client.setNoDelay(true);
-    server.setNoDelay(true);
-    const up = counter(() => toServer, PREFACE_LENGTH);
-    const down = counter(() => toClient, 0);
-    client.on('data', (chunk: Buffer) => { up(chunk); server.write(chunk); });
-    server.on('data', (chunk: Buffer) => { down(chunk); client.write(chunk); });
-    client.on('close', () => server.destroy());
-    server.on('close', () => client.destroy());
-    client.on('error', () => server.destroy());
-    server.on('error', () => client.destroy());
-  }).listen(listen, '127.0.0.1', () => console.error(`h2-relay: 127.0.0.1:${listen} -> ${host}:${port}; kill -USR2 ${process.pid} to report`));
+  net
+    .createServer((client) => {
+      const server = net.connect(Number(port), host);
+      client.setNoDelay(true);
+      server.setNoDelay(true);
+      const up = counter(() => toServer, PREFACE_LENGTH);
+      const down = counter(() => toClient, 0);
+      client.on('data', (chunk: Buffer) => {
+        up(chunk);
+        server.write(chunk);
+      });
+      server.on('data', (chunk: Buffer) => {
+        down(chunk);
+        client.write(chunk);
+      });
+      client.on('close', () => server.destroy());
+      server.on('close', () => client.destroy());
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+    })
+    .listen(listen, '127.0.0.1', () => console.error(`h2-relay: 127.0.0.1:${listen} -> ${host}:${port}; kill -USR2 ${process.pid} to report`));
   process.on('SIGUSR2', report);
 }
 

@@ -51,7 +51,10 @@ export async function sampleResponse(baseUrl: string, c: BenchCase): Promise<{ s
   const res = await fetch(baseUrl + c.http.path, { method: c.http.method, body: c.http.body, headers: c.http.headers });
   const text = await res.text();
   const body = c.grpc?.streaming
-    ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown)
+    ? text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as unknown)
     : (JSON.parse(text) as unknown);
   return { status: res.status, body };
 }

@@ -30,7 +30,10 @@ export class IpcPeer {
   protected exited = false;
 
   /** `proc` is a forked child, or a cluster worker's `worker.process`. */
-  constructor(readonly name: string, readonly proc: ChildProcess) {
+  constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+  ) {
     proc.on('message', (msg: { id?: number; ok?: boolean; result?: unknown; error?: string }) => {
       const waiter = msg?.id === undefined ? undefined : this.pending.get(msg.id);
       if (!waiter) return;
@@ -57,7 +60,11 @@ export class IpcPeer {
 
 /** A forked child process, spoken to by requests. */
 export class Child extends IpcPeer {
-  private constructor(name: string, proc: ChildProcess, readonly ready: ReadyMessage) {
+  private constructor(
+    name: string,
+    proc: ChildProcess,
+    readonly ready: ReadyMessage,
+  ) {
     super(name, proc);
   }
 

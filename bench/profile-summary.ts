@@ -28,7 +28,23 @@ export function groupOf(fn: string, url: string): string {
   if (fn === '(program)') return 'node internals (native, unattributed)';
   if (url.includes('/node_modules/')) {
     const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)![1];
-    if (pkg === 'fastify' || pkg.startsWith('@fastify/') || ['find-my-way', 'avvio', 'light-my-request', 'fast-json-stringify', 'secure-json-parse', 'toad-cache', 'rfdc', 'process-warning', 'abstract-logging', 'pino'].includes(pkg)) return 'fastify (+ deps)';
+    if (
+      pkg === 'fastify' ||
+      pkg.startsWith('@fastify/') ||
+      [
+        'find-my-way',
+        'avvio',
+        'light-my-request',
+        'fast-json-stringify',
+        'secure-json-parse',
+        'toad-cache',
+        'rfdc',
+        'process-warning',
+        'abstract-logging',
+        'pino',
+      ].includes(pkg)
+    )
+      return 'fastify (+ deps)';
     if (pkg === '@bufbuild/protobuf') return 'protobuf-es';
     if (pkg === '@grpc/grpc-js') return 'grpc-js';
     return `other: ${pkg}`;
@@ -95,7 +111,10 @@ function main(): void {
   console.log('self time by group');
   for (const [g, t] of [...groups].filter(([g]) => g !== 'idle').sort((a, b) => b[1] - a[1])) console.log(`  ${pct(t)}  ${g}`);
   console.log(`\ntop ${top} functions by self time`);
-  for (const [k, f] of [...fns].filter(([, f]) => f.group !== 'idle').sort((a, b) => b[1].t - a[1].t).slice(0, top)) {
+  for (const [k, f] of [...fns]
+    .filter(([, f]) => f.group !== 'idle')
+    .sort((a, b) => b[1].t - a[1].t)
+    .slice(0, top)) {
     console.log(`  ${pct(f.t)}  ${k}  [${f.group}]`);
   }
 

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const client = new EchoServiceClient(backend, grpc.credentials.createInsecure());
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-    const status = err instanceof BadJson ? 400 : err.statusCode ?? 500;
+    const status = err instanceof BadJson ? 400 : (err.statusCode ?? 500);
     void reply.code(status).send({ message: err.message });
   });
 

@@ -112,8 +112,7 @@ export function aggregate(windows: WindowRecord[]): ResultRow[] {
     });
   }
   for (const row of rows) {
-    const ref = (t: TargetName): ResultRow | undefined =>
-      rows.find((r) => r.caseN === row.caseN && r.connections === row.connections && r.target === t);
+    const ref = (t: TargetName): ResultRow | undefined => rows.find((r) => r.caseN === row.caseN && r.connections === row.connections && r.target === t);
     const proxy = ref('proxy');
     const direct = ref('direct');
     const goGateway = ref('grpc-gateway');
@@ -128,15 +127,19 @@ export function aggregate(windows: WindowRecord[]): ResultRow[] {
 /** The project's performance targets, checked against the results (gateway rows only). */
 export function checkTargets(rows: ResultRow[], routes: RouteBenchResult | undefined): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const proxyOf = (r: ResultRow): ResultRow | undefined =>
-    rows.find((p) => p.target === 'proxy' && p.caseN === r.caseN && p.connections === r.connections);
+  const proxyOf = (r: ResultRow): ResultRow | undefined => rows.find((p) => p.target === 'proxy' && p.caseN === r.caseN && p.connections === r.connections);
   for (const r of rows) {
     if (!r.target.startsWith('gateway')) continue;
     const proxy = proxyOf(r);
     const where = `case ${r.caseN} @${r.connections} ${r.target}`;
     if ((r.caseN === 1 || r.caseN === 2) && proxy) {
       checks.push({ what: `${where}: req/s vs proxy`, target: '>= 2.0x', actual: `${r.vsProxy}x (CPU eff ${r.cpuVsProxy}x)`, pass: (r.vsProxy ?? 0) >= 2 });
-      checks.push({ what: `${where}: p99 vs proxy`, target: `<= ${proxy.latencyMs.p99} ms`, actual: `${r.latencyMs.p99} ms`, pass: r.latencyMs.p99 <= proxy.latencyMs.p99 });
+      checks.push({
+        what: `${where}: p99 vs proxy`,
+        target: `<= ${proxy.latencyMs.p99} ms`,
+        actual: `${r.latencyMs.p99} ms`,
+        pass: r.latencyMs.p99 <= proxy.latencyMs.p99,
+      });
     }
     if (r.caseN === 1 || r.caseN === 2) {
       checks.push({ what: `${where}: CPU per request`, target: '< 80 us', actual: `${r.cpuUsPerRequest} us`, pass: (r.cpuUsPerRequest ?? Infinity) < 80 });
@@ -144,7 +147,12 @@ export function checkTargets(rows: ResultRow[], routes: RouteBenchResult | undef
     const goGateway = rows.find((g) => g.target === 'grpc-gateway' && g.caseN === r.caseN && g.connections === r.connections);
     if (goGateway && (r.caseN === 1 || r.caseN === 2)) {
       checks.push({ what: `${where}: req/s vs grpc-gateway`, target: '>= 1.0x', actual: `${r.vsGrpcGateway}x`, pass: (r.vsGrpcGateway ?? 0) >= 1 });
-      checks.push({ what: `${where}: p99 vs grpc-gateway`, target: `<= ${goGateway.latencyMs.p99} ms`, actual: `${r.latencyMs.p99} ms`, pass: r.latencyMs.p99 <= goGateway.latencyMs.p99 });
+      checks.push({
+        what: `${where}: p99 vs grpc-gateway`,
+        target: `<= ${goGateway.latencyMs.p99} ms`,
+        actual: `${r.latencyMs.p99} ms`,
+        pass: r.latencyMs.p99 <= goGateway.latencyMs.p99,
+      });
     }
     if (goGateway) {
       // The Go backend's CPU per call behind us against behind grpc-go: what our client costs the service.
@@ -167,14 +175,21 @@ export function checkTargets(rows: ResultRow[], routes: RouteBenchResult | undef
     checks.push({ what: `${t}: peak RSS at 256 connections`, target: '< 120 MB', actual: `${peak} MB`, pass: peak < 120 });
   }
   if (routes) {
-    checks.push({ what: 'route matching at 10k routes', target: '>= 1,000,000/s', actual: `${routes.routes10k.lookupsPerSec.toLocaleString('en-US')}/s`, pass: routes.routes10k.lookupsPerSec >= 1e6 });
+    checks.push({
+      what: 'route matching at 10k routes',
+      target: '>= 1,000,000/s',
+      actual: `${routes.routes10k.lookupsPerSec.toLocaleString('en-US')}/s`,
+      pass: routes.routes10k.lookupsPerSec >= 1e6,
+    });
     checks.push({ what: 'route matching 10k vs 10 routes', target: '<= 2x slower', actual: `${routes.slowdown}x`, pass: routes.slowdown <= 2 });
   }
   return checks;
 }
 
 /** h2 vs grpc-js through the gateway, per case and concurrency. */
-export function transportComparison(rows: ResultRow[]): Array<{ caseN: number; connections: number; rpsRatio: number; cpuRatio?: number; p99H2: number; p99GrpcJs: number }> {
+export function transportComparison(
+  rows: ResultRow[],
+): Array<{ caseN: number; connections: number; rpsRatio: number; cpuRatio?: number; p99H2: number; p99GrpcJs: number }> {
   const out = [];
   for (const h2 of rows.filter((r) => r.target === 'gateway-h2')) {
     const gj = rows.find((r) => r.target === 'gateway-grpc-js' && r.caseN === h2.caseN && r.connections === h2.connections);
@@ -203,7 +218,26 @@ const fmt = (x: number | undefined, digits = 0): string =>
 /** The main results table. */
 export function resultsTable(rows: ResultRow[]): string {
   return table(
-    ['case', 'conns', 'target', 'req/s', 'msg/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU us/req', 'CPU us/msg', 'backend us/req', 'client us/req', 'peak RSS MB', 'x proxy', 'x direct', 'CPU eff x proxy', 'x grpc-gw'],
+    [
+      'case',
+      'conns',
+      'target',
+      'req/s',
+      'msg/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'errors',
+      'CPU us/req',
+      'CPU us/msg',
+      'backend us/req',
+      'client us/req',
+      'peak RSS MB',
+      'x proxy',
+      'x direct',
+      'CPU eff x proxy',
+      'x grpc-gw',
+    ],
     rows.map((r) => [
       String(r.caseN),
       String(r.connections),
@@ -229,13 +263,24 @@ export function resultsTable(rows: ResultRow[]): string {
 }
 
 export function checksTable(checks: TargetCheck[]): string {
-  return table(['check', 'target', 'actual', ''], checks.map((c) => [c.what, c.target, c.actual, c.pass ? 'PASS' : 'FAIL']), 1);
+  return table(
+    ['check', 'target', 'actual', ''],
+    checks.map((c) => [c.what, c.target, c.actual, c.pass ? 'PASS' : 'FAIL']),
+    1,
+  );
 }
 
 export function transportTable(cmp: ReturnType<typeof transportComparison>): string {
   return table(
     ['case', 'conns', 'h2/grpc-js req/s', 'h2/grpc-js CPU', 'p99 h2 ms', 'p99 grpc-js ms'],
-    cmp.map((c) => [String(c.caseN), String(c.connections), `${c.rpsRatio.toFixed(2)}x`, c.cpuRatio === undefined ? '-' : `${c.cpuRatio.toFixed(2)}x`, fmt(c.p99H2, 2), fmt(c.p99GrpcJs, 2)]),
+    cmp.map((c) => [
+      String(c.caseN),
+      String(c.connections),
+      `${c.rpsRatio.toFixed(2)}x`,
+      c.cpuRatio === undefined ? '-' : `${c.cpuRatio.toFixed(2)}x`,
+      fmt(c.p99H2, 2),
+      fmt(c.p99GrpcJs, 2),
+    ]),
     2,
   );
 }

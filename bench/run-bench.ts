@@ -69,7 +69,12 @@ interface Peers extends PeerPaths {
   descriptor: string;
 }
 
-async function startTargets(options: BenchOptions, backendTarget: string, label: string, peers: Peers | undefined): Promise<{ targets: Target[]; direct?: Child }> {
+async function startTargets(
+  options: BenchOptions,
+  backendTarget: string,
+  label: string,
+  peers: Peers | undefined,
+): Promise<{ targets: Target[]; direct?: Child }> {
   const targets: Target[] = [];
   let direct: Child | undefined;
   for (const name of options.targets) {
@@ -95,11 +100,16 @@ async function startTargets(options: BenchOptions, backendTarget: string, label:
   return { targets, direct };
 }
 
-async function measureWindow(t: Target, direct: Child | undefined, backend: MeasuredProcess, c: BenchCase, connections: number, options: BenchOptions): Promise<Omit<WindowRecord, 'rep'>> {
+async function measureWindow(
+  t: Target,
+  direct: Child | undefined,
+  backend: MeasuredProcess,
+  c: BenchCase,
+  connections: number,
+  options: BenchOptions,
+): Promise<Omit<WindowRecord, 'rep'>> {
   const load = (ms: number): Promise<LoadResult> =>
-    t.name === 'direct'
-      ? direct!.request<LoadResult>('run', { caseN: c.n, connections, durationMs: ms })
-      : runHttpLoad(t.baseUrl!, c, connections, ms);
+    t.name === 'direct' ? direct!.request<LoadResult>('run', { caseN: c.n, connections, durationMs: ms }) : runHttpLoad(t.baseUrl!, c, connections, ms);
   await load(options.warmupMs);
   await Promise.all([backend.request('window-start'), t.server?.request('window-start'), direct?.request('window-start')]);
   const ownCpu = process.cpuUsage(); // autocannon runs in this process
@@ -131,7 +141,9 @@ async function measureWindow(t: Target, direct: Child | undefined, backend: Meas
 
 function gitCommit(): string | undefined {
   try {
-    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
@@ -177,11 +189,16 @@ async function main(): Promise<void> {
         const { targets, direct } = await startTargets(options, backendTarget, `case${c.n}-c${connections}`, peers);
         try {
           if (startup === undefined) {
-            const first = Object.fromEntries(targets.filter((t) => t.server).map((t) =>
-              [t.name, { processReadyMs: t.server!.ready.startupMs, buildMs: t.server!.ready.buildMs, idleRssMb: t.server!.ready.rssMb }]));
+            const first = Object.fromEntries(
+              targets
+                .filter((t) => t.server)
+                .map((t) => [t.name, { processReadyMs: t.server!.ready.startupMs, buildMs: t.server!.ready.buildMs, idleRssMb: t.server!.ready.rssMb }]),
+            );
             startup = first;
             for (const [name, s] of Object.entries(first)) {
-              console.log(`${name}: ready ${s.processReadyMs} ms after process start${s.buildMs !== undefined ? ` (build + listen ${s.buildMs} ms)` : ''}, idle RSS ${s.idleRssMb} MB`);
+              console.log(
+                `${name}: ready ${s.processReadyMs} ms after process start${s.buildMs !== undefined ? ` (build + listen ${s.buildMs} ms)` : ''}, idle RSS ${s.idleRssMb} MB`,
+              );
             }
           }
           const httpTargets = targets.filter((t) => t.baseUrl).map((t): [string, string] => [t.name, t.baseUrl!]);
@@ -224,7 +241,10 @@ async function main(): Promise<void> {
   if (transports.length) console.log(`\ngateway transports: h2 vs grpc-js\n\n${transportTable(transports)}`);
   if (routes) console.log(`\ncase 5: route matching\n\n${routesTable(routes)}`);
   console.log(`\ntargets\n\n${checksTable(checks)}`);
-  if (options.cpuProfDir) console.log(`\nCPU profiles: ${options.cpuProfDir}/gateway-*-case<N>-c<conns>.cpuprofile${summed.map((t) => `, ${options.cpuProfDir}/${t}-case<N>-c<conns>/*.cpuprofile`).join('')}`);
+  if (options.cpuProfDir)
+    console.log(
+      `\nCPU profiles: ${options.cpuProfDir}/gateway-*-case<N>-c<conns>.cpuprofile${summed.map((t) => `, ${options.cpuProfDir}/${t}-case<N>-c<conns>/*.cpuprofile`).join('')}`,
+    );
 
   const output = {
     meta: {
@@ -238,7 +258,14 @@ async function main(): Promise<void> {
       httpLoad: `autocannon, HTTP/1.1 keep-alive, pipelining 1`,
       options: { ...options, out: undefined },
     },
-    cases: cases.map((c) => ({ n: c.n, id: c.id, title: c.title, http: { method: c.http.method, path: c.http.path, bodyBytes: c.http.body?.length ?? 0 }, grpcPath: c.grpc?.path, messagesPerCall: c.messagesPerCall })),
+    cases: cases.map((c) => ({
+      n: c.n,
+      id: c.id,
+      title: c.title,
+      http: { method: c.http.method, path: c.http.path, bodyBytes: c.http.body?.length ?? 0 },
+      grpcPath: c.grpc?.path,
+      messagesPerCall: c.messagesPerCall,
+    })),
     startup,
     routes,
     results: rows,

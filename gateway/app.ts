@@ -88,7 +88,9 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   // Tracing (observability/tracing.ts) is loaded and composed only when telemetry exports.
   const telemetry = activeTelemetry();
   const tracing = telemetry.enabled
-    ? (require('./observability/tracing') as typeof import('./observability/tracing')).gatewayTracing(telemetry.tracer, { grpcJs: config.transport === 'grpc-js' })
+    ? (require('./observability/tracing') as typeof import('./observability/tracing')).gatewayTracing(telemetry.tracer, {
+        grpcJs: config.transport === 'grpc-js',
+      })
     : undefined;
   const metrics = gatewayMetrics(guards, telemetry.enabled ? telemetry.stats : undefined);
   const interceptors: InterceptorFactory[] = tracing ? [tracing.server, metrics.server] : [metrics.server];
@@ -101,9 +103,11 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   }
   // Rate limits after auth, so an authenticated caller is counted by its verified subject.
   const bucketStore = createBucketStore(config.rateLimit);
-  interceptors.push(rateLimitInterceptor(config.rateLimit, bucketStore, config.auth.mode === 'jwt', (err) => {
-    app.log.warn({ err }, `rate-limit store failed; failing ${config.rateLimit.onStoreFailure}`);
-  }));
+  interceptors.push(
+    rateLimitInterceptor(config.rateLimit, bucketStore, config.auth.mode === 'jwt', (err) => {
+      app.log.warn({ err }, `rate-limit store failed; failing ${config.rateLimit.onStoreFailure}`);
+    }),
+  );
   {
     // Requests that break their buf.validate rules are refused here, before any upstream work.
     const { validationInterceptor } = require('./edge/request-validation') as typeof import('./edge/request-validation');
@@ -117,10 +121,13 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
 
   const watches = new Map<string, HealthWatch>();
   for (const service of serviceNames) {
-    watches.set(service, new HealthWatch(upstreams.get(service), service, (w, previous) => {
-      const level = w.serving ? 'info' : 'warn';
-      app.log[level]({ service, health: w.status, previous }, `upstream ${service} is ${w.status}`);
-    }));
+    watches.set(
+      service,
+      new HealthWatch(upstreams.get(service), service, (w, previous) => {
+        const level = w.serving ? 'info' : 'warn';
+        app.log[level]({ service, health: w.status, previous }, `upstream ${service} is ${w.status}`);
+      }),
+    );
   }
   const optional = config.optionalUpstreams;
   const readiness = new Readiness(watches, guards, (s) => optional.some((k) => s === k || s.startsWith(`${k}.`)));

@@ -350,7 +350,11 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   checkPolicyKeys(input.resilience ?? {}, 'resilience', true);
   checkPolicy(merged.resilience, 'resilience');
   const overrides = merged.resilience.overrides;
-  expect(overrides !== null && typeof overrides === 'object' && !Array.isArray(overrides), 'resilience.overrides', 'an object of package, service or method name to a policy');
+  expect(
+    overrides !== null && typeof overrides === 'object' && !Array.isArray(overrides),
+    'resilience.overrides',
+    'an object of package, service or method name to a policy',
+  );
   for (const [key, override] of Object.entries(overrides)) {
     const where = `resilience.overrides.${key}`;
     expect(override !== null && typeof override === 'object', where, 'an object');
@@ -360,7 +364,11 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
       expect(override.breaker === undefined && override.bulkhead === undefined, where, 'free of breaker and bulkhead (they are per service)');
     }
   }
-  expect(Array.isArray(merged.optionalUpstreams) && merged.optionalUpstreams.every((h) => typeof h === 'string'), 'optionalUpstreams', 'a list of service or package names');
+  expect(
+    Array.isArray(merged.optionalUpstreams) && merged.optionalUpstreams.every((h) => typeof h === 'string'),
+    'optionalUpstreams',
+    'a list of service or package names',
+  );
   for (const [k, v] of Object.entries(merged.limits)) {
     expect(k in DEFAULT_CONFIG.limits && Number.isInteger(v) && v >= 0, `limits.${k}`, 'a known option, an integer >= 0');
   }
@@ -374,11 +382,19 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(Array.isArray(rl.trustedProxies) && rl.trustedProxies.every((h) => typeof h === 'string'), 'rateLimit.trustedProxies', 'a list of addresses');
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
-  expect(Array.isArray(merged.skipValidation) && merged.skipValidation.every((s) => typeof s === 'string'), 'skipValidation', 'a list of service or package names');
+  expect(
+    Array.isArray(merged.skipValidation) && merged.skipValidation.every((s) => typeof s === 'string'),
+    'skipValidation',
+    'a list of service or package names',
+  );
   expect(typeof merged.patchFieldMask === 'boolean', 'patchFieldMask', 'true or false');
   expect(merged.pathRepeats === 'reject-conflicts' || merged.pathRepeats === 'path-wins', 'pathRepeats', '"reject-conflicts" or "path-wins"');
   expect(typeof merged.anyContentTypeAsJson === 'boolean', 'anyContentTypeAsJson', 'true or false');
-  expect(typeof merged.permanentHeaderPrefix === 'string' && /^[0-9a-z_.-]*$/.test(merged.permanentHeaderPrefix), 'permanentHeaderPrefix', 'a lower-case metadata name prefix, or ""');
+  expect(
+    typeof merged.permanentHeaderPrefix === 'string' && /^[0-9a-z_.-]*$/.test(merged.permanentHeaderPrefix),
+    'permanentHeaderPrefix',
+    'a lower-case metadata name prefix, or ""',
+  );
   expect(['ndjson', 'ndjson-json', 'json-array'].includes(merged.streamFormat), 'streamFormat', '"ndjson", "ndjson-json" or "json-array"');
   expect(LOG_FORMATS.includes(merged.logFormat), 'logFormat', `one of ${LOG_FORMATS.join(', ')}`);
   expect(Number.isInteger(merged.shutdownGraceMs) && merged.shutdownGraceMs >= 0, 'shutdownGraceMs', 'a number of ms >= 0');
@@ -428,7 +444,9 @@ function withServiceConfig(input: ConfigInput): ConfigInput {
       if (input.resilience?.timeoutMs === undefined) resilience.timeoutMs = m.timeoutMs;
       continue;
     }
-    const key = m.selector.endsWith('.*') ? m.selector.slice(0, -2) : `${m.selector.slice(0, m.selector.lastIndexOf('.'))}/${m.selector.slice(m.selector.lastIndexOf('.') + 1)}`;
+    const key = m.selector.endsWith('.*')
+      ? m.selector.slice(0, -2)
+      : `${m.selector.slice(0, m.selector.lastIndexOf('.'))}/${m.selector.slice(m.selector.lastIndexOf('.') + 1)}`;
     if (input.resilience?.overrides?.[key]?.timeoutMs === undefined) resilience.overrides[key] = { ...resilience.overrides[key], timeoutMs: m.timeoutMs };
   }
   return { ...input, resilience, serviceRules: rules } as ConfigInput;

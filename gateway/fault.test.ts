@@ -53,7 +53,10 @@ async function startGateway(name: string, config: object): Promise<{ proc: NodeP
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 20_000;
   for (;;) {
-    const status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+    const status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return { proc, url };
     if (!proc.alive || Date.now() > until) throw new Error(`${name} not ready (${status}): ${proc.lines.join('\n')}\n${proc.stderr}`);
     await sleep(50);
@@ -157,7 +160,10 @@ describe('fault tests with real processes', () => {
     const probeOpen: number[] = [];
     const probeHealthz: number[] = [];
     for (let i = 0; i < 40; i++) {
-      for (const [pathname, into] of [['/v1/echo/p', probeOpen], ['/healthz', probeHealthz]] as const) {
+      for (const [pathname, into] of [
+        ['/v1/echo/p', probeOpen],
+        ['/healthz', probeHealthz],
+      ] as const) {
         const t = performance.now();
         await (await fetch(gateway.url + pathname)).text();
         into.push(performance.now() - t);
@@ -181,17 +187,19 @@ describe('fault tests with real processes', () => {
     const firstOpen = open.length > 0 ? Math.min(...open.map((s) => s.at)) : NaN;
     const firstBack = Math.min(...samples.filter((s) => s.target === 'a' && s.status === 200 && s.at > listeningAt).map((s) => s.at));
     const other = samples.filter((s) => s.target === 'b');
-    console.log([
-      'kill -9 of acme.echo.v1.EchoService under load (4 callers per service):',
-      `  before the kill: ${tally(before)}`,
-      `  killed service during the outage: ${tally(outage)}`,
-      `  time to open: ${firstOpen - killedAt} ms; median answer once open: ${median(open.map((s) => s.ms)).toFixed(2)} ms (p90 ${[...open.map((s) => s.ms)].sort((x, y) => x - y)[Math.floor(open.length * 0.9)]?.toFixed(2)} ms)`,
-      `  one sequential caller while open: median ${median(probeOpen).toFixed(2)} ms per CIRCUIT_OPEN answer, /healthz ${median(probeHealthz).toFixed(2)} ms`,
-      `  /readyz 503 after ${readyzDownAt - killedAt} ms: ${JSON.stringify(downReport?.body.notServing)}; later ${JSON.stringify(lateReport.body.upstreams[ECHO])}`,
-      `  other service throughout: ${tally(other)}; median ${median(other.map((s) => s.ms)).toFixed(2)} ms`,
-      `  restarted: first success ${firstBack - listeningAt} ms after it listened; /readyz then ${readyAfter.status}`,
-      `  gateway RSS ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MB`,
-    ].join('\n'));
+    console.log(
+      [
+        'kill -9 of acme.echo.v1.EchoService under load (4 callers per service):',
+        `  before the kill: ${tally(before)}`,
+        `  killed service during the outage: ${tally(outage)}`,
+        `  time to open: ${firstOpen - killedAt} ms; median answer once open: ${median(open.map((s) => s.ms)).toFixed(2)} ms (p90 ${[...open.map((s) => s.ms)].sort((x, y) => x - y)[Math.floor(open.length * 0.9)]?.toFixed(2)} ms)`,
+        `  one sequential caller while open: median ${median(probeOpen).toFixed(2)} ms per CIRCUIT_OPEN answer, /healthz ${median(probeHealthz).toFixed(2)} ms`,
+        `  /readyz 503 after ${readyzDownAt - killedAt} ms: ${JSON.stringify(downReport?.body.notServing)}; later ${JSON.stringify(lateReport.body.upstreams[ECHO])}`,
+        `  other service throughout: ${tally(other)}; median ${median(other.map((s) => s.ms)).toFixed(2)} ms`,
+        `  restarted: first success ${firstBack - listeningAt} ms after it listened; /readyz then ${readyAfter.status}`,
+        `  gateway RSS ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MB`,
+      ].join('\n'),
+    );
 
     if (process.env.FAULT_DEBUG) console.log(gateway.proc.lines.filter((l) => /circuit|upstream/.test(l)).join('\n'));
     expect(before.every((s) => s.status === 200)).toBe(true);
@@ -225,35 +233,41 @@ describe('fault tests with real processes', () => {
     const took = Date.now() - started;
     const body = (await res.json()) as JsonBody;
     const cancelled = await a.proc.waitForLine(/^cancelled \/acme\.echo\.v1\.EchoService\/Slow$/, 2000).then(() => Date.now() - started);
-    console.log(`slow method, deadline 300 ms: ${res.status} ${errorReason(body)} after ${took} ms; the service saw the cancellation ${cancelled} ms after the request`);
+    console.log(
+      `slow method, deadline 300 ms: ${res.status} ${errorReason(body)} after ${took} ms; the service saw the cancellation ${cancelled} ms after the request`,
+    );
     expect(res.status).toBe(504);
     expect(errorReason(body)).toBe('DEADLINE_EXCEEDED');
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(1500);
   }, 30_000);
 
-  it.each(['h2', 'grpc-js'])('two instances of one service over %s, kill -9 one: no failed calls to an idempotent method', async (transport) => {
-    const one = await startEcho(`echo-1-${transport}`);
-    const two = await startEcho(`echo-2-${transport}`);
-    const gateway = await startGateway(`gateway-pair-${transport}`, {
-      transport,
-      upstreams: { [ECHO]: `ipv4:127.0.0.1:${one.port},127.0.0.1:${two.port}` },
-    });
-    const samples: Sample[] = [];
-    let stopped = false;
-    // GET /v1/echo/{id} is bound to GET: retried on UNAVAILABLE.
-    const running = load(gateway.url, { echo: (i) => `/v1/echo/${i}` }, 8, () => stopped, samples);
-    await sleep(700);
-    one.proc.kill('SIGKILL');
-    const killedAt = Date.now();
-    await sleep(2000);
-    stopped = true;
-    await running;
-    const after = samples.filter((s) => s.at > killedAt);
-    if (process.env.FAULT_DEBUG) console.log(gateway.proc.lines.slice(0, 40).join('\n'));
-    console.log(`two instances over ${transport}, one killed (8 callers): before ${tally(samples.filter((s) => s.at <= killedAt))}; after ${tally(after)}`);
-    expect(after.length).toBeGreaterThan(50);
-    expect(samples.filter((s) => s.status !== 200)).toEqual([]);
-    expect(two.proc.alive).toBe(true);
-  }, 60_000);
+  it.each(['h2', 'grpc-js'])(
+    'two instances of one service over %s, kill -9 one: no failed calls to an idempotent method',
+    async (transport) => {
+      const one = await startEcho(`echo-1-${transport}`);
+      const two = await startEcho(`echo-2-${transport}`);
+      const gateway = await startGateway(`gateway-pair-${transport}`, {
+        transport,
+        upstreams: { [ECHO]: `ipv4:127.0.0.1:${one.port},127.0.0.1:${two.port}` },
+      });
+      const samples: Sample[] = [];
+      let stopped = false;
+      // GET /v1/echo/{id} is bound to GET: retried on UNAVAILABLE.
+      const running = load(gateway.url, { echo: (i) => `/v1/echo/${i}` }, 8, () => stopped, samples);
+      await sleep(700);
+      one.proc.kill('SIGKILL');
+      const killedAt = Date.now();
+      await sleep(2000);
+      stopped = true;
+      await running;
+      const after = samples.filter((s) => s.at > killedAt);
+      if (process.env.FAULT_DEBUG) console.log(gateway.proc.lines.slice(0, 40).join('\n'));
+      console.log(`two instances over ${transport}, one killed (8 callers): before ${tally(samples.filter((s) => s.at <= killedAt))}; after ${tally(after)}`);
+      expect(after.length).toBeGreaterThan(50);
+      expect(samples.filter((s) => s.status !== 200)).toEqual([]);
+      expect(two.proc.alive).toBe(true);
+    },
+    60_000,
+  );
 });

@@ -58,7 +58,8 @@ export function checkStartable(config: GatewayConfig): void {
   if (Object.keys(config.upstreams).length === 0) {
     throw new StartupError('no upstream configured: pass --upstream <service-or-package>=<host:port> (or upstreams in --config); see --help');
   }
-  if (!existsSync(config.descriptor)) throw new StartupError(`descriptor set not found: ${config.descriptor} (build one with \`buf build -o\`, or run \`npm run gen\`)`);
+  if (!existsSync(config.descriptor))
+    throw new StartupError(`descriptor set not found: ${config.descriptor} (build one with \`buf build -o\`, or run \`npm run gen\`)`);
 }
 
 function main(): void {

@@ -52,25 +52,37 @@ export function parseServiceConfig(data: unknown, where = 'service config'): Ser
   const root = object(data, where);
   const type = pick(root, 'type');
   if (type !== undefined && type !== 'google.api.Service') throw new ServiceConfigError(`${where}: type must be google.api.Service, got ${String(type)}`);
-  const http = (list(pick(object(pick(root, 'http') ?? {}, `${where}: http`), 'rules'), `${where}: http.rules`)).map((r, i) => {
+  const http = list(pick(object(pick(root, 'http') ?? {}, `${where}: http`), 'rules'), `${where}: http.rules`).map((r, i) => {
     const at = `${where}: http.rules[${i}]`;
     const rule = object(r, at);
     return { selector: selector(rule, at), rule: httpRule(rule, at, true) };
   });
-  const methods: MethodOptionsRule[] = list(pick(object(pick(root, 'acme_gateway') ?? {}, `${where}: acme_gateway`), 'methods'), `${where}: acme_gateway.methods`).map((r, i) => {
+  const methods: MethodOptionsRule[] = list(
+    pick(object(pick(root, 'acme_gateway') ?? {}, `${where}: acme_gateway`), 'methods'),
+    `${where}: acme_gateway.methods`,
+  ).map((r, i) => {
     const at = `${where}: acme_gateway.methods[${i}]`;
     const m = object(r, at);
-    const successStatus = optional(pick(m, 'success_status'), (v) => Number.isInteger(v) && (v as number) >= 200 && (v as number) <= 299, at, 'success_status', 'a 2xx status') as number | undefined;
+    const successStatus = optional(
+      pick(m, 'success_status'),
+      (v) => Number.isInteger(v) && (v as number) >= 200 && (v as number) <= 299,
+      at,
+      'success_status',
+      'a 2xx status',
+    ) as number | undefined;
     const isPublic = optional(pick(m, 'public'), (v) => typeof v === 'boolean', at, 'public', 'true or false') as boolean | undefined;
-    const roles = optional(pick(m, 'roles'), (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), at, 'roles', 'a list of role names') as string[] | undefined;
-    const timeoutMs = optional(pick(m, 'timeout_ms'), (v) => Number.isFinite(v) && (v as number) >= 0, at, 'timeout_ms', 'a number of ms >= 0') as number | undefined;
+    const roles = optional(pick(m, 'roles'), (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), at, 'roles', 'a list of role names') as
+      string[] | undefined;
+    const timeoutMs = optional(pick(m, 'timeout_ms'), (v) => Number.isFinite(v) && (v as number) >= 0, at, 'timeout_ms', 'a number of ms >= 0') as
+      number | undefined;
     return Object.freeze({ selector: selector(m, at), successStatus, public: isPublic, roles, timeoutMs });
   });
   // google.api.BackendRule: `deadline` in seconds.
   for (const [i, r] of list(pick(object(pick(root, 'backend') ?? {}, `${where}: backend`), 'rules'), `${where}: backend.rules`).entries()) {
     const at = `${where}: backend.rules[${i}]`;
     const b = object(r, at);
-    const deadline = optional(pick(b, 'deadline'), (v) => Number.isFinite(v) && (v as number) > 0, at, 'deadline', 'a number of seconds > 0') as number | undefined;
+    const deadline = optional(pick(b, 'deadline'), (v) => Number.isFinite(v) && (v as number) > 0, at, 'deadline', 'a number of seconds > 0') as
+      number | undefined;
     if (deadline !== undefined) methods.push(Object.freeze({ selector: selector(b, at), timeoutMs: Math.round(deadline * 1000) }));
   }
   return Object.freeze({ http: Object.freeze(http), methods: Object.freeze(methods) });
@@ -93,13 +105,19 @@ function httpRule(r: Record<string, unknown>, at: string, top: boolean): HttpRul
   if (typeof body !== 'string' || typeof responseBody !== 'string') throw new ServiceConfigError(`${at}: body and response_body are field names`);
   const extra = pick(r, 'additional_bindings');
   if (extra !== undefined && !top) throw new ServiceConfigError(`${at}: additional_bindings must not be nested`);
-  const additionalBindings = extra === undefined ? [] : list(extra, `${at}.additional_bindings`).map((b, i) => httpRule(object(b, `${at}.additional_bindings[${i}]`), `${at}.additional_bindings[${i}]`, false));
+  const additionalBindings =
+    extra === undefined
+      ? []
+      : list(extra, `${at}.additional_bindings`).map((b, i) =>
+          httpRule(object(b, `${at}.additional_bindings[${i}]`), `${at}.additional_bindings[${i}]`, false),
+        );
   return { pattern: { case: kind, value }, body, responseBody, additionalBindings };
 }
 
 function selector(r: Record<string, unknown>, at: string): string {
   const s = pick(r, 'selector');
-  if (typeof s !== 'string' || !/^(\*|[A-Za-z_][\w.]*(\.\*)?)$/.test(s)) throw new ServiceConfigError(`${at}: selector must be a method's full name, pkg.Service.* or *`);
+  if (typeof s !== 'string' || !/^(\*|[A-Za-z_][\w.]*(\.\*)?)$/.test(s))
+    throw new ServiceConfigError(`${at}: selector must be a method's full name, pkg.Service.* or *`);
   return s;
 }
 

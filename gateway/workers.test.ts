@@ -42,7 +42,10 @@ class GatewayProcess {
 
   /** Matches of `re` over the lines so far, from line `from` on. */
   matches(re: RegExp, from = 0): RegExpMatchArray[] {
-    return this.lines.slice(from).map((l) => l.match(re)).filter((m): m is RegExpMatchArray => m !== null);
+    return this.lines
+      .slice(from)
+      .map((l) => l.match(re))
+      .filter((m): m is RegExpMatchArray => m !== null);
   }
 
   /** Resolves once `found` returns a value for the lines so far; fails after `timeoutMs` showing the output. */
@@ -125,7 +128,16 @@ describe('--workers 2', () => {
 
   beforeAll(async () => {
     gateway = new GatewayProcess(main, [
-      '--workers', '2', '--host', '127.0.0.1', '--port', '0', '--upstream', `acme.echo.v1=${backend.target}`, '--auth', 'off',
+      '--workers',
+      '2',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--upstream',
+      `acme.echo.v1=${backend.target}`,
+      '--auth',
+      'off',
     ]);
     const port = await gateway.until('the listening line', () => gateway.matches(LISTENING)[0]?.[1], 20_000);
     base = `http://127.0.0.1:${port}`;
@@ -164,7 +176,10 @@ describe('--workers 2', () => {
     const servedBefore = gateway.matches(SERVED).length;
     await echoCalls(base, 4);
     const served = await gateway.until('4 more served requests', () => {
-      const ids = gateway.matches(SERVED).slice(servedBefore).map((m) => Number(m[1]));
+      const ids = gateway
+        .matches(SERVED)
+        .slice(servedBefore)
+        .map((m) => Number(m[1]));
       return ids.length >= 4 ? ids : undefined;
     });
     expect(served).toContain(Number(newId));
@@ -181,7 +196,14 @@ describe('--workers 2', () => {
 describe('--workers start-up failures', () => {
   it('a bad descriptor fails the start once, with the reason and exit 1, instead of forking workers in a loop', async () => {
     const gateway = new GatewayProcess(main, [
-      '--workers', '2', '--port', '0', '--descriptor', path.join(build.dir, 'missing.binpb'), '--upstream', `acme.echo.v1=${backend.target}`,
+      '--workers',
+      '2',
+      '--port',
+      '0',
+      '--descriptor',
+      path.join(build.dir, 'missing.binpb'),
+      '--upstream',
+      `acme.echo.v1=${backend.target}`,
     ]);
     expect(await gateway.exit(10_000)).toEqual({ code: 1, signal: null });
     expect(gateway.matches(/"level":50,.*"msg":"cannot start: descriptor set not found: .*missing\.binpb/)).toHaveLength(1);
@@ -192,14 +214,27 @@ describe('--workers start-up failures', () => {
     const descriptor = path.join(build.dir, 'vanishing.binpb');
     copyFileSync(path.join(build.dir, 'gen', 'api.binpb'), descriptor);
     const gateway = new GatewayProcess(main, [
-      '--workers', '2', '--port', '0', '--descriptor', descriptor, '--upstream', `acme.echo.v1=${backend.target}`, '--auth', 'off',
+      '--workers',
+      '2',
+      '--port',
+      '0',
+      '--descriptor',
+      descriptor,
+      '--upstream',
+      `acme.echo.v1=${backend.target}`,
+      '--auth',
+      'off',
     ]);
     await gateway.until('the listening line', () => gateway.matches(LISTENING)[0], 20_000);
     const [[, , victim], [, , survivor]] = gateway.matches(READY);
     rmSync(descriptor); // every replacement now fails to start
     process.kill(Number(victim), 'SIGKILL');
     expect(await gateway.exit(20_000)).toEqual({ code: 1, signal: null });
-    expect(gateway.matches(/"level":50,.*"msg":"workers keep dying at start \(5 in a row\), giving up; last: worker \d+ \(pid \d+\) failed to start: cannot read descriptor set/)).not.toHaveLength(0);
+    expect(
+      gateway.matches(
+        /"level":50,.*"msg":"workers keep dying at start \(5 in a row\), giving up; last: worker \d+ \(pid \d+\) failed to start: cannot read descriptor set/,
+      ),
+    ).not.toHaveLength(0);
     expect(gateway.lines.filter((l) => l.includes('failed to start: cannot read descriptor set') && l.includes('replacing it in'))).toHaveLength(4);
     expect(isAlive(Number(survivor))).toBe(false);
   }, 30_000);

@@ -114,13 +114,17 @@ export function startWorkers(config: GatewayConfig, options: WorkerPoolOptions =
         if (closing) return;
         if (starting) {
           // A worker of the first batch died: the config or the host is at fault, not chance.
-          close().catch(() => undefined).finally(() => reject(new Error(failure ?? `${label} ${reason} during start`)));
+          close()
+            .catch(() => undefined)
+            .finally(() => reject(new Error(failure ?? `${label} ${reason} during start`)));
           return;
         }
         if (!ready && ++startFailures >= MAX_START_FAILURES) {
           const err = new Error(`workers keep dying at start (${startFailures} in a row), giving up; last: ${label} ${reason}`);
           log('ERROR', err.message);
-          close().catch(() => undefined).finally(() => options.onFatal?.(err));
+          close()
+            .catch(() => undefined)
+            .finally(() => options.onFatal?.(err));
           return;
         }
         const now = Date.now();

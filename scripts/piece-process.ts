@@ -51,7 +51,10 @@ export function startPiece(spec: PieceSpec, sink: LineSink): Piece {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   });
-  for (const [stream, fd] of [[child.stdout, 1], [child.stderr, 2]] as const) {
+  for (const [stream, fd] of [
+    [child.stdout, 1],
+    [child.stderr, 2],
+  ] as const) {
     if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => sink(spec.name, line, fd));
   }
   let alive = true;

@@ -40,7 +40,23 @@ function printProto2(file) {
   const { isFieldSet } = require(require.resolve('@bufbuild/protobuf', { paths: [root] }));
   const { FieldDescriptorProtoSchema } = require(require.resolve('@bufbuild/protobuf/wkt', { paths: [root] }));
   const inOneof = (f) => isFieldSet(f, FieldDescriptorProtoSchema.field.oneofIndex);
-  const TYPES = { 1: 'double', 2: 'float', 3: 'int64', 4: 'uint64', 5: 'int32', 6: 'fixed64', 7: 'fixed32', 8: 'bool', 9: 'string', 12: 'bytes', 13: 'uint32', 15: 'sfixed32', 16: 'sfixed64', 17: 'sint32', 18: 'sint64' };
+  const TYPES = {
+    1: 'double',
+    2: 'float',
+    3: 'int64',
+    4: 'uint64',
+    5: 'int32',
+    6: 'fixed64',
+    7: 'fixed32',
+    8: 'bool',
+    9: 'string',
+    12: 'bytes',
+    13: 'uint32',
+    15: 'sfixed32',
+    16: 'sfixed64',
+    17: 'sint32',
+    18: 'sint64',
+  };
   const LABELS = { 1: 'optional', 2: 'required', 3: 'repeated' };
   const type = (f) => TYPES[f.type] ?? f.typeName; // messages and enums: fully-qualified `.pkg.Name`
   const max = (end) => (end >= 536870912 ? 'max' : String(end - 1));
@@ -61,7 +77,11 @@ function printProto2(file) {
     lines.push(`message ${m.name} {`);
     for (const f of m.field.filter((f) => !inOneof(f))) lines.push(`  ${LABELS[f.label]} ${type(f)} ${f.name} = ${f.number};`);
     m.oneofDecl.forEach((o, i) => {
-      lines.push(`  oneof ${o.name} {`, ...m.field.filter((f) => inOneof(f) && f.oneofIndex === i).map((f) => `    ${type(f)} ${f.name} = ${f.number};`), '  }');
+      lines.push(
+        `  oneof ${o.name} {`,
+        ...m.field.filter((f) => inOneof(f) && f.oneofIndex === i).map((f) => `    ${type(f)} ${f.name} = ${f.number};`),
+        '  }',
+      );
     });
     for (const r of m.extensionRange) lines.push(`  extensions ${r.start} to ${max(r.end)};`);
     for (const r of m.reservedRange) lines.push(`  reserved ${r.start} to ${r.end - 1};`);

@@ -28,10 +28,7 @@ beforeAll(async () => {
     silentLogger,
   );
   running.push(content);
-  const gateway = await startGateway(
-    resolveConfig({ port: 0, upstreams: { 'acme.user.v1': user.address, 'acme.content.v1': content.address } }),
-    false,
-  );
+  const gateway = await startGateway(resolveConfig({ port: 0, upstreams: { 'acme.user.v1': user.address, 'acme.content.v1': content.address } }), false);
   running.unshift(gateway);
   base = `http://127.0.0.1:${gateway.port}`;
   // Every exchange below must fit the OpenAPI document the gateway serves.

@@ -170,7 +170,9 @@ describe('command lines', () => {
   it('the gateway with a missing descriptor says exactly that', async () => {
     const p = new NodeProcess(gatewayJs, ['--port', '0', '--upstream', 'acme.user.v1=127.0.0.1:1', '--descriptor', '/nonexistent/api.binpb']);
     expect(await p.exited).toMatchObject({ code: 1 });
-    expect(p.find((l) => l.level === 50)?.msg).toBe('cannot start: descriptor set not found: /nonexistent/api.binpb (build one with `buf build -o`, or run `npm run gen`)');
+    expect(p.find((l) => l.level === 50)?.msg).toBe(
+      'cannot start: descriptor set not found: /nonexistent/api.binpb (build one with `buf build -o`, or run `npm run gen`)',
+    );
   });
 });
 
@@ -208,7 +210,10 @@ describe('npm start: three processes', () => {
     expect(contentAddr).toMatch(/^127\.0\.0\.1:\d+$/);
 
     const email = `admin@example.com`;
-    expect((await request(`${base}/v1/users`, { method: 'POST', headers: json(), body: JSON.stringify({ email, displayName: 'Admin', password: 'correct horse' }) })).status).toBe(201);
+    expect(
+      (await request(`${base}/v1/users`, { method: 'POST', headers: json(), body: JSON.stringify({ email, displayName: 'Admin', password: 'correct horse' }) }))
+        .status,
+    ).toBe(201);
     const session = await request(`${base}/v1/sessions`, { method: 'POST', headers: json(), body: JSON.stringify({ email, password: 'correct horse' }) });
     expect(session.status).toBe(201);
     token = JSON.parse(session.body).accessToken;
@@ -231,7 +236,9 @@ describe('npm start: three processes', () => {
     try {
       const third = new NodeProcess(launcherJs, ['--user-port', userAddr.split(':')[1], '--content-port', '0', '--port', '0'], { DATA_DIR: other.path });
       expect(await third.exited).toMatchObject({ code: 1 });
-      expect(third.find((l) => l.name === 'user' && l.level === 50)?.msg).toBe(`cannot start: user service: ${userAddr} is already in use (is another instance running?)`);
+      expect(third.find((l) => l.name === 'user' && l.level === 50)?.msg).toBe(
+        `cannot start: user service: ${userAddr} is already in use (is another instance running?)`,
+      );
     } finally {
       other.remove();
     }
@@ -258,7 +265,8 @@ describe('npm start: three processes', () => {
     await standaloneUser.line('the user service listening', (l) => /^listening on /.test(l.msg ?? ''), 90_000);
     const deadline = Date.now() + 10_000;
     let status = 0;
-    while (Date.now() < deadline && (status = (await request(`${base}/v1/users`, { headers: json(token) })).status) !== 200) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && (status = (await request(`${base}/v1/users`, { headers: json(token) })).status) !== 200)
+      await new Promise((r) => setTimeout(r, 100));
     expect(status).toBe(200);
   }, 120_000);
 

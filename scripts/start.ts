@@ -11,15 +11,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import {
-  closeOnSignals,
-  DEFAULT_LOG_SETTINGS,
-  isPretty,
-  parseLogFormat,
-  prettyPrinter,
-  WATCHDOG_MARGIN_MS,
-  type LogSettings,
-} from '../shared-kit';
+import { closeOnSignals, DEFAULT_LOG_SETTINGS, isPretty, parseLogFormat, prettyPrinter, WATCHDOG_MARGIN_MS, type LogSettings } from '../shared-kit';
 import { describeExit, startPiece, type LineSink, type Piece, type PieceSpec } from './piece-process';
 
 const USAGE = `usage: npm start -- [options] [gateway options]
@@ -84,7 +76,12 @@ function lineSink(settings: LogSettings): LineSink {
   const color = process.stdout.isTTY === true;
   return (name, line) => {
     const margin = color ? `${COLORS[name] ?? ''}${name.padEnd(7)}\x1b[0m │ ` : `${name.padEnd(7)} │ `;
-    process.stdout.write(pretty(line).split('\n').map((l) => margin + l).join('\n') + '\n');
+    process.stdout.write(
+      pretty(line)
+        .split('\n')
+        .map((l) => margin + l)
+        .join('\n') + '\n',
+    );
   };
 }
 

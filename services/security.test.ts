@@ -37,13 +37,24 @@ describe('services under attack', () => {
     return { id: res.user!.id, token: res.accessToken };
   };
   const post = (title: string, body = 'b'): Post => ({
-    id: 0n, authorId: 0n, title, body, tags: [], status: PostStatus.POST_STATUS_UNSPECIFIED,
-    createTime: undefined, updateTime: undefined, publishTime: undefined,
+    id: 0n,
+    authorId: 0n,
+    title,
+    body,
+    tags: [],
+    status: PostStatus.POST_STATUS_UNSPECIFIED,
+    createTime: undefined,
+    updateTime: undefined,
+    publishTime: undefined,
   });
   const createPost = (who: Who, title = 't') => callError(c.createPost.bind(c), { post: post(title) }, bearer(who.token));
   const listUsers = (who: Who) => callError(u.listUsers.bind(u), { pageSize: 1, pageToken: '' }, bearer(who.token));
   const setRole = (by: Who, id: bigint, role: Role) =>
-    call(u.updateUser.bind(u), { user: { id, email: '', displayName: '', role, createTime: undefined, updateTime: undefined }, updateMask: ['role'] }, bearer(by.token));
+    call(
+      u.updateUser.bind(u),
+      { user: { id, email: '', displayName: '', role, createTime: undefined, updateTime: undefined }, updateMask: ['role'] },
+      bearer(by.token),
+    );
   const reason = (err: { decoded?: { errorInfo?: { reason: string } } }) => err.decoded?.errorInfo?.reason;
   /** Waits out the revocation window, so the other service's cached state has expired. */
   const afterWindow = () => new Promise((r) => setTimeout(r, WINDOW_MS + 50));
@@ -126,10 +137,14 @@ describe('services under attack', () => {
 
   describe('admin bootstrap (item 3)', () => {
     it('does not make the configured address admin again once an admin exists, in any case', async () => {
-      await call(u.updateUser.bind(u), {
-        user: { id: admin.id, email: 'boss@example.com', displayName: '', role: 0, createTime: undefined, updateTime: undefined },
-        updateMask: ['email'],
-      }, bearer(admin.token));
+      await call(
+        u.updateUser.bind(u),
+        {
+          user: { id: admin.id, email: 'boss@example.com', displayName: '', role: 0, createTime: undefined, updateTime: undefined },
+          updateMask: ['email'],
+        },
+        bearer(admin.token),
+      );
       const { user } = await call(u.createUser.bind(u), { email: 'ROOT@example.com', displayName: 'Imposter', password: PASSWORD });
       expect(user?.role).toBe(Role.ROLE_USER);
     });

@@ -36,7 +36,12 @@ const randomHex = (bytes: number): string => Buffer.from(Array.from({ length: by
 beforeAll(async () => {
   [project, receiver] = await Promise.all([compileProject(), startOtlpReceiver()]);
   const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_SERVICE_NAME: undefined };
-  user = new NodeProcess(path.join(project.dir, 'services/user/main.js'), [], { ...otel, USER_ADDR: '127.0.0.1:0', DATA_DIR: dir.path, DATABASE_URL: undefined });
+  user = new NodeProcess(path.join(project.dir, 'services/user/main.js'), [], {
+    ...otel,
+    USER_ADDR: '127.0.0.1:0',
+    DATA_DIR: dir.path,
+    DATABASE_URL: undefined,
+  });
   const userAddr = `127.0.0.1:${await user.port()}`;
   content = new NodeProcess(path.join(project.dir, 'services/content/main.js'), [], {
     ...otel,
@@ -67,7 +72,11 @@ describe('services export their spans over OTLP/HTTP', () => {
   it('continues an incoming traceparent in a SERVER span with RPC attributes', async () => {
     const traceId = randomHex(16);
     const parent = randomHex(8);
-    await call(userClient.createUser.bind(userClient), { email: 'ada@example.com', displayName: 'Ada', password: 'correct horse' }, traceparent(traceId, parent));
+    await call(
+      userClient.createUser.bind(userClient),
+      { email: 'ada@example.com', displayName: 'Ada', password: 'correct horse' },
+      traceparent(traceId, parent),
+    );
     const [span] = await receiver.until('the CreateUser server span', (s) => (inTrace(traceId)(s).length ? inTrace(traceId)(s) : undefined));
     expect(span).toMatchObject({
       service: 'acme-user',

@@ -106,9 +106,7 @@ function enabledTelemetry(settings: TelemetrySettings, options: TelemetryOptions
   const provider = new sdk.TracerProvider({ resource, sampler: sampler(sdk, settings), spanProcessors: [processor] });
 
   api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  api.propagation.setGlobalPropagator(
-    new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }),
-  );
+  api.propagation.setGlobalPropagator(new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }));
   api.trace.setGlobalTracerProvider(provider);
 
   let stopping: Promise<void> | undefined;

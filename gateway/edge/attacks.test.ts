@@ -97,42 +97,73 @@ describe('forged and unacceptable tokens are refused at the edge', () => {
   const claims = () => new SignJWT({ role: 'admin', ver: 1 }).setSubject(admin.id).setIssuer('acme-user').setAudience('acme');
 
   it.each<[string, () => Promise<string>]>([
-    ['alg none', async () => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: admin.id, role: 'admin', iss: 'acme-user', aud: 'acme', exp: 9e9 })).toString('base64url')}.`],
-    ['HS256 keyed with the public key (algorithm confusion)', async () => {
-      const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json() as { keys: { x: string; kid: string }[] };
-      return claims().setProtectedHeader({ alg: 'HS256', kid: jwks.keys[0].kid }).setExpirationTime('1h').sign(Buffer.from(jwks.keys[0].x));
-    }],
-    ['a tampered payload', async () => {
-      const [h, , s] = alice.token.split('.');
-      const payload = JSON.parse(Buffer.from(alice.token.split('.')[1], 'base64url').toString());
-      return `${h}.${Buffer.from(JSON.stringify({ ...payload, role: 'admin', sub: admin.id })).toString('base64url')}.${s}`;
-    }],
+    [
+      'alg none',
+      async () =>
+        `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: admin.id, role: 'admin', iss: 'acme-user', aud: 'acme', exp: 9e9 })).toString('base64url')}.`,
+    ],
+    [
+      'HS256 keyed with the public key (algorithm confusion)',
+      async () => {
+        const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: { x: string; kid: string }[] };
+        return claims().setProtectedHeader({ alg: 'HS256', kid: jwks.keys[0].kid }).setExpirationTime('1h').sign(Buffer.from(jwks.keys[0].x));
+      },
+    ],
+    [
+      'a tampered payload',
+      async () => {
+        const [h, , s] = alice.token.split('.');
+        const payload = JSON.parse(Buffer.from(alice.token.split('.')[1], 'base64url').toString());
+        return `${h}.${Buffer.from(JSON.stringify({ ...payload, role: 'admin', sub: admin.id })).toString('base64url')}.${s}`;
+      },
+    ],
     ['an expired token', async () => (await issueAccessToken(await loadOrCreateSigningKey(dir.path), BigInt(alice.id), 'user', 1, -60)).token],
-    ['a token not valid yet (nbf)', async () => {
-      const key = await loadOrCreateSigningKey(dir.path);
-      return claims().setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).setExpirationTime('2h').setNotBefore('1h').sign(key.privateKey);
-    }],
-    ['a token without exp (item 8)', async () => {
-      const key = await loadOrCreateSigningKey(dir.path);
-      return claims().setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).sign(key.privateKey);
-    }],
-    ['a wrong issuer', async () => {
-      const key = await loadOrCreateSigningKey(dir.path);
-      return claims().setIssuer('evil').setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).setExpirationTime('1h').sign(key.privateKey);
-    }],
-    ['a wrong audience', async () => {
-      const key = await loadOrCreateSigningKey(dir.path);
-      return claims().setAudience('other').setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).setExpirationTime('1h').sign(key.privateKey);
-    }],
-    ['an unknown kid', async () => {
-      const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-      return claims().setProtectedHeader({ alg: 'EdDSA', kid: 'nobody' }).setExpirationTime('1h').sign(privateKey);
-    }],
-    ['an attacker key under the real kid, with an embedded jwk', async () => {
-      const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-      const { kid } = decodeProtectedHeader(alice.token);
-      return claims().setProtectedHeader({ alg: 'EdDSA', kid, jwk: await exportJWK(publicKey) }).setExpirationTime('1h').sign(privateKey);
-    }],
+    [
+      'a token not valid yet (nbf)',
+      async () => {
+        const key = await loadOrCreateSigningKey(dir.path);
+        return claims().setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).setExpirationTime('2h').setNotBefore('1h').sign(key.privateKey);
+      },
+    ],
+    [
+      'a token without exp (item 8)',
+      async () => {
+        const key = await loadOrCreateSigningKey(dir.path);
+        return claims().setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).sign(key.privateKey);
+      },
+    ],
+    [
+      'a wrong issuer',
+      async () => {
+        const key = await loadOrCreateSigningKey(dir.path);
+        return claims().setIssuer('evil').setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).setExpirationTime('1h').sign(key.privateKey);
+      },
+    ],
+    [
+      'a wrong audience',
+      async () => {
+        const key = await loadOrCreateSigningKey(dir.path);
+        return claims().setAudience('other').setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).setExpirationTime('1h').sign(key.privateKey);
+      },
+    ],
+    [
+      'an unknown kid',
+      async () => {
+        const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+        return claims().setProtectedHeader({ alg: 'EdDSA', kid: 'nobody' }).setExpirationTime('1h').sign(privateKey);
+      },
+    ],
+    [
+      'an attacker key under the real kid, with an embedded jwk',
+      async () => {
+        const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+        const { kid } = decodeProtectedHeader(alice.token);
+        return claims()
+          .setProtectedHeader({ alg: 'EdDSA', kid, jwk: await exportJWK(publicKey) })
+          .setExpirationTime('1h')
+          .sign(privateKey);
+      },
+    ],
   ])('%s: 401, and nobody was deleted', async (_what, forge) => {
     const victim = await signUp(`victim-${Math.random().toString(36).slice(2)}@example.com`);
     const res = await call('DELETE', `/v1/users/${victim.id}`, { token: await forge() });
@@ -233,7 +264,11 @@ describe('input and metadata (items 6, 7, 9)', () => {
 describe('the HTTP layer (items 4, 10)', () => {
   it.each([
     ['a bare CR in a header (CRLF injection)', 'GET /v1/posts HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n', 400],
-    ['Content-Length with Transfer-Encoding (smuggling)', 'POST /v1/posts HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+    [
+      'Content-Length with Transfer-Encoding (smuggling)',
+      'POST /v1/posts HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      400,
+    ],
     ['a malformed request line', 'GARBAGE\r\n\r\n', 400],
     ['headers past the parser limit', `GET /v1/posts HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
   ])('%s: a google.rpc.Status body and Connection: close', async (_what, bytes, status) => {
@@ -250,10 +285,11 @@ describe('the HTTP layer (items 4, 10)', () => {
   });
 
   it('open watch streams are capped per client (item 13); a closed one frees its slot', async () => {
-    const open = () => new Promise<http.ClientRequest & { status?: number }>((resolve, reject) => {
-      const req = http.get(`${base}/v1/posts:watch`, (res) => resolve(Object.assign(req, { status: res.statusCode })));
-      req.on('error', reject);
-    });
+    const open = () =>
+      new Promise<http.ClientRequest & { status?: number }>((resolve, reject) => {
+        const req = http.get(`${base}/v1/posts:watch`, (res) => resolve(Object.assign(req, { status: res.statusCode })));
+        req.on('error', reject);
+      });
     const held = [await open(), await open(), await open()];
     expect(held.map((r) => r.status)).toEqual([200, 200, 200]);
     const refused = await call('GET', '/v1/posts:watch');
@@ -278,7 +314,8 @@ describe('the HTTP layer (items 4, 10)', () => {
 
   it('slow bodies time out, the buffered-body budget holds, and normal requests keep working', async () => {
     const started = Date.now();
-    const head = (len: number) => `POST /v1/posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${alice.token}\r\nContent-Length: ${len}\r\n\r\n`;
+    const head = (len: number) =>
+      `POST /v1/posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${alice.token}\r\nContent-Length: ${len}\r\n\r\n`;
     // Eight clients each send 60 KiB of a 64 KiB body and stall: 480 KiB > the 256 KiB budget.
     const stalled = Array.from({ length: 8 }, () => rawExchange(gateway.port, head(64 * 1024 - 1) + '{"title":"' + 'x'.repeat(60 * 1024), 6000));
     await new Promise((r) => setTimeout(r, 300));
@@ -300,7 +337,12 @@ describe('rate limits (item 5)', () => {
     const limited = await startGateway(resolveConfig({ port: 0, upstreams: { 'acme.user.v1': users.address, 'acme.content.v1': content.address } }), false);
     try {
       const b = `http://127.0.0.1:${limited.port}`;
-      const guess = () => fetch(`${b}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'alice@example.com', password: 'wrong guess' }) });
+      const guess = () =>
+        fetch(`${b}/v1/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'alice@example.com', password: 'wrong guess' }),
+        });
       const answers = await Promise.all(Array.from({ length: 15 }, guess));
       const statuses = answers.map((r) => r.status);
       // The proto's Login limit: a burst of 10, then 30 a minute (one more may refill meanwhile).
@@ -322,15 +364,25 @@ describe('rate limits (item 5)', () => {
   });
 
   it('a flood past a configured route limit is refused without reaching the upstream', async () => {
-    const limited = await startGateway(resolveConfig({
-      port: 0,
-      upstreams: { 'acme.user.v1': users.address, 'acme.content.v1': content.address },
-      rateLimit: { overrides: { 'acme.content.v1.ContentService/CreatePost': { requestsPerMinute: 60, burst: 3 } } },
-    }), false);
+    const limited = await startGateway(
+      resolveConfig({
+        port: 0,
+        upstreams: { 'acme.user.v1': users.address, 'acme.content.v1': content.address },
+        rateLimit: { overrides: { 'acme.content.v1.ContentService/CreatePost': { requestsPerMinute: 60, burst: 3 } } },
+      }),
+      false,
+    );
     try {
       const b = `http://127.0.0.1:${limited.port}`;
-      const flood = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        fetch(`${b}/v1/posts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` }, body: JSON.stringify({ title: `flood ${i}` }) })));
+      const flood = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          fetch(`${b}/v1/posts`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` },
+            body: JSON.stringify({ title: `flood ${i}` }),
+          }),
+        ),
+      );
       const statuses = flood.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 201)).toHaveLength(3);
       expect(statuses.filter((s) => s === 429)).toHaveLength(17);
@@ -344,10 +396,7 @@ describe('rate limits (item 5)', () => {
 
 describe('the JWKS source down (item 12)', () => {
   it('public routes work, token or not; protected routes with a token answer 503', async () => {
-    const blind = await startGateway(
-      resolveConfig({ port: 0, upstreams: { 'acme.user.v1': '127.0.0.1:1', 'acme.content.v1': content.address } }),
-      false,
-    );
+    const blind = await startGateway(resolveConfig({ port: 0, upstreams: { 'acme.user.v1': '127.0.0.1:1', 'acme.content.v1': content.address } }), false);
     try {
       const b = `http://127.0.0.1:${blind.port}`;
       expect((await fetch(`${b}/v1/posts`)).status).toBe(200);

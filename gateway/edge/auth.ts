@@ -90,9 +90,11 @@ function rpcKeySet(fetch: JwksFetcher | undefined): JWTVerifyGetKey {
         loading = undefined;
       }));
   return async (header, token) => {
-    const set = local ?? (await load().catch(() => {
-      throw new GatewayError('UPSTREAM_UNAVAILABLE', 'cannot load the token verification keys');
-    }));
+    const set =
+      local ??
+      (await load().catch(() => {
+        throw new GatewayError('UPSTREAM_UNAVAILABLE', 'cannot load the token verification keys');
+      }));
     try {
       return await set(header, token);
     } catch (err) {

@@ -14,8 +14,7 @@ import { redisBucketStore } from './rate-limit-redis';
 
 const route = (service: string, name: string, rateLimit?: { requestsPerMinute: number; burst: number }) =>
   ({ rpc: { service, name, policy: { successStatus: 200, public: true, roles: [], rateLimit } } }) as unknown as Route;
-const callFrom = (address: string, headers: Record<string, string> = {}) =>
-  ({ headers, metadata: [['x-forwarded-for', address]] }) as unknown as Call;
+const callFrom = (address: string, headers: Record<string, string> = {}) => ({ headers, metadata: [['x-forwarded-for', address]] }) as unknown as Call;
 const ok = async () => ({ message: new Uint8Array(), headers: [], trailers: [] });
 
 describe('takeFrom (token bucket)', () => {
@@ -35,7 +34,13 @@ describe('takeFrom (token bucket)', () => {
 });
 
 describe('routeLimit', () => {
-  const config = resolveConfig({ rateLimit: { requestsPerMinute: 600, burst: 50, overrides: { 'acme.user.v1.UserService/GetUser': { requestsPerMinute: 60, burst: 2 }, 'acme.content': { requestsPerMinute: 0, burst: 1 } } } }).rateLimit;
+  const config = resolveConfig({
+    rateLimit: {
+      requestsPerMinute: 600,
+      burst: 50,
+      overrides: { 'acme.user.v1.UserService/GetUser': { requestsPerMinute: 60, burst: 2 }, 'acme.content': { requestsPerMinute: 0, burst: 1 } },
+    },
+  }).rateLimit;
   it.each<[string, Route, unknown]>([
     ['a method override', route('acme.user.v1.UserService', 'GetUser'), { requestsPerMinute: 60, burst: 2 }],
     ['a package override of 0 (unlimited)', route('acme.content.v1.ContentService', 'ListPosts'), undefined],
@@ -115,7 +120,13 @@ if (!hasRedis) {
     server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     const probe = redisBucketStore(`redis://127.0.0.1:${port}`);
     for (let i = 0; i < 100; i++) {
-      if (await probe.client.ping().then(() => true, () => false)) break;
+      if (
+        await probe.client.ping().then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 50));
     }
     await probe.close();
@@ -156,7 +167,10 @@ if (!hasRedis) {
     let recovered = false;
     for (let i = 0; i < 60 && !recovered; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      recovered = await s.take('y', 1, 5).then(() => true, () => false);
+      recovered = await s.take('y', 1, 5).then(
+        () => true,
+        () => false,
+      );
     }
     expect(recovered).toBe(true);
   });

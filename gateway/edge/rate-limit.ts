@@ -18,7 +18,10 @@ import type { BucketStore } from './rate-limit-store';
 export function routeLimit(route: Route, config: RateLimitConfig): { requestsPerMinute: number; burst: number } | undefined {
   const service = route.rpc.service;
   const method = `${service}/${route.rpc.name}`;
-  const packages = service.split('.').map((_, i, parts) => parts.slice(0, parts.length - 1 - i).join('.')).filter(Boolean);
+  const packages = service
+    .split('.')
+    .map((_, i, parts) => parts.slice(0, parts.length - 1 - i).join('.'))
+    .filter(Boolean);
   for (const key of [method, service, ...packages]) {
     const o = config.overrides[key];
     if (o) return o.requestsPerMinute > 0 ? o : undefined;
@@ -29,7 +32,12 @@ export function routeLimit(route: Route, config: RateLimitConfig): { requestsPer
 }
 
 /** The interceptor factory; `verifiedTokens` says whether a bearer token reaching here was verified (auth on). */
-export function rateLimitInterceptor(config: RateLimitConfig, store: BucketStore, verifiedTokens: boolean, onStoreError: (err: unknown) => void): InterceptorFactory {
+export function rateLimitInterceptor(
+  config: RateLimitConfig,
+  store: BucketStore,
+  verifiedTokens: boolean,
+  onStoreError: (err: unknown) => void,
+): InterceptorFactory {
   const trusted = new Set(config.trustedProxies);
   return (route) => {
     const limit = routeLimit(route, config);
@@ -53,7 +61,7 @@ export function rateLimitInterceptor(config: RateLimitConfig, store: BucketStore
           'ratelimit-limit': String(limit.burst),
           'ratelimit-remaining': '0',
           'ratelimit-reset': String(Math.max(1, Math.ceil(result.resetMs / 1000))),
-          'ratelimit-policy': `${limit.burst};w=${Math.round((limit.burst / perSecond))}`,
+          'ratelimit-policy': `${limit.burst};w=${Math.round(limit.burst / perSecond)}`,
         });
       }
       return next(call);
@@ -77,7 +85,10 @@ function subject(header: string | undefined): string | undefined {
 function clientAddress(metadata: readonly (readonly [string, string | Uint8Array])[], trusted: ReadonlySet<string>): string {
   let xff = '';
   for (const [k, v] of metadata) if (k === 'x-forwarded-for' && typeof v === 'string') xff = v;
-  const hops = xff.split(',').map((h) => h.trim()).filter(Boolean);
+  const hops = xff
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   let i = hops.length - 1;
   while (i > 0 && trusted.has(hops[i])) i--;
   return hops[i] ?? 'unknown';

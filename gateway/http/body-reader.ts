@@ -10,7 +10,10 @@ import { GatewayError } from '../transcode';
 type Done = (err: Error | null, body?: Buffer) => void;
 
 /** A Fastify content-type parser function counting bytes against a shared budget. */
-export function createBodyReader(bodyLimit: number, maxBufferedBodyBytes: number): {
+export function createBodyReader(
+  bodyLimit: number,
+  maxBufferedBodyBytes: number,
+): {
   parse: (req: unknown, payload: IncomingMessage, done: Done) => void;
   /** Bytes of bodies currently being received (for tests and metrics). */
   buffered(): number;
@@ -38,7 +41,8 @@ export function createBodyReader(bodyLimit: number, maxBufferedBodyBytes: number
       length += chunk.length;
       buffered += chunk.length;
       if (length > bodyLimit) return finish(new GatewayError('BODY_TOO_LARGE', 'request body is larger than the configured limit'));
-      if (buffered > maxBufferedBodyBytes) return finish(new GatewayError('OVERLOADED', 'the gateway is receiving too many request bodies at once; retry later'));
+      if (buffered > maxBufferedBodyBytes)
+        return finish(new GatewayError('OVERLOADED', 'the gateway is receiving too many request bodies at once; retry later'));
       chunks.push(chunk);
     };
     payload.on('data', onData);

@@ -19,7 +19,9 @@ export async function registerDocs(app: FastifyInstance, document: OpenApiDocume
     const match = table.trie.match('GET', path);
     if (match.kind === 'match') {
       const { rpc, binding } = match.value;
-      throw new Error(`GET ${path} is bound by ${rpc.service}.${rpc.name} (${binding.path}); the docs would hide it: start with --no-docs (config docs: false)`);
+      throw new Error(
+        `GET ${path} is bound by ${rpc.service}.${rpc.name} (${binding.path}); the docs would hide it: start with --no-docs (config docs: false)`,
+      );
     }
   }
   const json = renderOpenApi(document, 'json');

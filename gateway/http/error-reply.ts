@@ -5,12 +5,7 @@
  * else is an INTERNAL whose cause is logged, never sent.
  */
 import type { Registry } from '@bufbuild/protobuf';
-import {
-  GatewayError,
-  gatewayStatusJson,
-  upstreamStatusJson,
-  type StatusJson,
-} from '../transcode';
+import { GatewayError, gatewayStatusJson, upstreamStatusJson, type StatusJson } from '../transcode';
 import { CallError, type Metadata } from '../upstream/transport';
 import { gatewayFailure } from '../upstream/upstream-failure';
 import { warnSummarized } from '../observability/failure-summary';

@@ -19,7 +19,7 @@ describe('probes', () => {
     expect((await h.request('HEAD', '/healthz')).status).toBe(200);
   });
 
-  it('GET /readyz: 200 with each upstream\'s health, breaker and in-flight count', async () => {
+  it("GET /readyz: 200 with each upstream's health, breaker and in-flight count", async () => {
     const res = await h.request('GET', '/readyz');
     expect(res.status).toBe(200);
     expect(await readJson(res)).toEqual({

@@ -15,6 +15,9 @@ export function registerProbes(app: FastifyInstance, readiness: Readiness): void
   });
   app.get('/readyz', { exposeHeadRoute: true }, (_request, reply) => {
     const report = readiness.report();
-    void reply.code(report.ready ? 200 : 503).headers(noStore).send(JSON.stringify(report));
+    void reply
+      .code(report.ready ? 200 : 503)
+      .headers(noStore)
+      .send(JSON.stringify(report));
   });
 }

@@ -133,7 +133,7 @@ export class StreamWriter implements StreamSink {
   private start(rawContentType: string | undefined): void {
     if (this.started) return;
     this.started = true;
-    const contentType = this.framing === 'raw' ? rawContentType ?? 'application/octet-stream' : CONTENT_TYPES[this.framing];
+    const contentType = this.framing === 'raw' ? (rawContentType ?? 'application/octet-stream') : CONTENT_TYPES[this.framing];
     this.res.writeHead(200, {
       ...this.hooks.metadataHeaders(this.headers, []),
       'content-type': contentType,

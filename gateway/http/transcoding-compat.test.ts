@@ -49,7 +49,10 @@ describe.each(TRANSPORTS)('compat grpc-gateway over %s', (transport) => {
   it('server streams: {"result"} lines as application/json', async () => {
     const res = await h.request('GET', '/v1/expand?count=2&text=s');
     expect(res.headers.get('content-type')).toBe('application/json');
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { result: { name: string } });
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { result: { name: string } });
     expect(lines.map((l) => l.result.name)).toEqual(['s', 's']);
   });
 
@@ -99,7 +102,13 @@ describe('presets are defaults', () => {
 
   it('no preset keeps our defaults', () => {
     const config = resolveConfig({});
-    expect(config).toMatchObject({ compat: 'none', pathRepeats: 'reject-conflicts', anyContentTypeAsJson: false, streamFormat: 'ndjson', permanentHeaderPrefix: '' });
+    expect(config).toMatchObject({
+      compat: 'none',
+      pathRepeats: 'reject-conflicts',
+      anyContentTypeAsJson: false,
+      streamFormat: 'ndjson',
+      permanentHeaderPrefix: '',
+    });
   });
 
   it('an unknown preset fails the start', () => {

@@ -61,7 +61,11 @@ describe.each(TRANSPORTS)('exact JSON over %s', (transport) => {
     ['int64 past 2^53', '{"id":9007199254740993}', { id: '9007199254740993' }],
     ['uint64 max', '{"big":18446744073709551615}', { big: '18446744073709551615' }],
     ['int64 min, sint64', '{"signed":-9223372036854775808}', { signed: '-9223372036854775808' }],
-    ['repeated int64 and a nested int64', '{"numbers":[9007199254740993],"nested":{"inner":{"count":9007199254740995}}}', { numbers: ['9007199254740993'], nested: { inner: { count: '9007199254740995' } } }],
+    [
+      'repeated int64 and a nested int64',
+      '{"numbers":[9007199254740993],"nested":{"inner":{"count":9007199254740995}}}',
+      { numbers: ['9007199254740993'], nested: { inner: { count: '9007199254740995' } } },
+    ],
     ['an Int64Value', '{"maybeBig":9223372036854775807}', { maybeBig: '9223372036854775807' }],
   ])('a 64-bit JSON number beyond 2^53 arrives exact: %s', async (_name, body, expected) => {
     const res = await h.request('POST', '/v1/echo', { body });

@@ -53,10 +53,15 @@ describe.each(TRANSPORTS)('grpc-gateway features over %s', (transport) => {
 
   it.each<[string, string, string, JsonBody]>([
     ['top-level keys', '', '{"name":"n","flag":true}', { echo: { id: '1', name: 'n', flag: true }, updateMask: 'name,flag' }],
-    ['nested keys, a list, a WKT and an empty object', '', '{"nested":{"value":"v","inner":{"count":"2"}},"tags":["t"],"when":"2024-01-02T03:04:05Z","object":{}}', {
-      echo: { id: '1', nested: { value: 'v', inner: { count: '2' } }, tags: ['t'], when: '2024-01-02T03:04:05Z', object: {} },
-      updateMask: 'nested.value,nested.inner.count,tags,when,object',
-    }],
+    [
+      'nested keys, a list, a WKT and an empty object',
+      '',
+      '{"nested":{"value":"v","inner":{"count":"2"}},"tags":["t"],"when":"2024-01-02T03:04:05Z","object":{}}',
+      {
+        echo: { id: '1', nested: { value: 'v', inner: { count: '2' } }, tags: ['t'], when: '2024-01-02T03:04:05Z', object: {} },
+        updateMask: 'nested.value,nested.inner.count,tags,when,object',
+      },
+    ],
     ['snake_case names', '', '{"maybe_string":"s","customName":3}', { echo: { id: '1', maybeString: 's', customName: 3 }, updateMask: 'maybeString,renamed' }],
     ['a mask the client sent is kept', '?updateMask=name', '{"name":"n","flag":true}', { echo: { id: '1', name: 'n', flag: true }, updateMask: 'name' }],
   ])('PATCH fills update_mask from the body: %s', async (_name, query, body, expected) => {

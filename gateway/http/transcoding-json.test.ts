@@ -112,7 +112,7 @@ describe.each(TRANSPORTS)('transcoding over %s: proto3 JSON', (transport) => {
     if (field !== undefined) expect(violatedFields(status)).toEqual([field]);
   });
 
-  it('a body field route takes the field\'s JSON, not the message\'s', async () => {
+  it("a body field route takes the field's JSON, not the message's", async () => {
     const res = await h.request('PATCH', '/v1/echo/1/nested', { body: '{"inner":{"count":"x"}}' });
     expect(res.status).toBe(400);
     expect(violatedFields(await readJson(res))).toEqual(['nested.inner.count']);
@@ -158,11 +158,37 @@ describe.each([
     json: { emitUnpopulated: true },
     path: '/v1/echo/0',
     expected: {
-      id: '0', name: '', big: '0', small: 0, flag: false, ratio: 0, fraction: 0, data: '', kind: 'KIND_UNSPECIFIED',
-      tags: [], numbers: [], kinds: [], labels: {}, indexed: {}, customName: 0, signed: '0', fixed: '0',
+      id: '0',
+      name: '',
+      big: '0',
+      small: 0,
+      flag: false,
+      ratio: 0,
+      fraction: 0,
+      data: '',
+      kind: 'KIND_UNSPECIFIED',
+      tags: [],
+      numbers: [],
+      kinds: [],
+      labels: {},
+      indexed: {},
+      customName: 0,
+      signed: '0',
+      fixed: '0',
       // Unset singular message fields are null, as protojson's EmitUnpopulated writes them.
-      nested: null, when: null, ttl: null, mask: null, meta: null, value: null, list: null, maybeInt: null,
-      maybeString: null, maybeBool: null, maybeBig: null, payload: null, nothing: null,
+      nested: null,
+      when: null,
+      ttl: null,
+      mask: null,
+      meta: null,
+      value: null,
+      list: null,
+      maybeInt: null,
+      maybeString: null,
+      maybeBool: null,
+      maybeBig: null,
+      payload: null,
+      nothing: null,
     },
   },
   { name: 'useProtoNames', json: { useProtoNames: true }, path: '/v1/echo/1?maybeInt=5&customName=2', expected: { id: '1', maybe_int: 5, renamed: 2 } },

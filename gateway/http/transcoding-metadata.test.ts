@@ -110,7 +110,7 @@ describe.each(TRANSPORTS)('transcoding over %s: headers and metadata', (transpor
     expect(res.headers.get('grpc-metadata-x-trailer')).toBe('done');
   });
 
-  it('upstream metadata never overrides the gateway\'s own headers', async () => {
+  it("upstream metadata never overrides the gateway's own headers", async () => {
     // The backend echoes request metadata as `echo-<name>` headers: ask it for content-type and length look-alikes.
     const res = await h.request('GET', '/v1/echo/1', {
       headers: { 'grpc-metadata-type': 'text/evil', 'x-request-id': 'r' },

@@ -141,7 +141,11 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       return;
     }
     headers['content-type'] = rendered.contentType;
-    void reply.code(status).headers(headers).serializer(asIs).send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
+    void reply
+      .code(status)
+      .headers(headers)
+      .serializer(asIs)
+      .send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
   };
 
   // Server streams being written now. At shutdown (preClose: Fastify has stopped routing and
@@ -165,7 +169,12 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       failure: (s: CallStatus) => {
         const own = gatewayFailure(s, route.rpc.service);
         if (own) {
-          warnSummarized(reply.log, `${route.rpc.service}|${s.code}|${s.message}|stream`, { service: route.rpc.service, code: s.code, cause: s.message }, 'upstream stream failed');
+          warnSummarized(
+            reply.log,
+            `${route.rpc.service}|${s.code}|${s.message}|stream`,
+            { service: route.rpc.service, code: s.code, cause: s.message },
+            'upstream stream failed',
+          );
           return { httpStatus: httpStatusFromCode(own.code), body: gatewayStatusJson(own) };
         }
         return { httpStatus: httpStatusFromCode(s.code), body: upstreamStatusJson(s.code, s.message, s.details, registry) };

@@ -40,7 +40,12 @@ const ROWS: Row[] = [
     path: '/v1/collect-nested/7?name=q',
     body: '{"value":"a"}\n\n{"value":"b","items":["i"]}\n',
     status: 200,
-    expected: { messages: [{ id: '7', name: 'q', nested: { value: 'a' } }, { id: '7', name: 'q', nested: { value: 'b', items: ['i'] } }] },
+    expected: {
+      messages: [
+        { id: '7', name: 'q', nested: { value: 'a' } },
+        { id: '7', name: 'q', nested: { value: 'b', items: ['i'] } },
+      ],
+    },
   },
   {
     name: 'client stream without a body: one message from path and query',
@@ -60,7 +65,9 @@ describe.each(TRANSPORTS)('proto shapes over %s', (transport) => {
 
   it('starts, warning only about the duplicate and the bidi method', () => {
     expect(h.warnings).toHaveLength(2);
-    expect(h.warnings[0]).toMatch(/^acme\.conformance\.v1\.ShapesService\.DuplicateSecond \(GET \/v1\/dup\/\{name\}\): replaces acme\.conformance\.v1\.ShapesService\.DuplicateFirst/);
+    expect(h.warnings[0]).toMatch(
+      /^acme\.conformance\.v1\.ShapesService\.DuplicateSecond \(GET \/v1\/dup\/\{name\}\): replaces acme\.conformance\.v1\.ShapesService\.DuplicateFirst/,
+    );
     expect(h.warnings[1]).toMatch(/^acme\.conformance\.v1\.ShapesService\.Chat: bidi-streaming is not supported yet/);
   });
 
@@ -88,7 +95,9 @@ describe('an unservable binding', () => {
   afterAll(() => h.close());
 
   it('is a warning naming the method; the rest is served', async () => {
-    expect(h.warnings).toEqual([expect.stringMatching(/^acme\.conformance\.v1\.UnservableService\.Missing \(GET \/v1\/unservable\/\{no_such_field\}\): not served: .*no_such_field/)]);
+    expect(h.warnings).toEqual([
+      expect.stringMatching(/^acme\.conformance\.v1\.UnservableService\.Missing \(GET \/v1\/unservable\/\{no_such_field\}\): not served: .*no_such_field/),
+    ]);
     const res = await h.request('GET', '/v1/fine/5');
     expect(await readJson(res)).toEqual({ id: '5' });
     expect((await h.request('GET', '/v1/unservable/5')).status).toBe(404);

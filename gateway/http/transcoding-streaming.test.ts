@@ -21,7 +21,11 @@ function streamFailure(code: number) {
   };
 }
 
-const ndjson = (text: string): unknown[] => text.trim().split('\n').map((line) => JSON.parse(line));
+const ndjson = (text: string): unknown[] =>
+  text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 
 /** Parses an SSE body into its events. */
 function sseEvents(text: string): Array<{ event: string; data: unknown }> {

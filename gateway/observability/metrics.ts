@@ -50,14 +50,51 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({ name: 'gateway_http_requests_total', help: 'HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
-  const duration = new Histogram({ name: 'gateway_http_request_duration_seconds', help: 'HTTP request latency, from the request to the close of its response.', labelNames: ['route', 'method', 'status'], buckets: BUCKETS, registers: [registry] });
+  const requests = new Counter({
+    name: 'gateway_http_requests_total',
+    help: 'HTTP requests answered, by route template, method and status.',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'gateway_http_request_duration_seconds',
+    help: 'HTTP request latency, from the request to the close of its response.',
+    labelNames: ['route', 'method', 'status'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
   const inFlight = new Gauge({ name: 'gateway_http_requests_in_flight', help: 'HTTP requests being handled.', registers: [registry] });
-  const openStreams = new Gauge({ name: 'gateway_open_streams', help: 'Server streams in progress, by service and method.', labelNames: ['service', 'method'], registers: [registry] });
-  const upstreamDuration = new Histogram({ name: 'gateway_upstream_call_duration_seconds', help: 'Upstream gRPC call attempts: latency by service, method and gRPC status code (the count is the calls by result).', labelNames: ['service', 'method', 'code'], buckets: BUCKETS, registers: [registry] });
-  const retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Upstream attempts after the first (retries), by service and method.', labelNames: ['service', 'method'], registers: [registry] });
-  const rejected = new Counter({ name: 'gateway_upstream_rejected_total', help: 'Calls refused before reaching the upstream, by service and reason (CIRCUIT_OPEN, BULKHEAD_FULL).', labelNames: ['service', 'reason'], registers: [registry] });
-  const breakerOpened = new Counter({ name: 'gateway_upstream_breaker_opened_total', help: 'Times the circuit breaker of a service opened.', labelNames: ['service'], registers: [registry] });
+  const openStreams = new Gauge({
+    name: 'gateway_open_streams',
+    help: 'Server streams in progress, by service and method.',
+    labelNames: ['service', 'method'],
+    registers: [registry],
+  });
+  const upstreamDuration = new Histogram({
+    name: 'gateway_upstream_call_duration_seconds',
+    help: 'Upstream gRPC call attempts: latency by service, method and gRPC status code (the count is the calls by result).',
+    labelNames: ['service', 'method', 'code'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'gateway_upstream_retries_total',
+    help: 'Upstream attempts after the first (retries), by service and method.',
+    labelNames: ['service', 'method'],
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'gateway_upstream_rejected_total',
+    help: 'Calls refused before reaching the upstream, by service and reason (CIRCUIT_OPEN, BULKHEAD_FULL).',
+    labelNames: ['service', 'reason'],
+    registers: [registry],
+  });
+  const breakerOpened = new Counter({
+    name: 'gateway_upstream_breaker_opened_total',
+    help: 'Times the circuit breaker of a service opened.',
+    labelNames: ['service'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'gateway_upstream_breaker_state',
     help: 'Circuit breaker state per service: 1 for the current state (closed, open, half-open, off), 0 for the others.',

@@ -18,7 +18,12 @@ let base = '';
 
 beforeAll(async () => {
   backend = await startEchoBackend();
-  const config = resolveConfig({ port: 0, upstreams: { 'acme.echo.v1': backend.target }, auth: { mode: 'off' }, resilience: { retry: { maxAttempts: 2, initialBackoffMs: 1 } } });
+  const config = resolveConfig({
+    port: 0,
+    upstreams: { 'acme.echo.v1': backend.target },
+    auth: { mode: 'off' },
+    resilience: { retry: { maxAttempts: 2, initialBackoffMs: 1 } },
+  });
   // Every level, so nothing logged anywhere escapes the check.
   gateway = await startGateway(config, { ...loggerOptions('gateway', { level: 'trace', format: 'json' }), stream: { write: (l: string) => lines.push(l) } });
   base = `http://127.0.0.1:${gateway.port}`;

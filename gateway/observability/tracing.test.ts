@@ -32,7 +32,12 @@ function startGateway(args: string[], env: Record<string, string | undefined>): 
 beforeAll(async () => {
   [project, receiver] = await Promise.all([compileProject(), startOtlpReceiver()]);
   const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_SERVICE_NAME: undefined };
-  const user = new NodeProcess(path.join(project.dir, 'services/user/main.js'), [], { ...otel, USER_ADDR: '127.0.0.1:0', DATA_DIR: dir.path, DATABASE_URL: undefined });
+  const user = new NodeProcess(path.join(project.dir, 'services/user/main.js'), [], {
+    ...otel,
+    USER_ADDR: '127.0.0.1:0',
+    DATA_DIR: dir.path,
+    DATABASE_URL: undefined,
+  });
   const userAddr = `127.0.0.1:${await user.port()}`;
   const content = new NodeProcess(path.join(project.dir, 'services/content/main.js'), [], {
     ...otel,
@@ -47,9 +52,17 @@ beforeAll(async () => {
   gateways['grpc-js'] = `http://127.0.0.1:${await grpcJs.port()}`;
 
   const json = { 'content-type': 'application/json' };
-  const created = await fetch(`${gateways.h2}/v1/users`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'ada@example.com', displayName: 'Ada', password: 'correct horse' }) });
+  const created = await fetch(`${gateways.h2}/v1/users`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email: 'ada@example.com', displayName: 'Ada', password: 'correct horse' }),
+  });
   userId = ((await created.json()) as { id: string }).id;
-  const session = await fetch(`${gateways.h2}/v1/sessions`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse' }) });
+  const session = await fetch(`${gateways.h2}/v1/sessions`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse' }),
+  });
   token = ((await session.json()) as { accessToken: string }).accessToken;
 }, 240_000);
 

@@ -23,7 +23,18 @@
  * https://opentelemetry.io/docs/specs/semconv/rpc/grpc/.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+  type TextMapGetter,
+  type Tracer,
+} from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { FastifyInstance } from 'fastify';
 import { encodeMessages, encodeRequest, type Call, type Interceptor, type InterceptorFactory, type StreamEnd } from '../pipeline';

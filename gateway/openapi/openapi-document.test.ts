@@ -82,10 +82,16 @@ describe('one operation per binding', () => {
   it('documents exactly the routes a table with warnings serves (replaced and unservable bindings left out), bidi with its 501', () => {
     const config = resolveConfig({ upstreams: { 'acme.conformance.v1': 'unused:1' } });
     const { files } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
-    const table = compileRoutes(files, servedServices(files, config.upstreams).map(([s]) => s), config.json);
+    const table = compileRoutes(
+      files,
+      servedServices(files, config.upstreams).map(([s]) => s),
+      config.json,
+    );
     expect(table.warnings.length).toBeGreaterThan(0);
     const served = table.routes.map((r) => `${r.rpc.grpcPath} ${r.binding.httpMethod}`).sort();
-    const documented = operations(documentFor(config.upstreams)).map((o) => `${o.op['x-grpc-method']} ${o.method}`).sort();
+    const documented = operations(documentFor(config.upstreams))
+      .map((o) => `${o.op['x-grpc-method']} ${o.method}`)
+      .sort();
     expect(documented).toEqual(served);
     const chat = operations(documentFor(config.upstreams)).find((o) => o.op.operationId === 'ShapesService_Chat')!;
     expect(Object.keys(chat.op.responses)).toEqual(['501']);
@@ -188,11 +194,7 @@ describe('schemas follow the proto3 JSON mapping', () => {
   });
 
   it('allows at most one member of a oneof', () => {
-    expect(echoMessage.not.anyOf).toEqual([
-      { required: ['text', 'number'] },
-      { required: ['text', 'object'] },
-      { required: ['number', 'object'] },
-    ]);
+    expect(echoMessage.not.anyOf).toEqual([{ required: ['text', 'number'] }, { required: ['text', 'object'] }, { required: ['number', 'object'] }]);
   });
 
   it('writes enums as names, or as numbers with enumsAsNumbers; proto names with useProtoNames', () => {
@@ -273,7 +275,12 @@ describe('bodies, answers and statuses', () => {
     const statuses = (id: string, doc = acme): string[] => Object.keys(operation(doc, id).responses).filter((s) => s !== '200' && s !== '201' && s !== '204');
     expect(statuses('UserService_ListUsers')).toEqual(['400', '401', '429', '503', '504', 'default']);
     expect(statuses('UserService_CreateUser')).toEqual(['400', '401', '413', '415', '429', '503', '504', 'default']);
-    expect(statuses('UserService_ListUsers', documentFor(ACME, { auth: { mode: 'off' }, rateLimit: { enabled: false } }))).toEqual(['400', '503', '504', 'default']);
+    expect(statuses('UserService_ListUsers', documentFor(ACME, { auth: { mode: 'off' }, rateLimit: { enabled: false } }))).toEqual([
+      '400',
+      '503',
+      '504',
+      'default',
+    ]);
     expect(json(operation(acme, 'UserService_ListUsers'), '401')).toEqual({ $ref: '#/components/schemas/google.rpc.Status' });
     expect(schemas(acme)['google.rpc.Status'].required).toEqual(['code', 'message', 'details']);
   });

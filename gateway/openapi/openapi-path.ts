@@ -33,7 +33,7 @@ export function openApiPath(template: PathTemplate, fields: readonly FieldTarget
   const parameters: PathParameter[] = [];
   const byStart = new Map(template.variables.map((v, i) => [v.start, i]));
   let anonymous = 0;
-  for (let i = 0; i < template.segments.length; ) {
+  for (let i = 0; i < template.segments.length;) {
     const vi = byStart.get(i);
     if (vi === undefined) {
       const s = template.segments[i];

@@ -104,17 +104,17 @@ export function buildOperation(
   if (body.kind !== 'none') {
     const streaming = rpc.kind === 'client_streaming' || rpc.kind === 'bidi_streaming';
     if (request.rawBody) {
-      op.requestBody = { description: 'Raw bytes, passed upstream with their content type (google.api.HttpBody).', required: false, content: { [ANY_CONTENT]: {} } };
+      op.requestBody = {
+        description: 'Raw bytes, passed upstream with their content type (google.api.HttpBody).',
+        required: false,
+        content: { [ANY_CONTENT]: {} },
+      };
     } else {
       const bound = boundInBody(route, body.kind === 'all' ? [] : [body.field.name]);
       const schema = withoutRequired(body.kind === 'all' ? schemas.message(rpc.input) : schemas.field(body.field), bound, schemas);
       const description = body.kind === 'field' ? protoComment(body.field) : undefined;
       op.requestBody = {
-        ...(streaming
-          ? { description: 'The client stream: one JSON message per line (newline-delimited JSON).' }
-          : description
-            ? { description }
-            : {}),
+        ...(streaming ? { description: 'The client stream: one JSON message per line (newline-delimited JSON).' } : description ? { description } : {}),
         required: false,
         content: streaming ? { 'application/x-ndjson': { schema } } : { 'application/json': { schema } },
       };
@@ -154,14 +154,17 @@ function successResponse(route: Route, schemas: MessageSchemas, errors: ErrorCon
           'With `Accept: text/event-stream`: one `data:` event per message and `event: error` with a Status on failure.',
         content: {
           ...streamContent(errors.streamFormat ?? 'ndjson', message),
-          'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events: `data: <message JSON>` per message; `event: error` then `data: <Status JSON>`.' } },
+          'text/event-stream': {
+            schema: { type: 'string', description: 'Server-Sent Events: `data: <message JSON>` per message; `event: error` then `data: <Status JSON>`.' },
+          },
         },
       },
     };
   }
   const status = rpc.policy.successStatus;
   if (NO_BODY.has(status)) return { [String(status)]: { description: 'Done; no body.' } };
-  if (response.raw) return { [String(status)]: { description: 'Raw bytes with their own content type (google.api.HttpBody).', content: { [ANY_CONTENT]: {} } } };
+  if (response.raw)
+    return { [String(status)]: { description: 'Raw bytes with their own content type (google.api.HttpBody).', content: { [ANY_CONTENT]: {} } } };
   return { [String(status)]: { description: 'OK', content: { 'application/json': { schema: responseSchema(route, schemas) } } } };
 }
 
@@ -188,7 +191,9 @@ function withoutRequired(schema: Schema, names: readonly string[], schemas: Mess
   const required = component.required.filter((r) => !names.includes(r));
   const copy: Schema = { ...component, required };
   if (required.length === 0) delete copy.required;
-  copy.description = [component.description, `Fields bound by the path (${names.filter((_, i) => i % 2 === 1).join(', ')}) need not be repeated here.`].filter(Boolean).join('\n\n');
+  copy.description = [component.description, `Fields bound by the path (${names.filter((_, i) => i % 2 === 1).join(', ')}) need not be repeated here.`]
+    .filter(Boolean)
+    .join('\n\n');
   return copy;
 }
 

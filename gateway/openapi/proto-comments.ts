@@ -52,9 +52,7 @@ function fileOf(desc: Described): DescFile {
 function sourcePath(desc: Described): number[] {
   switch (desc.kind) {
     case 'message':
-      return desc.parent
-        ? [...sourcePath(desc.parent), 3, desc.parent.nestedMessages.indexOf(desc)]
-        : [4, desc.file.messages.indexOf(desc)];
+      return desc.parent ? [...sourcePath(desc.parent), 3, desc.parent.nestedMessages.indexOf(desc)] : [4, desc.file.messages.indexOf(desc)];
     case 'enum':
       return desc.parent ? [...sourcePath(desc.parent), 4, desc.parent.nestedEnums.indexOf(desc)] : [5, desc.file.enums.indexOf(desc)];
     case 'field':

@@ -7,12 +7,15 @@ const call = {} as Call;
 const done: Result = { message: new Uint8Array(), headers: [], trailers: [] };
 
 /** An interceptor that records entering and leaving under `name`. */
-const tracer = (log: string[], name: string) => (next: Handler): Handler => async (c) => {
-  log.push(`>${name}`);
-  const r = await next(c);
-  log.push(`<${name}`);
-  return r;
-};
+const tracer =
+  (log: string[], name: string) =>
+  (next: Handler): Handler =>
+  async (c) => {
+    log.push(`>${name}`);
+    const r = await next(c);
+    log.push(`<${name}`);
+    return r;
+  };
 
 describe('compose', () => {
   it('runs the first interceptor outermost, then the last handler', async () => {
@@ -31,9 +34,18 @@ describe('compose', () => {
   });
 
   it('an interceptor may answer without calling next (a local handler) or refuse with a throw', async () => {
-    const local = compose([() => async () => done], async () => { throw new Error('not reached'); });
+    const local = compose([() => async () => done], async () => {
+      throw new Error('not reached');
+    });
     await expect(local(call)).resolves.toBe(done);
-    const refusing = compose([() => async () => { throw new Error('refused'); }], async () => done);
+    const refusing = compose(
+      [
+        () => async () => {
+          throw new Error('refused');
+        },
+      ],
+      async () => done,
+    );
     await expect(refusing(call)).rejects.toThrow('refused');
   });
 });

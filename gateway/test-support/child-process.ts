@@ -15,7 +15,11 @@ export class NodeProcess {
   private readonly proc: ChildProcess;
   private readonly waiters = new Set<() => void>();
 
-  constructor(readonly name: string, script: string, args: readonly string[] = []) {
+  constructor(
+    readonly name: string,
+    script: string,
+    args: readonly string[] = [],
+  ) {
     this.proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(this);
     let partial = '';

@@ -26,7 +26,21 @@ const INT64 = [0n, 1n, -1n, 4294967296n, -4294967296n, 2n ** 53n, -(2n ** 53n), 
 const UINT64 = [0n, 1n, 4294967295n, 4294967296n, 9007199254740993n, 2n ** 64n - 1n];
 const DOUBLES = [0, -0, 1.5, -2.25, 0.1, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, NaN, Infinity, -Infinity];
 const FLOATS = [0, -0, 1.5, 0.1, 3.4028234663852886e38, 1e-45, NaN, Infinity, -Infinity].map(Math.fround);
-const STRINGS = ['', 'a', 'hello world', '日本語', '😀 emoji', '"quoted"', 'back\\slash', '\n\t\r\b\f', '\u0000\u001f\u007f', '\u2028\u2029', 'é</script>', '\ufeffbom', 'x'.repeat(200)];
+const STRINGS = [
+  '',
+  'a',
+  'hello world',
+  '日本語',
+  '😀 emoji',
+  '"quoted"',
+  'back\\slash',
+  '\n\t\r\b\f',
+  '\u0000\u001f\u007f',
+  '\u2028\u2029',
+  'é</script>',
+  '\ufeffbom',
+  'x'.repeat(200),
+];
 const STRING_KEYS = ['', 'a', '10', '2', '0', '-1', '01', '4294967295', '__proto__', 'key with space', '日本', 'k"\\'];
 const ENUM_NUMBERS = [7, -1, 2147483647];
 
@@ -142,7 +156,14 @@ function randomText(rnd: () => number): string {
   const n = Math.floor(rnd() * 12);
   for (let i = 0; i < n; i++) {
     const r = rnd();
-    s += r < 0.7 ? String.fromCharCode(0x20 + Math.floor(rnd() * 95)) : r < 0.8 ? String.fromCharCode(Math.floor(rnd() * 0x20)) : r < 0.95 ? String.fromCharCode(0xa0 + Math.floor(rnd() * 0x2000)) : '\u{1f600}';
+    s +=
+      r < 0.7
+        ? String.fromCharCode(0x20 + Math.floor(rnd() * 95))
+        : r < 0.8
+          ? String.fromCharCode(Math.floor(rnd() * 0x20))
+          : r < 0.95
+            ? String.fromCharCode(0xa0 + Math.floor(rnd() * 0x2000))
+            : '\u{1f600}';
   }
   return s;
 }

@@ -33,12 +33,15 @@ export async function compileProject(extraEntries: readonly string[] = []): Prom
     await tsc(path.join(ROOT, 'tsconfig.build.json'));
     if (extraEntries.length > 0) {
       const extra = path.join(dir, 'tsconfig.extra.json');
-      writeFileSync(extra, JSON.stringify({
-        extends: path.join(ROOT, 'tsconfig.json'),
-        compilerOptions: { noEmit: false, rootDir: ROOT, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] },
-        files: extraEntries.map((e) => path.join(ROOT, e)),
-        include: [],
-      }));
+      writeFileSync(
+        extra,
+        JSON.stringify({
+          extends: path.join(ROOT, 'tsconfig.json'),
+          compilerOptions: { noEmit: false, rootDir: ROOT, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] },
+          files: extraEntries.map((e) => path.join(ROOT, e)),
+          include: [],
+        }),
+      );
       await tsc(extra);
     }
     // The compiled files resolve packages and find gen/api.binpb relative to themselves.

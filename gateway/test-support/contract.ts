@@ -180,7 +180,11 @@ export class OpenApiContract {
       events.pop();
       events.forEach((event, i) => {
         const error = /^event: error$/m.test(event);
-        const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = event
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         problems.push(...this.validate(`${STRICT_ID}#${ndjson}/${error ? 'error' : 'result'}`, parseJson(data), `${where} event ${i + 1}`));
       });
       return problems;
@@ -218,7 +222,8 @@ export class OpenApiContract {
       }
       const p = parameters[index];
       const documented = p.name as string;
-      if (p.style === 'deepObject') problems.push(...this.validateParam(operation, index, { [key.slice(bracket + 1, -1)]: value }, `${label}: query parameter ${key}`));
+      if (p.style === 'deepObject')
+        problems.push(...this.validateParam(operation, index, { [key.slice(bracket + 1, -1)]: value }, `${label}: query parameter ${key}`));
       else given.set(documented, [...(given.get(documented) ?? []), value]);
     }
     for (const [name, list] of given) {
@@ -234,7 +239,10 @@ export class OpenApiContract {
       const base = `${LENIENT_ID}#${this.operationPointer(operation)}/requestBody/content/${escapeToken(key)}/schema`;
       if (key === 'application/json') problems.push(...this.validate(base, parseJson(body), `${label}: request body`));
       else if (key === 'application/x-ndjson') {
-        body.split('\n').filter((l) => l.trim()).forEach((line, i) => problems.push(...this.validate(base, parseJson(line), `${label}: request line ${i + 1}`)));
+        body
+          .split('\n')
+          .filter((l) => l.trim())
+          .forEach((line, i) => problems.push(...this.validate(base, parseJson(line), `${label}: request line ${i + 1}`)));
       }
     } else if (body.trim().length > 0 && !content && operation.method !== 'GET' && operation.method !== 'DELETE') {
       problems.push(`${label}: a body was accepted but the operation documents none`);
@@ -337,7 +345,9 @@ function groupName(index: number): string {
 
 /** Every `#/components/...` $ref made absolute under `base`, so schemas compile out of context. */
 function absoluteRefs(document: Json, base: string): Json {
-  return JSON.parse(JSON.stringify(document), (key, value) => (key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${base}${value}` : value));
+  return JSON.parse(JSON.stringify(document), (key, value) =>
+    key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${base}${value}` : value,
+  );
 }
 
 /**
@@ -358,8 +368,7 @@ function lenientInput(document: Json, options: { ignoreUnknownFields?: boolean }
       // Query text: Go's strconv.ParseBool set, as grpc-gateway takes it.
       delete node.type;
       node.anyOf = [{ type: 'boolean' }, { enum: ['t', 'T', '1', 'True', 'TRUE', 'f', 'F', '0', 'False', 'FALSE'] }];
-    }
-    else if (node.type === 'string' && Array.isArray(node.enum)) {
+    } else if (node.type === 'string' && Array.isArray(node.enum)) {
       // With ignoreUnknownFields an unknown enum name is dropped, not refused.
       node.anyOf = [options.ignoreUnknownFields ? { type: 'string' } : { type: 'string', enum: node.enum }, { type: 'integer' }];
       delete node.type;
@@ -371,8 +380,7 @@ function lenientInput(document: Json, options: { ignoreUnknownFields?: boolean }
     } else if (node.type === 'integer') {
       delete node.type;
       node.anyOf = [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }];
-    }
-    else if (Array.isArray(node.anyOf) && node.anyOf.some((s: Json) => s.type === 'number')) node.anyOf.push({ type: 'string', pattern: '^-?[0-9.eE+-]+$' });
+    } else if (Array.isArray(node.anyOf) && node.anyOf.some((s: Json) => s.type === 'number')) node.anyOf.push({ type: 'string', pattern: '^-?[0-9.eE+-]+$' });
     if (node.type === 'object' && node.properties) {
       for (const [name, schema] of Object.entries<Json>(node.properties)) {
         // null is the default of any field; the other name of a field is accepted too.
@@ -400,7 +408,10 @@ function escapeToken(token: string): string {
 
 /** An ajv instancePath (JSON Pointer) as a JSON path: `/users/0/id` → `$.users[0].id`. */
 function jsonPath(error: ErrorObject): string {
-  const tokens = error.instancePath.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const tokens = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
   return `$${tokens.map((t) => (/^[0-9]+$/.test(t) ? `[${t}]` : /^[A-Za-z_$][\w$]*$/.test(t) ? `.${t}` : `[${JSON.stringify(t)}]`)).join('')}`;
 }
 

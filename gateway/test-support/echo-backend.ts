@@ -75,15 +75,18 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
     return md;
   };
 
-  const unary = (handle: (req: Buffer, call: grpc.ServerUnaryCall<Buffer, Buffer>) => Promise<Buffer> | Buffer) =>
+  const unary =
+    (handle: (req: Buffer, call: grpc.ServerUnaryCall<Buffer, Buffer>) => Promise<Buffer> | Buffer) =>
     (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       count(call.getPath());
       call.sendMetadata(echoHeaders(call.metadata));
       call.on('cancelled', () => cancelled.push(call.getPath()));
-      Promise.resolve().then(() => handle(call.request, call)).then(
-        (res) => callback(null, res, trailer()),
-        (err: grpc.ServiceError) => callback(err),
-      );
+      Promise.resolve()
+        .then(() => handle(call.request, call))
+        .then(
+          (res) => callback(null, res, trailer()),
+          (err: grpc.ServiceError) => callback(err),
+        );
     };
 
   const handlers: Record<string, grpc.UntypedHandleCall> = {
@@ -112,7 +115,10 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
       // Headers go out with the first message, so failing with no message is trailers-only.
       const headers = echoHeaders(call.metadata);
       const r = fromBinary(msg('acme.echo.v1.ExpandRequest'), call.request) as unknown as {
-        count: number; text: string; failCode: number; intervalMs: number;
+        count: number;
+        text: string;
+        failCode: number;
+        intervalMs: number;
       };
       const echo = msg('acme.echo.v1.EchoMessage');
       let i = 0;

@@ -39,10 +39,7 @@ export async function rawRequest(
   return res;
 }
 
-function sendRaw(
-  url: string,
-  init: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer } = {},
-): Promise<RawResponse> {
+function sendRaw(url: string, init: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -63,7 +60,9 @@ export function disconnectAfterFirstChunk(url: string): Promise<string> {
         req.destroy();
         resolve(chunk.toString('utf8'));
       });
-      res.on('error', () => { /* the destroy above aborts the response */ });
+      res.on('error', () => {
+        /* the destroy above aborts the response */
+      });
     });
     req.on('error', (err) => {
       if (!req.destroyed) reject(err);

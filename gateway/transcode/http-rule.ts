@@ -130,7 +130,14 @@ export function methodPolicy(method: DescMethod, ext: OptionExtensions, rules: S
   const selected = rules.methods.filter((m) => selects(m.selector, method.parent.typeName, method.name));
   if (!annotated && selected.length === 0) return DEFAULT_POLICY;
   const p = annotated
-    ? { ...(readOption(method, ext.policy!) as { successStatus: number; public: boolean; roles: string[]; rateLimit?: { requestsPerMinute: number; burst: number } }) }
+    ? {
+        ...(readOption(method, ext.policy!) as {
+          successStatus: number;
+          public: boolean;
+          roles: string[];
+          rateLimit?: { requestsPerMinute: number; burst: number };
+        }),
+      }
     : { successStatus: 0, public: false, roles: [] as string[], rateLimit: undefined };
   for (const m of selected) {
     if (m.successStatus !== undefined) p.successStatus = m.successStatus;
@@ -142,8 +149,9 @@ export function methodPolicy(method: DescMethod, ext: OptionExtensions, rules: S
     throw new HttpRuleError(`success_status ${successStatus} is not a 2xx status`);
   }
   const rl = p.rateLimit;
-  const rateLimit = rl && rl.requestsPerMinute > 0
-    ? Object.freeze({ requestsPerMinute: rl.requestsPerMinute, burst: rl.burst || Math.max(1, Math.floor(rl.requestsPerMinute / 6)) })
-    : undefined;
+  const rateLimit =
+    rl && rl.requestsPerMinute > 0
+      ? Object.freeze({ requestsPerMinute: rl.requestsPerMinute, burst: rl.burst || Math.max(1, Math.floor(rl.requestsPerMinute / 6)) })
+      : undefined;
   return Object.freeze({ successStatus, public: p.public, roles: Object.freeze([...p.roles]), ...(rateLimit ? { rateLimit } : {}) });
 }

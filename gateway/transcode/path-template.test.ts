@@ -16,12 +16,7 @@ describe('parsePathTemplate accepts', () => {
       [{ fieldPath: ['name'], start: 1, end: 5, multiSegment: true }],
     ],
     ['/v1/{name=**}', [lit('v1'), deep], undefined, [{ fieldPath: ['name'], start: 1, end: 2, multiSegment: true }]],
-    [
-      '/v1/files/{path=**}:download',
-      [lit('v1'), lit('files'), deep],
-      'download',
-      [{ fieldPath: ['path'], start: 2, end: 3, multiSegment: true }],
-    ],
+    ['/v1/files/{path=**}:download', [lit('v1'), lit('files'), deep], 'download', [{ fieldPath: ['path'], start: 2, end: 3, multiSegment: true }]],
     [
       '/v1/{name=shelves/*/books/**}',
       [lit('v1'), lit('shelves'), star, lit('books'), deep],
@@ -61,7 +56,7 @@ describe('parsePathTemplate accepts', () => {
       ],
     ],
     ['/v1/places/café', [lit('v1'), lit('places'), lit('café')], undefined, []],
-    ['/v1/caf%C3%A9/a-b_c.d~e!$&\'()+,;@', [lit('v1'), lit('caf%C3%A9'), lit("a-b_c.d~e!$&'()+,;@")], undefined, []],
+    ["/v1/caf%C3%A9/a-b_c.d~e!$&'()+,;@", [lit('v1'), lit('caf%C3%A9'), lit("a-b_c.d~e!$&'()+,;@")], undefined, []],
   ])('%s', (text, segments, verb, variables) => {
     const t = parsePathTemplate(text);
     expect(t.text).toBe(text);
@@ -97,9 +92,9 @@ describe('parsePathTemplate rejects', () => {
     ['/v1/}', "unbalanced '}'", 4],
     ['/v1/{a={b}}', 'variables cannot be nested', 7],
     ['/v1/{a=x/{b}}', 'variables cannot be nested', 9],
-    ['/v1/{}', "bad identifier: expected a letter or '_', found \"}\"", 5],
-    ['/v1/{1a}', "bad identifier: expected a letter or '_', found \"1\"", 5],
-    ['/v1/{a.}', "bad identifier: expected a letter or '_', found \"}\"", 7],
+    ['/v1/{}', 'bad identifier: expected a letter or \'_\', found "}"', 5],
+    ['/v1/{1a}', 'bad identifier: expected a letter or \'_\', found "1"', 5],
+    ['/v1/{a.}', 'bad identifier: expected a letter or \'_\', found "}"', 7],
     ['/v1/{a-b}', 'bad identifier: unexpected "-" in field path', 6],
     ['/v1/{a}/{a}', "variable 'a' appears twice", 8],
     ['/v1/{a.b}/x/{a.b=*}', "variable 'a.b' appears twice", 12],

@@ -192,14 +192,7 @@ export class QueryReader {
   }
 }
 
-function buildTree(
-  node: QueryNode,
-  message: DescMessage,
-  protoPath: string[],
-  jsonPath: string[],
-  bound: Bound,
-  visiting: Set<string>,
-): void {
+function buildTree(node: QueryNode, message: DescMessage, protoPath: string[], jsonPath: string[], bound: Bound, visiting: Set<string>): void {
   for (const field of message.fields) {
     const childProto = [...protoPath, field.name];
     const childJson = [...jsonPath, field.jsonName];

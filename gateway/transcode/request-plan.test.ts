@@ -31,17 +31,29 @@ const POST: [string, string] = ['/v1/echo', '*'];
 
 const ROWS: Row[] = [
   // Bodies the direct codec encodes.
-  { name: 'bench case 2 body', body: '{"id":"9007199254740993","name":"widget-42","kind":"KIND_TWO","tags":["alpha","beta","gamma"],"nested":{"value":"hello","inner":{"value":"deep","count":"7"}}}', direct: true },
+  {
+    name: 'bench case 2 body',
+    body: '{"id":"9007199254740993","name":"widget-42","kind":"KIND_TWO","tags":["alpha","beta","gamma"],"nested":{"value":"hello","inner":{"value":"deep","count":"7"}}}',
+    direct: true,
+  },
   { name: 'empty object', body: ' {} ', direct: true },
   { name: 'proto names and JSON names', body: '{"renamed":1,"customName":2}', direct: false },
   { name: 'custom json_name', body: '{"customName":2,"opt":""}', direct: true },
-  { name: 'int64 spellings', body: '{"id":-0,"big":"18446744073709551615","signed":"-9223372036854775808","fixed":1e3,"numbers":["007",-1,"-0"]}', direct: true },
+  {
+    name: 'int64 spellings',
+    body: '{"id":-0,"big":"18446744073709551615","signed":"-9223372036854775808","fixed":1e3,"numbers":["007",-1,"-0"]}',
+    direct: true,
+  },
   { name: 'int32 spellings protobuf-es accepts', body: '{"small":"1e3","number":"0x10"}', direct: true },
   { name: 'float and double spellings', body: '{"ratio":"-Infinity","fraction":"1.5e2"}', direct: true },
   { name: '-0 double is written', body: '{"ratio":-0}', direct: true },
   { name: 'enums by name and number', body: '{"kind":7,"kinds":["KIND_ONE",2,-5]}', direct: true },
   { name: 'bytes, URL-safe without padding', body: '{"data":"-_-_AA"}', direct: true },
-  { name: 'maps with canonical keys', body: '{"labels":{"b":"1","10":"x","2":"y","__proto__":"p"},"indexed":{"-2":{},"10":{"value":"t"},"3":{}}}', direct: true },
+  {
+    name: 'maps with canonical keys',
+    body: '{"labels":{"b":"1","10":"x","2":"y","__proto__":"p"},"indexed":{"-2":{},"10":{"value":"t"},"3":{}}}',
+    direct: true,
+  },
   { name: 'nulls unset', body: '{"name":null,"nested":null,"tags":null,"labels":null,"kind":null,"when":null,"maybeInt":null,"opt":null}', direct: true },
   { name: 'oneof: a null scalar member does not count', body: '{"text":null,"object":{"value":"o"}}', direct: true },
   { name: 'unicode and escapes', body: '{"name":"\\u00e9\\n\\"日本\\ud83d\\ude00"}', direct: true },
@@ -72,7 +84,11 @@ const ROWS: Row[] = [
   { name: 'int64 not integral', body: '{"id":1.5}', direct: false },
   // 64-bit integer literals beyond 2^53 are read from the text (exact-json), then encoded directly.
   { name: 'int64 beyond 2^53 as a number', body: '{"id":18014398509481985}', direct: true },
-  { name: '64-bit numbers at their limits', body: '{"big":18446744073709551615,"signed":-9223372036854775808,"fixed":18446744073709551615,"numbers":[9007199254740993,-9007199254740993]}', direct: true },
+  {
+    name: '64-bit numbers at their limits',
+    body: '{"big":18446744073709551615,"signed":-9223372036854775808,"fixed":18446744073709551615,"numbers":[9007199254740993,-9007199254740993]}',
+    direct: true,
+  },
   { name: 'int64 map value beyond 2^53', route: ['/v1/x', 'nested'], body: '{"inner":{"count":9007199254740993}}', direct: true },
   { name: 'uint64 number out of range', body: '{"big":18446744073709551616}', direct: false },
   { name: 'int64 number out of range', body: '{"id":-9223372036854775809}', direct: false },
@@ -107,23 +123,53 @@ const ROWS: Row[] = [
   { name: 'int map key not a number', body: '{"indexed":{"x":{}}}', direct: false },
   // Path and query overlays.
   { name: 'GET path + query (bench case 1)', route: ['/v1/echo/{id}', ''], path: ['12345'], query: 'name=bench-item&small=25&kind=KIND_ONE', direct: true },
-  { name: 'query lists, maps, nested fields', route: ['/v1/echo/{id}', ''], path: ['1'], query: 'tags=a&tags=b&labels[k]=v&nested.inner.count=3&kinds=2&kinds=KIND_ONE', direct: true },
+  {
+    name: 'query lists, maps, nested fields',
+    route: ['/v1/echo/{id}', ''],
+    path: ['1'],
+    query: 'tags=a&tags=b&labels[k]=v&nested.inner.count=3&kinds=2&kinds=KIND_ONE',
+    direct: true,
+  },
   { name: 'bad path value', route: ['/v1/echo/{id}', ''], path: ['abc'], direct: false },
   { name: 'bad query value', route: ['/v1/echo/{id}', ''], path: ['1'], query: 'small=x', direct: false },
   { name: 'unknown query parameter', route: ['/v1/echo/{id}', ''], path: ['1'], query: 'nope=1', direct: false },
   { name: 'query scalar given twice', route: ['/v1/echo/{id}', ''], path: ['1'], query: 'name=a&name=b', direct: false },
   { name: 'query naming a WKT', route: ['/v1/echo/{id}', ''], path: ['1'], query: 'when=2024-01-02T03:04:05Z', direct: false },
   // Body and path together: merged as JSON, the path value winning.
-  { name: 'a body value differing from the path value (BOUND_FIELD_CONFLICT)', route: ['/v1/echo/{id}', '*'], path: ['5'], body: '{"id":"9","name":"x"}', direct: false },
+  {
+    name: 'a body value differing from the path value (BOUND_FIELD_CONFLICT)',
+    route: ['/v1/echo/{id}', '*'],
+    path: ['5'],
+    body: '{"id":"9","name":"x"}',
+    direct: false,
+  },
   { name: 'a body value repeating the path value', route: ['/v1/echo/{id}', '*'], path: ['5'], body: '{"id":5,"name":"x"}', direct: false },
   { name: 'body value still checked under a path value', route: ['/v1/echo/{id}', '*'], path: ['5'], body: '{"id":"abc"}', direct: false },
   { name: 'malformed body and a bad path value: the body speaks first', route: ['/v1/echo/{id}', '*'], path: ['abc'], body: '{"id":', direct: false },
-  { name: 'path into the body message: merged', route: ['/v1/x/{nested.inner.value}', '*'], path: ['p'], body: '{"nested":{"value":"v","inner":{"count":"2"}}}', direct: true },
+  {
+    name: 'path into the body message: merged',
+    route: ['/v1/x/{nested.inner.value}', '*'],
+    path: ['p'],
+    body: '{"nested":{"value":"v","inner":{"count":"2"}}}',
+    direct: true,
+  },
   { name: 'path over a null body message', route: ['/v1/x/{nested.value}', '*'], path: ['p'], body: '{"nested":null}', direct: false },
   { name: 'body bound to a message field', route: ['/v1/echo/{id}/nested', 'nested'], path: ['3'], body: '{"value":"v","items":["i"]}', direct: true },
-  { name: 'body bound to a message field, path inside it, conflicting', route: ['/v1/x/{nested.value}', 'nested'], path: ['p'], body: '{"value":"v","items":["i"]}', direct: false },
+  {
+    name: 'body bound to a message field, path inside it, conflicting',
+    route: ['/v1/x/{nested.value}', 'nested'],
+    path: ['p'],
+    body: '{"value":"v","items":["i"]}',
+    direct: false,
+  },
   { name: 'body bound to a message field, path inside it', route: ['/v1/x/{nested.value}', 'nested'], path: ['p'], body: '{"items":["i"]}', direct: true },
-  { name: 'body bound to a message field, duplicate key', route: ['/v1/echo/{id}/nested', 'nested'], path: ['3'], body: '{"value":"a","value":"b"}', direct: false },
+  {
+    name: 'body bound to a message field, duplicate key',
+    route: ['/v1/echo/{id}/nested', 'nested'],
+    path: ['3'],
+    body: '{"value":"a","value":"b"}',
+    direct: false,
+  },
   { name: 'body bound to a message field, not an object', route: ['/v1/echo/{id}/nested', 'nested'], path: ['3'], body: 'null', direct: false },
   { name: 'body bound to a list field', route: ['/v1/x', 'tags'], body: '["a","b"]', direct: true },
   { name: 'body bound to an int64 list, beyond 2^53', route: ['/v1/x', 'numbers'], body: '[9007199254740993]', direct: true },
@@ -182,7 +228,10 @@ describe('RequestPlan: 64-bit JSON numbers arrive exact', () => {
 
   it('out of range is 400 naming the field', () => {
     const plan = planFor({ name: '', body: '', direct: false });
-    const failed = outcome(() => plan.build([], '', Buffer.from('{"big":18446744073709551616}'), 'application/json')) as { reason: string; violations: Array<{ field: string }> };
+    const failed = outcome(() => plan.build([], '', Buffer.from('{"big":18446744073709551616}'), 'application/json')) as {
+      reason: string;
+      violations: Array<{ field: string }>;
+    };
     expect(failed.reason).toBe('INVALID_FIELD');
     expect(failed.violations.map((v) => v.field)).toEqual(['big']);
   });

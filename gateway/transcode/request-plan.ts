@@ -13,17 +13,7 @@
  * straight to protobuf bytes. Whatever it leaves alone — and every malformed request — goes
  * through @bufbuild/protobuf (conformance-tested proto3 JSON), which words the 400s.
  */
-import {
-  create,
-  fromJson,
-  fromJsonString,
-  mergeFromJson,
-  toBinary,
-  type DescField,
-  type DescMessage,
-  type JsonValue,
-  type Registry,
-} from '@bufbuild/protobuf';
+import { create, fromJson, fromJsonString, mergeFromJson, toBinary, type DescField, type DescMessage, type JsonValue, type Registry } from '@bufbuild/protobuf';
 import { reflect } from '@bufbuild/protobuf/reflect';
 import { GatewayError, invalidField } from './errors';
 import { FieldPathError, findField, isPathPrefix, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';

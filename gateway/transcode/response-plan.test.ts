@@ -49,13 +49,66 @@ function wire(build: (w: BinaryWriter) => void): Uint8Array {
 const ROWS: Array<{ name: string; bytes: Uint8Array; direct: boolean }> = [
   { name: 'empty message', bytes: new Uint8Array(0), direct: true },
   { name: 'unknown enum number', bytes: wire((w) => w.tag(9, WireType.Varint).int32(7)), direct: true },
-  { name: 'unknown fields skipped', bytes: wire((w) => w.tag(2, WireType.LengthDelimited).string('a').tag(999, WireType.Bit64).fixed64(1n).tag(5, WireType.Varint).bool(true)), direct: true },
-  { name: 'packed and unpacked values of one list', bytes: wire((w) => w.tag(11, WireType.LengthDelimited).fork().int64(1n).int64(-2n).join().tag(11, WireType.Varint).int64(3n)), direct: true },
-  { name: 'a map key repeated: last value, first place', bytes: wire((w) => w.tag(13, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string('k').tag(2, WireType.LengthDelimited).string('a').join().tag(13, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string('z').join().tag(13, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string('k').tag(2, WireType.LengthDelimited).string('b').join()), direct: true },
+  {
+    name: 'unknown fields skipped',
+    bytes: wire((w) => w.tag(2, WireType.LengthDelimited).string('a').tag(999, WireType.Bit64).fixed64(1n).tag(5, WireType.Varint).bool(true)),
+    direct: true,
+  },
+  {
+    name: 'packed and unpacked values of one list',
+    bytes: wire((w) => w.tag(11, WireType.LengthDelimited).fork().int64(1n).int64(-2n).join().tag(11, WireType.Varint).int64(3n)),
+    direct: true,
+  },
+  {
+    name: 'a map key repeated: last value, first place',
+    bytes: wire((w) =>
+      w
+        .tag(13, WireType.LengthDelimited)
+        .fork()
+        .tag(1, WireType.LengthDelimited)
+        .string('k')
+        .tag(2, WireType.LengthDelimited)
+        .string('a')
+        .join()
+        .tag(13, WireType.LengthDelimited)
+        .fork()
+        .tag(1, WireType.LengthDelimited)
+        .string('z')
+        .join()
+        .tag(13, WireType.LengthDelimited)
+        .fork()
+        .tag(1, WireType.LengthDelimited)
+        .string('k')
+        .tag(2, WireType.LengthDelimited)
+        .string('b')
+        .join(),
+    ),
+    direct: true,
+  },
   { name: 'a map entry without key or value', bytes: wire((w) => w.tag(14, WireType.LengthDelimited).fork().join()), direct: true },
   { name: 'overlong varint', bytes: Uint8Array.of(0x20, 0x81, 0x80, 0x80, 0x00), direct: true },
-  { name: 'a scalar given twice (last wins)', bytes: wire((w) => w.tag(2, WireType.LengthDelimited).string('a').tag(2, WireType.LengthDelimited).string('b')), direct: false },
-  { name: 'a message given twice (merged)', bytes: wire((w) => w.tag(15, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string('a').join().tag(15, WireType.LengthDelimited).fork().tag(3, WireType.LengthDelimited).string('b').join()), direct: false },
+  {
+    name: 'a scalar given twice (last wins)',
+    bytes: wire((w) => w.tag(2, WireType.LengthDelimited).string('a').tag(2, WireType.LengthDelimited).string('b')),
+    direct: false,
+  },
+  {
+    name: 'a message given twice (merged)',
+    bytes: wire((w) =>
+      w
+        .tag(15, WireType.LengthDelimited)
+        .fork()
+        .tag(1, WireType.LengthDelimited)
+        .string('a')
+        .join()
+        .tag(15, WireType.LengthDelimited)
+        .fork()
+        .tag(3, WireType.LengthDelimited)
+        .string('b')
+        .join(),
+    ),
+    direct: false,
+  },
   { name: 'fields out of number order', bytes: wire((w) => w.tag(2, WireType.LengthDelimited).string('a').tag(1, WireType.Varint).int64(1n)), direct: false },
   { name: 'two members of a oneof', bytes: wire((w) => w.tag(16, WireType.LengthDelimited).string('a').tag(17, WireType.Varint).int32(1)), direct: false },
   { name: 'a Timestamp present', bytes: wire((w) => w.tag(19, WireType.LengthDelimited).fork().tag(1, WireType.Varint).int64(1n).join()), direct: false },
@@ -68,7 +121,10 @@ const ROWS: Array<{ name: string; bytes: Uint8Array; direct: boolean }> = [
 ];
 
 describe('ResponsePlan.render: hand-made wire data', () => {
-  const plans = [new ResponsePlan(ECHO, '', registry, DEFAULT_JSON_OPTIONS), new ResponsePlan(ECHO, '', registry, { ...DEFAULT_JSON_OPTIONS, emitUnpopulated: true })];
+  const plans = [
+    new ResponsePlan(ECHO, '', registry, DEFAULT_JSON_OPTIONS),
+    new ResponsePlan(ECHO, '', registry, { ...DEFAULT_JSON_OPTIONS, emitUnpopulated: true }),
+  ];
   it.each(ROWS)('$name', ({ bytes, direct }) => {
     for (const plan of plans) expect(outcome(() => plan.render(bytes))).toEqual(outcome(() => plan['renderCanonical'](bytes)));
     expect(new BinaryToJson(ECHO, DEFAULT_JSON_OPTIONS).render(bytes) !== undefined).toBe(direct);

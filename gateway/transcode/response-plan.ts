@@ -31,7 +31,12 @@ export class ResponsePlan {
   private readonly key: string;
   private readonly direct: BinaryToJson | undefined;
 
-  constructor(readonly output: DescMessage, responseBody: string, registry: Registry, options: JsonOptions) {
+  constructor(
+    readonly output: DescMessage,
+    responseBody: string,
+    registry: Registry,
+    options: JsonOptions,
+  ) {
     if (responseBody) {
       try {
         this.field = resolveFieldPath(output, [responseBody]).leaf;
@@ -40,9 +45,7 @@ export class ResponsePlan {
       }
     }
     const target = this.field;
-    this.httpBody = target
-      ? target.fieldKind === 'message' && target.message.typeName === HTTP_BODY_TYPE
-      : output.typeName === HTTP_BODY_TYPE;
+    this.httpBody = target ? target.fieldKind === 'message' && target.message.typeName === HTTP_BODY_TYPE : output.typeName === HTTP_BODY_TYPE;
     this.writeOptions = {
       alwaysEmitImplicit: options.emitUnpopulated,
       enumAsInteger: options.enumsAsNumbers,
@@ -81,9 +84,7 @@ export class ResponsePlan {
       throw new GatewayError('BAD_UPSTREAM_RESPONSE', `upstream sent an undecodable ${this.output.typeName}`);
     }
     if (this.httpBody) {
-      const http = (this.field ? (message as Record<string, unknown>)[this.field.localName] : message) as
-        | { contentType: string; data: Uint8Array }
-        | undefined;
+      const http = (this.field ? (message as Record<string, unknown>)[this.field.localName] : message) as { contentType: string; data: Uint8Array } | undefined;
       return { contentType: http?.contentType || 'application/octet-stream', body: http?.data ?? new Uint8Array(0) };
     }
     if (!this.field) return { contentType: JSON_TYPE, body: JSON.stringify(protoJson(this.output, message, this.writeOptions)) };

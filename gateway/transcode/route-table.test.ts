@@ -3,15 +3,7 @@
  * small service over our own descriptor set, with its google.api.http rule set in code.
  */
 import { readFileSync } from 'node:fs';
-import {
-  create,
-  createFileRegistry,
-  fromBinary,
-  setExtension,
-  toBinary,
-  type DescExtension,
-  type FileRegistry,
-} from '@bufbuild/protobuf';
+import { create, createFileRegistry, fromBinary, setExtension, toBinary, type DescExtension, type FileRegistry } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, MethodOptionsSchema } from '@bufbuild/protobuf/wkt';
 import { buildGateway } from '../app';
 import { thrownBy } from '../test-support/thrown';

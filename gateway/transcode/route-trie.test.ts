@@ -172,13 +172,7 @@ describe('RouteTrie 404 and 405', () => {
 });
 
 describe('RouteTrie percent-decoding', () => {
-  const trie = trieOf(
-    'GET /v1/users/{id}',
-    'GET /v1/{name=shelves/*/books/*}',
-    'GET /v1/files/{path=**}',
-    'GET /v1/caf%C3%A9/menu',
-    'GET /v1/places/café',
-  );
+  const trie = trieOf('GET /v1/users/{id}', 'GET /v1/{name=shelves/*/books/*}', 'GET /v1/files/{path=**}', 'GET /v1/caf%C3%A9/menu', 'GET /v1/places/café');
   it.each<[string, Outcome]>([
     // A single-segment variable decodes fully; %2F never splits the path.
     ['/v1/users/a%2Fb', { route: 'GET /v1/users/{id}', bindings: { id: 'a/b' } }],

@@ -51,9 +51,7 @@ export class DuplicateRouteError extends Error {
     /** The value already in the table. */
     readonly existing: unknown,
   ) {
-    super(
-      `duplicate route: ${httpMethod} ${template.text} has the same shape as ${httpMethod} ${existingTemplate.text}`,
-    );
+    super(`duplicate route: ${httpMethod} ${template.text} has the same shape as ${httpMethod} ${existingTemplate.text}`);
     this.name = 'DuplicateRouteError';
   }
 }
@@ -150,9 +148,7 @@ export class RouteTrieBuilder<T> {
     }
     // Template index j is path index j + 1 up to the `**`; after it, it counts from the end.
     const at = (j: number): number => (deepAt === -1 || j <= deepAt ? j + 1 : j - segments.length);
-    const binders = template.variables.map((v) =>
-      Object.freeze({ fieldPath: v.fieldPath, from: at(v.start), to: at(v.end), multiSegment: v.multiSegment }),
-    );
+    const binders = template.variables.map((v) => Object.freeze({ fieldPath: v.fieldPath, from: at(v.start), to: at(v.end), multiSegment: v.multiSegment }));
     byMethod.set(httpMethod, Object.freeze({ value, httpMethod, template, binders: Object.freeze(binders) }));
     if (template.verb !== undefined) this.verbs.add(template.verb);
   }
@@ -215,7 +211,7 @@ function splitPath(path: string): string[] | undefined {
   if (path.charCodeAt(0) !== 47 /* / */) return undefined;
   const segs = [''];
   if (path.length === 1) return segs;
-  for (let from = 1; ; ) {
+  for (let from = 1; ;) {
     const slash = path.indexOf('/', from);
     if (slash === from || from === path.length) return undefined;
     if (slash === -1) {
@@ -289,9 +285,7 @@ function bind<T>(route: Route<T>, segs: string[]): MatchResult<T> {
   const bindings: Array<[readonly string[], string]> = [];
   for (const b of route.binders) {
     const from = b.from > 0 ? b.from : segs.length + b.from;
-    const value = b.multiSegment
-      ? decodeKeepingSlashes(join(segs, from, b.to > 0 ? b.to : segs.length + b.to))
-      : decode(segs[from]);
+    const value = b.multiSegment ? decodeKeepingSlashes(join(segs, from, b.to > 0 ? b.to : segs.length + b.to)) : decode(segs[from]);
     if (value === undefined) return NOT_FOUND;
     bindings.push([b.fieldPath, value]);
   }

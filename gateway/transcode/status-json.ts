@@ -20,9 +20,7 @@ const TYPE_PREFIX = 'type.googleapis.com/';
 
 /** The Status body for an error the gateway raised itself. */
 export function gatewayStatusJson(err: GatewayError): StatusJson {
-  const details: JsonObject[] = [
-    { '@type': `${TYPE_PREFIX}google.rpc.ErrorInfo`, reason: err.reason, domain: GATEWAY_DOMAIN, metadata: { ...err.metadata } },
-  ];
+  const details: JsonObject[] = [{ '@type': `${TYPE_PREFIX}google.rpc.ErrorInfo`, reason: err.reason, domain: GATEWAY_DOMAIN, metadata: { ...err.metadata } }];
   if (err.violations.length > 0) {
     details.push({
       '@type': `${TYPE_PREFIX}google.rpc.BadRequest`,

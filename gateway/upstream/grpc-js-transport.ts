@@ -15,11 +15,20 @@ import {
   type UnaryResult,
 } from './transport';
 
-const identity = (b: Buffer | Uint8Array): Buffer =>
-  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+const identity = (b: Buffer | Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 // `date` is HTTP/2 transport noise from Node servers, not application metadata.
-const RESERVED = new Set(['date', 'grpc-status', 'grpc-message', 'grpc-status-details-bin', 'content-type', 'grpc-encoding', 'grpc-accept-encoding', 'user-agent', 'te']);
+const RESERVED = new Set([
+  'date',
+  'grpc-status',
+  'grpc-message',
+  'grpc-status-details-bin',
+  'content-type',
+  'grpc-encoding',
+  'grpc-accept-encoding',
+  'user-agent',
+  'te',
+]);
 
 function toGrpcMetadata(entries: Metadata): grpc.Metadata {
   const md = new grpc.Metadata();
@@ -43,7 +52,8 @@ function fromGrpcMetadata(md: grpc.Metadata | undefined): Metadata {
  * grpc-js does not say which statuses its client made; these are its words for them
  * (channel, subchannel and deadline failures), which name addresses.
  */
-const LOCAL_MESSAGE = /^(No connection established|Connection dropped|Deadline exceeded|Received RST_STREAM|Call cancelled|Failed to connect)|ECONN|EHOSTUNREACH|ETIMEDOUT|EPIPE/;
+const LOCAL_MESSAGE =
+  /^(No connection established|Connection dropped|Deadline exceeded|Received RST_STREAM|Call cancelled|Failed to connect)|ECONN|EHOSTUNREACH|ETIMEDOUT|EPIPE/;
 
 function toStatus(status: { code: number; details: string; metadata?: grpc.Metadata }): CallStatus {
   const raw = status.metadata?.get('grpc-status-details-bin')[0];
@@ -80,7 +90,9 @@ function unaryOutcome(resolve: (r: UnaryResult) => void, reject: (e: CallError) 
     else response = res;
   };
   const watch = (call: grpc.ClientUnaryCall | grpc.ClientWritableStream<Uint8Array>): void => {
-    call.on('metadata', (md) => { headers = fromGrpcMetadata(md); });
+    call.on('metadata', (md) => {
+      headers = fromGrpcMetadata(md);
+    });
     call.on('status', (s: grpc.StatusObject) => {
       if (error || s.code !== 0 || !response) reject(new CallError(toStatus(error ?? s), headers));
       else resolve({ message: response, headers, trailers: fromGrpcMetadata(s.metadata) });
@@ -110,7 +122,13 @@ export class GrpcJsTransport implements Transport {
     return new Promise((resolve, reject) => {
       const outcome = unaryOutcome(resolve, reject);
       const call = this.client.makeUnaryRequest<Uint8Array, Buffer>(
-        path, identity, identity, request, toGrpcMetadata(options.metadata), grpcOptions(options), outcome.callback,
+        path,
+        identity,
+        identity,
+        request,
+        toGrpcMetadata(options.metadata),
+        grpcOptions(options),
+        outcome.callback,
       );
       outcome.watch(call);
       bindSignal(call, options.signal);
@@ -119,11 +137,18 @@ export class GrpcJsTransport implements Transport {
 
   serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): void {
     const call = this.client.makeServerStreamRequest<Uint8Array, Buffer>(
-      path, identity, identity, request, toGrpcMetadata(options.metadata), grpcOptions(options),
+      path,
+      identity,
+      identity,
+      request,
+      toGrpcMetadata(options.metadata),
+      grpcOptions(options),
     );
     call.on('metadata', (md) => sink.onHeaders(fromGrpcMetadata(md)));
     call.on('data', (msg: Buffer) => sink.onMessage(msg));
-    call.on('error', () => { /* reported through 'status' */ });
+    call.on('error', () => {
+      /* reported through 'status' */
+    });
     call.on('status', (s) => {
       sink.onEnd(toStatus(s));
     });
@@ -135,14 +160,23 @@ export class GrpcJsTransport implements Transport {
     const result = new Promise<UnaryResult>((resolve, reject) => {
       const outcome = unaryOutcome(resolve, reject);
       call = this.client.makeClientStreamRequest<Uint8Array, Buffer>(
-        path, identity, identity, toGrpcMetadata(options.metadata), grpcOptions(options), outcome.callback,
+        path,
+        identity,
+        identity,
+        toGrpcMetadata(options.metadata),
+        grpcOptions(options),
+        outcome.callback,
       );
       outcome.watch(call);
     });
     bindSignal(call, options.signal);
     return {
-      write: (message) => { call.write(message); },
-      end: () => { call.end(); },
+      write: (message) => {
+        call.write(message);
+      },
+      end: () => {
+        call.end();
+      },
       result,
     };
   }

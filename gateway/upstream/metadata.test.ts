@@ -4,15 +4,33 @@ import { DEFAULT_FORWARDED_HEADERS, MetadataMapper, type ClientInfo } from './me
 import type { Metadata } from './transport';
 
 const CLIENT: ClientInfo = { remoteAddress: '127.0.0.1', host: 'gw.local', protocol: 'http' };
-const FORWARDED = [['x-forwarded-for', '127.0.0.1'], ['x-forwarded-host', 'gw.local'], ['x-forwarded-proto', 'http']];
+const FORWARDED = [
+  ['x-forwarded-for', '127.0.0.1'],
+  ['x-forwarded-host', 'gw.local'],
+  ['x-forwarded-proto', 'http'],
+];
 
 describe('MetadataMapper.incoming', () => {
   const mapper = new MetadataMapper(DEFAULT_FORWARDED_HEADERS, 'Grpc-Metadata-', 'Grpc-Metadata-');
 
   it.each<[string, Record<string, string | string[]>, Metadata]>([
-    ['allowlisted headers pass', { authorization: 'Bearer t', 'x-request-id': 'r' }, [['authorization', 'Bearer t'], ['x-request-id', 'r']]],
+    [
+      'allowlisted headers pass',
+      { authorization: 'Bearer t', 'x-request-id': 'r' },
+      [
+        ['authorization', 'Bearer t'],
+        ['x-request-id', 'r'],
+      ],
+    ],
     ['grpc-metadata- prefix is removed', { 'grpc-metadata-foo': 'bar' }, [['foo', 'bar']]],
-    ['repeated values stay separate', { 'grpc-metadata-foo': ['a', 'b'] }, [['foo', 'a'], ['foo', 'b']]],
+    [
+      'repeated values stay separate',
+      { 'grpc-metadata-foo': ['a', 'b'] },
+      [
+        ['foo', 'a'],
+        ['foo', 'b'],
+      ],
+    ],
     ['-bin values are decoded', { 'grpc-metadata-k-bin': 'AAH/' }, [['k-bin', new Uint8Array([0, 1, 255])]]],
     ['unlisted headers are dropped', { 'x-random': '1', cookie: 'c' }, []],
   ])('%s', (_name, headers, expected) => {
@@ -22,10 +40,45 @@ describe('MetadataMapper.incoming', () => {
   });
 
   it.each<[string, Record<string, string>, ClientInfo, Metadata]>([
-    ['X-Forwarded-For is appended to', { 'x-forwarded-for': '10.0.0.1' }, CLIENT, [['x-forwarded-for', '10.0.0.1, 127.0.0.1'], ['x-forwarded-host', 'gw.local'], ['x-forwarded-proto', 'http']]],
-    ['a sent host and proto win', { 'x-forwarded-host': 'api', 'x-forwarded-proto': 'https' }, CLIENT, [['x-forwarded-for', '127.0.0.1'], ['x-forwarded-host', 'api'], ['x-forwarded-proto', 'https']]],
-    ['no remote address keeps the sent chain', { 'x-forwarded-for': '10.0.0.1' }, { ...CLIENT, remoteAddress: undefined }, [['x-forwarded-for', '10.0.0.1'], ['x-forwarded-host', 'gw.local'], ['x-forwarded-proto', 'http']]],
-    ['https from the connection', {}, { ...CLIENT, protocol: 'https', host: undefined }, [['x-forwarded-for', '127.0.0.1'], ['x-forwarded-proto', 'https']]],
+    [
+      'X-Forwarded-For is appended to',
+      { 'x-forwarded-for': '10.0.0.1' },
+      CLIENT,
+      [
+        ['x-forwarded-for', '10.0.0.1, 127.0.0.1'],
+        ['x-forwarded-host', 'gw.local'],
+        ['x-forwarded-proto', 'http'],
+      ],
+    ],
+    [
+      'a sent host and proto win',
+      { 'x-forwarded-host': 'api', 'x-forwarded-proto': 'https' },
+      CLIENT,
+      [
+        ['x-forwarded-for', '127.0.0.1'],
+        ['x-forwarded-host', 'api'],
+        ['x-forwarded-proto', 'https'],
+      ],
+    ],
+    [
+      'no remote address keeps the sent chain',
+      { 'x-forwarded-for': '10.0.0.1' },
+      { ...CLIENT, remoteAddress: undefined },
+      [
+        ['x-forwarded-for', '10.0.0.1'],
+        ['x-forwarded-host', 'gw.local'],
+        ['x-forwarded-proto', 'http'],
+      ],
+    ],
+    [
+      'https from the connection',
+      {},
+      { ...CLIENT, protocol: 'https', host: undefined },
+      [
+        ['x-forwarded-for', '127.0.0.1'],
+        ['x-forwarded-proto', 'https'],
+      ],
+    ],
   ])('%s', (_name, headers, client, expected) => {
     expect(mapper.incoming(headers, client)).toEqual(expected);
   });
@@ -66,8 +119,25 @@ describe('MetadataMapper.incoming', () => {
 
 describe('MetadataMapper.outgoing', () => {
   it.each<[string, string, string, Metadata, Metadata, Record<string, string | string[]>]>([
-    ['headers and trailers under one prefix', 'Grpc-Metadata-', 'Grpc-Metadata-', [['a', '1']], [['b', '2']], { 'Grpc-Metadata-a': '1', 'Grpc-Metadata-b': '2' }],
-    ['repeated names become a list', 'p-', 't-', [['a', '1'], ['a', '2']], [['a', '3']], { 'p-a': ['1', '2'], 't-a': '3' }],
+    [
+      'headers and trailers under one prefix',
+      'Grpc-Metadata-',
+      'Grpc-Metadata-',
+      [['a', '1']],
+      [['b', '2']],
+      { 'Grpc-Metadata-a': '1', 'Grpc-Metadata-b': '2' },
+    ],
+    [
+      'repeated names become a list',
+      'p-',
+      't-',
+      [
+        ['a', '1'],
+        ['a', '2'],
+      ],
+      [['a', '3']],
+      { 'p-a': ['1', '2'], 't-a': '3' },
+    ],
     ['the same name in headers and trailers joins', 'p-', 'p-', [['a', '1']], [['a', '2']], { 'p-a': ['1', '2'] }],
     ['binary values are base64', 'p-', 'p-', [['k-bin', new Uint8Array([0, 255])]], [], { 'p-k-bin': 'AP8=' }],
   ])('%s', (_name, prefix, trailerPrefix, headers, trailers, expected) => {

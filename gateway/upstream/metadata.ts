@@ -8,20 +8,24 @@ import { GatewayError } from '../transcode';
 import type { Metadata } from './transport';
 
 /** Header names (lower-case) forwarded unchanged. */
-export const DEFAULT_FORWARDED_HEADERS: readonly string[] = Object.freeze([
-  'authorization',
-  'traceparent',
-  'tracestate',
-  'x-request-id',
-  'accept-language',
-]);
+export const DEFAULT_FORWARDED_HEADERS: readonly string[] = Object.freeze(['authorization', 'traceparent', 'tracestate', 'x-request-id', 'accept-language']);
 
 const INCOMING_PREFIX = 'grpc-metadata-';
 
 // RFC 9110 §7.6.1 hop-by-hop headers, plus HTTP/2 pseudo-header-ish and gRPC-reserved names.
 const NEVER_FORWARD = new Set([
-  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'content-type',
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'content-type',
   'user-agent',
 ]);
 
@@ -30,10 +34,30 @@ const NEVER_FORWARD = new Set([
  * `permanentHeaderPrefix` (its `grpcgateway-`) each also travels as `<prefix><name>`.
  */
 const PERMANENT_HEADERS = new Set([
-  'accept', 'accept-charset', 'accept-language', 'accept-ranges', 'authorization', 'cache-control',
-  'content-type', 'cookie', 'date', 'expect', 'from', 'host', 'if-match', 'if-modified-since',
-  'if-none-match', 'if-schedule-tag-match', 'if-unmodified-since', 'max-forwards', 'origin',
-  'pragma', 'referer', 'user-agent', 'via', 'warning',
+  'accept',
+  'accept-charset',
+  'accept-language',
+  'accept-ranges',
+  'authorization',
+  'cache-control',
+  'content-type',
+  'cookie',
+  'date',
+  'expect',
+  'from',
+  'host',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-schedule-tag-match',
+  'if-unmodified-since',
+  'max-forwards',
+  'origin',
+  'pragma',
+  'referer',
+  'user-agent',
+  'via',
+  'warning',
 ]);
 
 // Names the gateway adds to every call itself.
@@ -90,15 +114,26 @@ export class MetadataMapper {
         key = name.slice(INCOMING_PREFIX.length);
         // A second `authorization` (or any name the gateway forwards or sets itself) would
         // reach the service beside the one the gateway checked: refused, never merged.
-        if (this.forwarded.has(key) || GATEWAY_SET.has(key) || NEVER_FORWARD.has(key) || key.startsWith('grpc-') || key === '' ||
-          (this.permanentPrefix !== '' && key.startsWith(this.permanentPrefix))) {
+        if (
+          this.forwarded.has(key) ||
+          GATEWAY_SET.has(key) ||
+          NEVER_FORWARD.has(key) ||
+          key.startsWith('grpc-') ||
+          key === '' ||
+          (this.permanentPrefix !== '' && key.startsWith(this.permanentPrefix))
+        ) {
           throw badHeader(name, `would set "${key}", which only the gateway sets or forwards`);
         }
-      }
-      else if (name === 'x-forwarded-for') { forwardedFor = join(value); continue; }
-      else if (name === 'x-forwarded-host') { forwardedHost = join(value); continue; }
-      else if (name === 'x-forwarded-proto') { forwardedProto = join(value); continue; }
-      else continue;
+      } else if (name === 'x-forwarded-for') {
+        forwardedFor = join(value);
+        continue;
+      } else if (name === 'x-forwarded-host') {
+        forwardedHost = join(value);
+        continue;
+      } else if (name === 'x-forwarded-proto') {
+        forwardedProto = join(value);
+        continue;
+      } else continue;
       if (NEVER_FORWARD.has(key) || key.startsWith('grpc-') || key.startsWith(':')) continue;
       if (!METADATA_NAME.test(key)) throw badHeader(name, 'is not a valid gRPC metadata name');
       for (const v of Array.isArray(value) ? value : [value]) {

@@ -12,8 +12,7 @@ const SERVICE = 'acme.echo.v1.EchoService';
 const FAIL = `/${SERVICE}/Fail`;
 const SLOW = `/${SERVICE}/Slow`;
 
-const errorInfo = (status: JsonBody): JsonBody | undefined =>
-  (status.details as JsonBody[]).find((d) => String(d['@type']).endsWith('/google.rpc.ErrorInfo'));
+const errorInfo = (status: JsonBody): JsonBody | undefined => (status.details as JsonBody[]).find((d) => String(d['@type']).endsWith('/google.rpc.ErrorInfo'));
 
 describe.each(TRANSPORTS)('resilience over %s', (transport) => {
   describe('retries', () => {
@@ -24,7 +23,7 @@ describe.each(TRANSPORTS)('resilience over %s', (transport) => {
     afterAll(() => h.close());
     beforeEach(() => h.backend.calls.clear());
 
-    it('a GET-bound method failing UNAVAILABLE is tried maxAttempts times; the service\'s own status comes back', async () => {
+    it("a GET-bound method failing UNAVAILABLE is tried maxAttempts times; the service's own status comes back", async () => {
       const res = await h.request('GET', '/v1/fail/14?message=busy');
       expect(res.status).toBe(503);
       expect(await readJson(res)).toEqual({ code: 14, message: 'busy', details: [] });

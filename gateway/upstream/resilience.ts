@@ -56,7 +56,12 @@ export class UpstreamGuard {
   private readonly halfOpenAfterMs: number;
   private openedAt = 0;
 
-  constructor(readonly service: string, policy: ResiliencePolicy, transport: Transport, log: ResilienceLog) {
+  constructor(
+    readonly service: string,
+    policy: ResiliencePolicy,
+    transport: Transport,
+    log: ResilienceLog,
+  ) {
     const { breaker: b, bulkhead: h, retry } = policy;
     this.halfOpenAfterMs = b.halfOpenAfterMs;
     // maxInFlight 0 means no limit: a bulkhead that never fills still counts calls in flight.
@@ -69,8 +74,7 @@ export class UpstreamGuard {
       // caller error it sent back); a trial that ended otherwise (cancelled by its client,
       // refused by the gateway) proved nothing, and cockatiel would take it as a success.
       const failed = (err: Error): boolean =>
-        isServiceFailure(err) ||
-        (this.breaker?.state === CircuitState.HalfOpen && !(err instanceof CallError && err.status.code !== Code.CANCELLED));
+        isServiceFailure(err) || (this.breaker?.state === CircuitState.HalfOpen && !(err instanceof CallError && err.status.code !== Code.CANCELLED));
       const breaker = circuitBreaker(handleWhen(failed), {
         halfOpenAfter: b.halfOpenAfterMs,
         breaker: this.consecutive,
@@ -173,9 +177,12 @@ function ignore(): void {}
 
 function stateName(state: CircuitState): BreakerState {
   switch (state) {
-    case CircuitState.Closed: return 'closed';
-    case CircuitState.HalfOpen: return 'half-open';
-    default: return 'open';
+    case CircuitState.Closed:
+      return 'closed';
+    case CircuitState.HalfOpen:
+      return 'half-open';
+    default:
+      return 'open';
   }
 }
 
@@ -223,12 +230,7 @@ function retrying(next: Handler, guard: UpstreamGuard, policy: RetryPolicy): Han
         return result;
       } catch (err) {
         const delay = n < policy.maxAttempts ? retryDelay(err, n, policy) : -1;
-        if (
-          delay < 0 ||
-          call.signal.aborted ||
-          (call.deadline !== undefined && Date.now() + delay >= call.deadline) ||
-          !guard.budget.withdraw()
-        ) {
+        if (delay < 0 || call.signal.aborted || (call.deadline !== undefined && Date.now() + delay >= call.deadline) || !guard.budget.withdraw()) {
           guard.recordFailure(err);
           throw err;
         }

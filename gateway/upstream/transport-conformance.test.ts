@@ -92,16 +92,27 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
 });
 
-interface StreamResult { headers: Metadata | null; messages: string[]; status: CallStatus }
+interface StreamResult {
+  headers: Metadata | null;
+  messages: string[];
+  status: CallStatus;
+}
 
 function collect(transport: Transport, request: string): Promise<StreamResult> {
   return new Promise((resolve) => {
     const result: StreamResult = { headers: null, messages: [], status: undefined as unknown as CallStatus };
-    transport.serverStream('/test.Echo/ServerStream', Buffer.from(request), { metadata: [] }, {
-      onHeaders: (h) => { result.headers = h; },
-      onMessage: (m) => result.messages.push(Buffer.from(m).toString()),
-      onEnd: (status) => resolve({ ...result, status }),
-    });
+    transport.serverStream(
+      '/test.Echo/ServerStream',
+      Buffer.from(request),
+      { metadata: [] },
+      {
+        onHeaders: (h) => {
+          result.headers = h;
+        },
+        onMessage: (m) => result.messages.push(Buffer.from(m).toString()),
+        onEnd: (status) => resolve({ ...result, status }),
+      },
+    );
   });
 }
 
@@ -112,7 +123,9 @@ describe.each([
   ['h2', (target: string): Transport => createH2Transport(target)],
 ])('%s transport', (name, create) => {
   let transport: Transport;
-  beforeAll(() => { transport = create(`127.0.0.1:${port}`); });
+  beforeAll(() => {
+    transport = create(`127.0.0.1:${port}`);
+  });
   afterAll(() => transport.close());
 
   it('echoes a unary message', async () => {
@@ -123,12 +136,22 @@ describe.each([
   it('round-trips metadata, -bin included, as response headers', async () => {
     const bytes = Buffer.from([0, 255, 1, 2, 3]);
     const result = await transport.unary('/test.Echo/Unary', Buffer.alloc(0), {
-      metadata: [['x-user', 'alice'], ['x-multi', 'a'], ['x-multi', 'b'], ['x-trace-bin', bytes]],
+      metadata: [
+        ['x-user', 'alice'],
+        ['x-multi', 'a'],
+        ['x-multi', 'b'],
+        ['x-trace-bin', bytes],
+      ],
     });
     expect(result.message.byteLength).toBe(0);
     expect(value(result.headers, 'x-user')).toBe('alice');
     // The grpc-js server joins repeated request values into one ("a, b") before echoing.
-    expect(result.headers.filter(([n]) => n === 'x-multi').map(([, v]) => v).join(', ')).toBe('a, b');
+    expect(
+      result.headers
+        .filter(([n]) => n === 'x-multi')
+        .map(([, v]) => v)
+        .join(', '),
+    ).toBe('a, b');
     expect(Buffer.from(value(result.headers, 'x-trace-bin') as Uint8Array)).toEqual(bytes);
     expect(result.headers.some(([n]) => n === 'content-type' || n.startsWith(':'))).toBe(false);
   });
@@ -150,15 +173,20 @@ describe.each([
 
   it('fails with DEADLINE_EXCEEDED when the server is too slow', async () => {
     const started = Date.now();
-    const status = await rejectedStatus(transport.unary('/test.Echo/Sleep', Buffer.alloc(0), {
-      metadata: [], deadline: Date.now() + 100,
-    }));
+    const status = await rejectedStatus(
+      transport.unary('/test.Echo/Sleep', Buffer.alloc(0), {
+        metadata: [],
+        deadline: Date.now() + 100,
+      }),
+    );
     expect(status.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeLessThan(900);
   });
 
   it('cancels through an AbortSignal, and the server sees it', async () => {
-    cancelled = new Promise((resolve) => { onCancelled = resolve; });
+    cancelled = new Promise((resolve) => {
+      onCancelled = resolve;
+    });
     const controller = new AbortController();
     const call = transport.unary('/test.Echo/Hang', Buffer.alloc(0), { metadata: [], signal: controller.signal });
     setTimeout(() => controller.abort(), 50);

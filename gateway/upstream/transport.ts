@@ -39,7 +39,6 @@ export interface CancelSignal {
   removeEventListener(type: 'abort', listener: AbortListener): void;
 }
 
-
 /** A cancellation source with room for one listener: one upstream call per HTTP request. */
 export class Cancellation implements CancelSignal {
   aborted = false;

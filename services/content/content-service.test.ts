@@ -52,7 +52,12 @@ describe('ContentService over gRPC', () => {
 
   it('reports SERVING and lists itself through reflection', async () => {
     expect(await healthStatus(content.address, 'acme.content.v1.ContentService')).toBe('SERVING');
-    expect(await reflectionServices(content.address, 'v1')).toEqual(['acme.content.v1.ContentService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
+    expect(await reflectionServices(content.address, 'v1')).toEqual([
+      'acme.content.v1.ContentService',
+      'grpc.health.v1.Health',
+      'grpc.reflection.v1.ServerReflection',
+      'grpc.reflection.v1alpha.ServerReflection',
+    ]);
   });
 
   describe('CreatePost and GetPost', () => {
@@ -156,7 +161,11 @@ describe('ContentService over gRPC', () => {
         bearer(alice.token),
       );
       expect(updated).toMatchObject({ title: 'changed', body: 'body of original', tags: ['a'] });
-      const byAdmin = await call(client.updatePost.bind(client), { post: { ...emptyPost(), id: post.id, tags: ['b'] }, updateMask: ['tags'] }, bearer(admin.token));
+      const byAdmin = await call(
+        client.updatePost.bind(client),
+        { post: { ...emptyPost(), id: post.id, tags: ['b'] }, updateMask: ['tags'] },
+        bearer(admin.token),
+      );
       expect(byAdmin.post!.tags).toEqual(['b']);
     });
 

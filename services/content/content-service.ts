@@ -85,10 +85,7 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
     },
 
     async listPosts(req, { caller }) {
-      rejectViolations(
-        req.authorId < 0n ? [{ field: 'author_id', description: 'must be a positive id or 0' }] : [],
-        checkTagFilter('tag', req.tag),
-      );
+      rejectViolations(req.authorId < 0n ? [{ field: 'author_id', description: 'must be a positive id or 0' }] : [], checkTagFilter('tag', req.tag));
       const filters = { authorId: req.authorId || undefined, status: req.status || undefined, tag: req.tag || undefined };
       const limit = pageSize(req.pageSize, LIST_DEFAULT, LIST_MAX);
       const beforeId = decodePageToken(req.pageToken, filters);
@@ -140,10 +137,7 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
 
     async watchPosts(call) {
       const { authorId, tag } = call.request;
-      rejectViolations(
-        authorId < 0n ? [{ field: 'author_id', description: 'must be a positive id or 0' }] : [],
-        checkTagFilter('tag', tag),
-      );
+      rejectViolations(authorId < 0n ? [{ field: 'author_id', description: 'must be a positive id or 0' }] : [], checkTagFilter('tag', tag));
       // A client that hung up while its token was being verified must not leave a subscription behind.
       if (call.cancelled) return;
       await new Promise<void>((resolve, reject) => {

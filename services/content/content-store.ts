@@ -62,10 +62,17 @@ export class PostStore {
   constructor(private readonly db: Database) {}
 
   async insert(post: PostRecord): Promise<PostRecord> {
-    const rows = await this.db.query(
-      `INSERT INTO posts (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-      [post.id, post.authorId, post.title, post.body, post.tags, post.status, post.createTime, post.updateTime, post.publishTime ?? null],
-    );
+    const rows = await this.db.query(`INSERT INTO posts (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`, [
+      post.id,
+      post.authorId,
+      post.title,
+      post.body,
+      post.tags,
+      post.status,
+      post.createTime,
+      post.updateTime,
+      post.publishTime ?? null,
+    ]);
     return toRecord(rows[0]);
   }
 
@@ -108,10 +115,12 @@ export class PostStore {
 
   /** Publishes a draft; undefined when there is no such draft (gone, or published meanwhile). */
   async publish(id: bigint, now: Date): Promise<PostRecord | undefined> {
-    const rows = await this.db.query(
-      `UPDATE posts SET status = $3, publish_time = $2, update_time = $2 WHERE id = $1 AND status = $4 RETURNING ${COLUMNS}`,
-      [id, now, PostStatus.POST_STATUS_PUBLISHED, PostStatus.POST_STATUS_DRAFT],
-    );
+    const rows = await this.db.query(`UPDATE posts SET status = $3, publish_time = $2, update_time = $2 WHERE id = $1 AND status = $4 RETURNING ${COLUMNS}`, [
+      id,
+      now,
+      PostStatus.POST_STATUS_PUBLISHED,
+      PostStatus.POST_STATUS_DRAFT,
+    ]);
     return rows[0] && toRecord(rows[0]);
   }
 

@@ -41,7 +41,11 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
     const verify = withRevocation(createTokenVerifier(userKeys.keys), userKeys.lookup, { ttlMs: config.accountCacheMs });
     const handlers = contentHandlers({ store: new PostStore(db), events, nextId: createIdGenerator() });
     const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify, log });
-    const server = await startGrpcServer(config.contentAddr, [{ name: 'acme.content.v1.ContentService', definition: ContentServiceService, implementation }], log);
+    const server = await startGrpcServer(
+      config.contentAddr,
+      [{ name: 'acme.content.v1.ContentService', definition: ContentServiceService, implementation }],
+      log,
+    );
     log.info(`store: ${db.driver} (schema ${db.schema}); keys from user service at ${config.userServiceTarget}`);
     const [opened, keys] = [db, userKeys];
     return runningService({
@@ -67,8 +71,11 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
 if (require.main === module) {
   const config = loadConfig();
   const log = createLogger('content', config.log);
-  runMain(async () => {
-    const telemetry = startTelemetry({ defaultServiceName: 'acme-content', warn: (msg) => log.warn(msg) });
-    return closingTelemetry(await startContentService({}, log), telemetry);
-  }, { log, graceMs: config.shutdownGraceMs });
+  runMain(
+    async () => {
+      const telemetry = startTelemetry({ defaultServiceName: 'acme-content', warn: (msg) => log.warn(msg) });
+      return closingTelemetry(await startContentService({}, log), telemetry);
+    },
+    { log, graceMs: config.shutdownGraceMs },
+  );
 }

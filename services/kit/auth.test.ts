@@ -3,10 +3,12 @@ import { authenticate } from './auth';
 import { methodPolicy } from './descriptors';
 import type { Caller, TokenVerifier } from './token-verifier';
 
-const verifyAs = (caller: Caller): TokenVerifier => async (token) => {
-  if (token !== 'good') throw Object.assign(new Error('bad'), { code: status.UNAUTHENTICATED });
-  return caller;
-};
+const verifyAs =
+  (caller: Caller): TokenVerifier =>
+  async (token) => {
+    if (token !== 'good') throw Object.assign(new Error('bad'), { code: status.UNAUTHENTICATED });
+    return caller;
+  };
 const withAuth = (value?: string) => {
   const md = new Metadata();
   if (value !== undefined) md.set('authorization', value);

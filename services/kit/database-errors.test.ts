@@ -42,7 +42,10 @@ describe('databaseStatus', () => {
       ['a NUL character in text', 'SELECT $1::text AS v', 'a\u0000b'],
       ['an integer past int64', 'SELECT $1::bigint AS v', '9223372036854775808'],
     ])('maps %s to INVALID_ARGUMENT', async (_what, sql, value) => {
-      const err = await db.query(sql, [value]).then(() => undefined, (e: unknown) => e);
+      const err = await db.query(sql, [value]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(databaseStatus(err)?.code).toBe(status.INVALID_ARGUMENT);
     });
   });

@@ -43,8 +43,7 @@ export async function openPgDatabase(url: string, schema: string): Promise<Datab
 
 function queryable(target: Pool | PoolClient): Queryable {
   return {
-    query: async <R>(sql: string, params?: readonly unknown[]) =>
-      (await target.query(sql, toSqlParams(params))).rows as R[],
+    query: async <R>(sql: string, params?: readonly unknown[]) => (await target.query(sql, toSqlParams(params))).rows as R[],
     exec: async (sql: string) => {
       // Without parameters node-postgres uses the simple protocol, which runs several statements.
       await target.query(sql);

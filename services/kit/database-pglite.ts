@@ -39,7 +39,10 @@ interface Reply {
 
 /** A database error re-created on this side of the worker, keeping PostgreSQL's SQLSTATE `code`. */
 class PgliteError extends Error {
-  constructor(message: string, readonly code: string | undefined) {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
     super(message);
     this.name = 'PgliteError';
   }

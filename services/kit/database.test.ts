@@ -3,7 +3,7 @@ import { isUniqueViolation, openDatabase, type Database } from './database';
 import type { Migration } from './migrations';
 
 const migrations: Migration[] = [
-  { version: 1, name: 'things', sql: 'CREATE TABLE things (id bigint PRIMARY KEY, name text NOT NULL UNIQUE, tags text[] NOT NULL DEFAULT \'{}\')' },
+  { version: 1, name: 'things', sql: "CREATE TABLE things (id bigint PRIMARY KEY, name text NOT NULL UNIQUE, tags text[] NOT NULL DEFAULT '{}')" },
   { version: 2, name: 'things-created', sql: 'ALTER TABLE things ADD COLUMN created timestamptz NOT NULL DEFAULT now()' },
 ];
 

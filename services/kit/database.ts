@@ -45,9 +45,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Opens the database, selects the schema and applies pending migrations. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (!SCHEMA_NAME.test(options.schema)) throw new Error(`invalid schema name "${options.schema}"`);
-  const db = options.databaseUrl
-    ? await openPgDatabase(options.databaseUrl, options.schema)
-    : await openPgliteDatabase(options.pgliteDir, options.schema);
+  const db = options.databaseUrl ? await openPgDatabase(options.databaseUrl, options.schema) : await openPgliteDatabase(options.pgliteDir, options.schema);
   try {
     await applyMigrations(db, options.migrations);
   } catch (err) {

@@ -12,15 +12,7 @@ export type { Migration } from './migrations';
 export { decodePageToken, encodePageToken, pageSize } from './page-token';
 export { bindService, toServiceError, type CallContext, type Handlers } from './rpc-handler';
 export { runningService, startGrpcServer, type RunningServer, type RunningService, type ServiceBinding } from './server';
-export {
-  decodeStatusDetails,
-  invalidArgument,
-  statusError,
-  StatusError,
-  STATUS_DETAILS_KEY,
-  type DecodedStatus,
-  type FieldViolation,
-} from './status-error';
+export { decodeStatusDetails, invalidArgument, statusError, StatusError, STATUS_DETAILS_KEY, type DecodedStatus, type FieldViolation } from './status-error';
 export { toTimestamp } from './timestamp';
 export { checkId, checkNoControl, checkText, INT64_MAX, rejectViolations } from './validation';
 export { withRevocation, type AccountLookup, type AccountState, type RevocationVerifier } from './revocation';

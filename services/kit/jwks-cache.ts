@@ -27,7 +27,10 @@ export function createJwksCache(fetchJwks: () => Promise<JSONWebKeySet>, options
         return local;
       })
       .catch((err: unknown) => {
-        throw statusError(status.UNAVAILABLE, 'token keys are unavailable', { reason: 'JWKS_UNAVAILABLE', metadata: { cause: String((err as Error)?.message ?? err) } });
+        throw statusError(status.UNAVAILABLE, 'token keys are unavailable', {
+          reason: 'JWKS_UNAVAILABLE',
+          metadata: { cause: String((err as Error)?.message ?? err) },
+        });
       })
       .finally(() => {
         inflight = undefined;

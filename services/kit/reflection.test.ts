@@ -22,7 +22,10 @@ describe('server reflection', () => {
 
   beforeAll(async () => {
     users = await startUserService({ userAddr: '127.0.0.1:0', dataDir: dir.path, databaseUrl: undefined, userAdminEmails: ['root@example.com'] }, silentLogger);
-    content = await startContentService({ contentAddr: '127.0.0.1:0', userServiceTarget: users.address, dataDir: dir.path, databaseUrl: undefined }, silentLogger);
+    content = await startContentService(
+      { contentAddr: '127.0.0.1:0', userServiceTarget: users.address, dataDir: dir.path, databaseUrl: undefined },
+      silentLogger,
+    );
     // Two embedded databases start here; on a loaded machine that alone can pass jest's 30 s.
   }, 90_000);
   afterAll(async () => {
@@ -41,7 +44,12 @@ describe('server reflection', () => {
 
       const reached = resolveEverything(reflected, reflected.services);
       // What grpcurl failed on with @grpc/reflection 1.0.4, and the health service it did not list.
-      for (const name of ['google.protobuf.Timestamp', 'google.protobuf.FieldMask', 'grpc.health.v1.HealthCheckResponse', 'grpc.reflection.v1.ServerReflectionRequest']) {
+      for (const name of [
+        'google.protobuf.Timestamp',
+        'google.protobuf.FieldMask',
+        'grpc.health.v1.HealthCheckResponse',
+        'grpc.reflection.v1.ServerReflectionRequest',
+      ]) {
         expect(reached).toContain(name);
       }
       const health = reflected.registry.getService('grpc.health.v1.Health')!;
@@ -53,10 +61,16 @@ describe('server reflection', () => {
       const { files, fetchedByName } = await reflectAll(users.address, version);
       for (const file of files.values()) {
         for (const message of file.messageType) for (const field of message.field) if (field.typeName) expect(field.typeName).toMatch(/^\./);
-        for (const service of file.service) for (const m of service.method) expect([m.inputType, m.outputType]).toEqual([expect.stringMatching(/^\./), expect.stringMatching(/^\./)]);
+        for (const service of file.service)
+          for (const m of service.method) expect([m.inputType, m.outputType]).toEqual([expect.stringMatching(/^\./), expect.stringMatching(/^\./)]);
       }
       expect(files.get('acme/user/v1/user.proto')!.dependency).toEqual(
-        expect.arrayContaining(['google/protobuf/timestamp.proto', 'google/protobuf/field_mask.proto', 'google/api/annotations.proto', 'acme/gateway/v1/options.proto']),
+        expect.arrayContaining([
+          'google/protobuf/timestamp.proto',
+          'google/protobuf/field_mask.proto',
+          'google/api/annotations.proto',
+          'acme/gateway/v1/options.proto',
+        ]),
       );
       expect(files.get('google/protobuf/timestamp.proto')!.messageType.map((m) => m.name)).toEqual(['Timestamp']);
       // Symbol answers carry their transitive imports, so nothing was left to fetch by name.

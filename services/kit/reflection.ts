@@ -46,12 +46,7 @@ function serveStream(call: ReflectionCall, index: ReflectionIndex, names: readon
   call.on('end', () => call.end());
 }
 
-function answer(
-  request: ServerReflectionRequest,
-  index: ReflectionIndex,
-  names: readonly string[],
-  sent: Set<string>,
-): ServerReflectionResponse | undefined {
+function answer(request: ServerReflectionRequest, index: ReflectionIndex, names: readonly string[], sent: Set<string>): ServerReflectionResponse | undefined {
   const base = { validHost: request.host, originalRequest: request };
   const notFound = (message: string): ServerReflectionResponse => ({ ...base, errorResponse: { errorCode: status.NOT_FOUND, errorMessage: message } });
   const files = (file: IndexedFile | undefined, message: string): ServerReflectionResponse =>

@@ -33,12 +33,14 @@ export type ServerStreamHandler<Req, Res> = (call: ServerWritableStream<Req, Res
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyMethods = Record<string, MethodDefinition<any, any>>;
 
-type HandlerOf<M> = M extends MethodDefinition<infer Req, infer Res>
-  ? M extends { responseStream: true } ? ServerStreamHandler<Req, Res> : UnaryHandler<Req, Res>
-  : never;
-type GrpcHandlerOf<M> = M extends MethodDefinition<infer Req, infer Res>
-  ? M extends { responseStream: true } ? handleServerStreamingCall<Req, Res> : handleUnaryCall<Req, Res>
-  : never;
+type HandlerOf<M> =
+  M extends MethodDefinition<infer Req, infer Res> ? (M extends { responseStream: true } ? ServerStreamHandler<Req, Res> : UnaryHandler<Req, Res>) : never;
+type GrpcHandlerOf<M> =
+  M extends MethodDefinition<infer Req, infer Res>
+    ? M extends { responseStream: true }
+      ? handleServerStreamingCall<Req, Res>
+      : handleUnaryCall<Req, Res>
+    : never;
 
 /** One handler per method of the generated service definition. */
 export type Handlers<D extends AnyMethods> = { [K in keyof D]: HandlerOf<D[K]> };

@@ -34,7 +34,12 @@ export function createTokenVerifier(keys: JWTVerifyGetKey): TokenVerifier {
   return async (token) => {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, keys, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALGORITHM], requiredClaims: ['exp', 'sub', 'ver'] }));
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        algorithms: [TOKEN_ALGORITHM],
+        requiredClaims: ['exp', 'sub', 'ver'],
+      }));
     } catch (err) {
       if (err instanceof StatusError) throw err;
       if (err instanceof errors.JWTExpired) throw unauthenticated('access token expired', 'TOKEN_EXPIRED');
@@ -43,9 +48,13 @@ export function createTokenVerifier(keys: JWTVerifyGetKey): TokenVerifier {
     }
     const { sub, role, ver } = payload;
     if (
-      typeof sub !== 'string' || !/^[1-9]\d{0,18}$/.test(sub) || BigInt(sub) > INT64_MAX ||
+      typeof sub !== 'string' ||
+      !/^[1-9]\d{0,18}$/.test(sub) ||
+      BigInt(sub) > INT64_MAX ||
       (role !== 'user' && role !== 'admin') ||
-      typeof ver !== 'number' || !Number.isSafeInteger(ver) || ver < 0
+      typeof ver !== 'number' ||
+      !Number.isSafeInteger(ver) ||
+      ver < 0
     ) {
       throw unauthenticated('invalid access token claims', 'TOKEN_INVALID');
     }

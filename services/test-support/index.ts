@@ -53,11 +53,7 @@ export function bearer(token: string): Metadata {
 type UnaryMethod<Req, Res> = (req: Req, md: Metadata, options: Partial<CallOptions>, cb: (err: ServiceError | null, res: Res) => void) => unknown;
 
 /** Calls a generated unary client method and returns a promise. */
-export function call<Req, Res>(
-  method: UnaryMethod<Req, Res>,
-  request: Req,
-  metadata: Metadata = new Metadata(),
-): Promise<Res> {
+export function call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, metadata: Metadata = new Metadata()): Promise<Res> {
   return new Promise((resolve, reject) => method(request, metadata, {}, (err, res) => (err ? reject(err) : resolve(res))));
 }
 

@@ -76,8 +76,11 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
 if (require.main === module) {
   const config = loadConfig();
   const log = createLogger('user', config.log);
-  runMain(async () => {
-    const telemetry = startTelemetry({ defaultServiceName: 'acme-user', warn: (msg) => log.warn(msg) });
-    return closingTelemetry(await startUserService({}, log), telemetry);
-  }, { log, graceMs: config.shutdownGraceMs });
+  runMain(
+    async () => {
+      const telemetry = startTelemetry({ defaultServiceName: 'acme-user', warn: (msg) => log.warn(msg) });
+      return closingTelemetry(await startUserService({}, log), telemetry);
+    },
+    { log, graceMs: config.shutdownGraceMs },
+  );
 }

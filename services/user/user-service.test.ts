@@ -27,10 +27,7 @@ describe('UserService over gRPC', () => {
   };
 
   beforeAll(async () => {
-    svc = await startUserService(
-      { userAddr: '127.0.0.1:0', dataDir: dir.path, databaseUrl: undefined, userAdminEmails: ['root@example.com'] },
-      silentLogger,
-    );
+    svc = await startUserService({ userAddr: '127.0.0.1:0', dataDir: dir.path, databaseUrl: undefined, userAdminEmails: ['root@example.com'] }, silentLogger);
     client = new UserServiceClient(svc.address, credentials.createInsecure());
     await signUp('root@example.com', 'Root');
     await signUp('alice@example.com', 'Alice');
@@ -50,7 +47,12 @@ describe('UserService over gRPC', () => {
     });
 
     it.each(['v1', 'v1alpha'] as const)('lists the service through reflection %s', async (version) => {
-      expect(await reflectionServices(svc.address, version)).toEqual(['acme.user.v1.UserService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
+      expect(await reflectionServices(svc.address, version)).toEqual([
+        'acme.user.v1.UserService',
+        'grpc.health.v1.Health',
+        'grpc.reflection.v1.ServerReflection',
+        'grpc.reflection.v1alpha.ServerReflection',
+      ]);
     });
   });
 

@@ -99,10 +99,10 @@ export class UserStore {
 
   /** Accounts oldest first (ids grow with time), after `afterId`; one extra row tells whether more follow. */
   async list(afterId: bigint | undefined, limit: number): Promise<{ users: UserRecord[]; more: boolean }> {
-    const rows = await this.db.query(
-      `SELECT ${COLUMNS} FROM users WHERE ($1::bigint IS NULL OR id > $1::bigint) ORDER BY id LIMIT $2`,
-      [afterId ?? null, limit + 1],
-    );
+    const rows = await this.db.query(`SELECT ${COLUMNS} FROM users WHERE ($1::bigint IS NULL OR id > $1::bigint) ORDER BY id LIMIT $2`, [
+      afterId ?? null,
+      limit + 1,
+    ]);
     return { users: rows.slice(0, limit).map(toRecord), more: rows.length > limit };
   }
 
@@ -117,10 +117,11 @@ export class UserStore {
     // Compared with the old row inside the statement, so a no-op role write revokes nothing.
     const bump = roleAt === -1 ? '' : `, token_version = token_version + CASE WHEN role <> $${roleAt + 3} THEN 1 ELSE 0 END`;
     try {
-      const rows = await this.db.query(
-        `UPDATE users SET update_time = $2${sets.map((s) => `, ${s}`).join('')}${bump} WHERE id = $1 RETURNING ${COLUMNS}`,
-        [id, now, ...keys.map((k) => changes[k])],
-      );
+      const rows = await this.db.query(`UPDATE users SET update_time = $2${sets.map((s) => `, ${s}`).join('')}${bump} WHERE id = $1 RETURNING ${COLUMNS}`, [
+        id,
+        now,
+        ...keys.map((k) => changes[k]),
+      ]);
       return rows[0] && toRecord(rows[0]);
     } catch (err) {
       if (isUniqueViolation(err)) return EMAIL_TAKEN;

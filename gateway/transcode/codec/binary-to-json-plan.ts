@@ -102,10 +102,7 @@ function compile(desc: DescMessage, options: JsonWriteOptions, cache: WeakMap<De
 function compileField(shape: FieldShape, options: JsonWriteOptions): FieldPlan {
   const field = shape.field;
   const enumValues = shape.enum?.values ?? [];
-  const enumNames =
-    shape.enum && !options.enumsAsNumbers
-      ? new Map(enumValues.map((v) => [v.number, ascii(JSON.stringify(v.jsonName))]))
-      : undefined;
+  const enumNames = shape.enum && !options.enumsAsNumbers ? new Map(enumValues.map((v) => [v.number, ascii(JSON.stringify(v.jsonName))])) : undefined;
   const enumZero = enumValues[0]?.number ?? 0;
   const valueZero = valueZeroJson(shape, enumNames, enumZero);
   return {

@@ -15,9 +15,7 @@ import { protoJson } from '../proto-json';
 import { hasWellKnownType, randomMessage, seededRandom } from '../../test-support/codec-random';
 
 const registry = echoRegistry();
-const TYPES = [...registry]
-  .filter((t): t is DescMessage => t.kind === 'message' && t.typeName.startsWith('acme.'))
-  .map((t) => t.typeName);
+const TYPES = [...registry].filter((t): t is DescMessage => t.kind === 'message' && t.typeName.startsWith('acme.')).map((t) => t.typeName);
 const OPTION_SETS = [0, 1, 2, 3, 4, 5, 6, 7].map((bits) => ({
   emitUnpopulated: (bits & 1) !== 0,
   enumsAsNumbers: (bits & 2) !== 0,
@@ -27,7 +25,9 @@ const CASES_PER_TYPE = 150;
 
 function canonicalJson(desc: DescMessage, bytes: Uint8Array, o: (typeof OPTION_SETS)[number]): string {
   const message = fromBinary(desc, bytes);
-  return JSON.stringify(protoJson(desc, message, { alwaysEmitImplicit: o.emitUnpopulated, enumAsInteger: o.enumsAsNumbers, useProtoFieldName: o.useProtoNames, registry }));
+  return JSON.stringify(
+    protoJson(desc, message, { alwaysEmitImplicit: o.emitUnpopulated, enumAsInteger: o.enumsAsNumbers, useProtoFieldName: o.useProtoNames, registry }),
+  );
 }
 
 describe.each(TYPES)('%s', (typeName) => {

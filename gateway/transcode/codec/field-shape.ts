@@ -131,11 +131,5 @@ export function wireTypeOf(scalar: ScalarType): number {
 
 /** True for the scalar types whose JSON form is a quoted decimal string. */
 export function is64Bit(scalar: ScalarType): boolean {
-  return (
-    scalar === INT64 ||
-    scalar === UINT64 ||
-    scalar === SINT64 ||
-    scalar === FIXED64 ||
-    scalar === SFIXED64
-  );
+  return scalar === INT64 || scalar === UINT64 || scalar === SINT64 || scalar === FIXED64 || scalar === SFIXED64;
 }

@@ -82,7 +82,9 @@ function compileField(shape: FieldShape, index: number): FieldEncoder {
     enumZero: values[0]?.number ?? 0,
     oneofBit: shape.oneof >= 0 ? 1 << shape.oneof : 0,
     nullIsValue:
-      shape.kind !== LIST && shape.kind !== MAP && (shape.messageDesc?.typeName === 'google.protobuf.Value' || shape.enum?.typeName === 'google.protobuf.NullValue'),
+      shape.kind !== LIST &&
+      shape.kind !== MAP &&
+      (shape.messageDesc?.typeName === 'google.protobuf.Value' || shape.enum?.typeName === 'google.protobuf.NullValue'),
     message: undefined,
   };
 }

@@ -12,9 +12,7 @@ import { hasWellKnownType, randomMessage, seededRandom } from '../../test-suppor
 import { JsonToBinary } from './json-to-binary';
 
 const registry = echoRegistry();
-const TYPES = [...registry]
-  .filter((t): t is DescMessage => t.kind === 'message' && t.typeName.startsWith('acme.'))
-  .map((t) => t.typeName);
+const TYPES = [...registry].filter((t): t is DescMessage => t.kind === 'message' && t.typeName.startsWith('acme.')).map((t) => t.typeName);
 const CASES_PER_TYPE = 150;
 
 describe.each(TYPES)('%s', (typeName) => {
@@ -84,7 +82,8 @@ function respell(desc: DescMessage, json: JsonValue, rnd: () => number): JsonVal
   }
   // Absent fields given as null mean the same.
   for (const field of desc.fields) {
-    if (!(field.jsonName in out) && !(field.name in out) && !field.oneof && rnd() < 0.1 && !field.message?.typeName.startsWith('google.protobuf.')) out[field.jsonName] = null;
+    if (!(field.jsonName in out) && !(field.name in out) && !field.oneof && rnd() < 0.1 && !field.message?.typeName.startsWith('google.protobuf.'))
+      out[field.jsonName] = null;
   }
   return out;
 }

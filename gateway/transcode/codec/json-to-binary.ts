@@ -42,7 +42,10 @@ let visited = 0;
 export class JsonToBinary {
   private readonly encoder: MessageEncoder;
 
-  constructor(desc: DescMessage, private readonly ignoreUnknownFields: boolean) {
+  constructor(
+    desc: DescMessage,
+    private readonly ignoreUnknownFields: boolean,
+  ) {
     this.encoder = messageEncoder(desc);
   }
 

@@ -148,10 +148,11 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
     const decoder = (this.decoder ??= new FrameDecoder(this.context.maxReceiveMessageLength));
     if (decoder.write(chunk, this)) return;
     // A non-gRPC error page reads as a huge frame: its HTTP status says more.
-    this.cancel(this.httpStatus !== 200 && this.httpStatus !== 0
-      ? httpStatus(this.httpStatus)
-      : localStatus(Code.RESOURCE_EXHAUSTED,
-        `Received message larger than max (${decoder.oversize} vs. ${this.context.maxReceiveMessageLength})`));
+    this.cancel(
+      this.httpStatus !== 200 && this.httpStatus !== 0
+        ? httpStatus(this.httpStatus)
+        : localStatus(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${decoder.oversize} vs. ${this.context.maxReceiveMessageLength})`),
+    );
   }
 
   /** FrameReceiver: one response message. */
@@ -196,9 +197,14 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
       this.cancel(localStatus(Code.INTERNAL, `Failed to decompress message: ${(err as Error).message}`));
       return null;
     }
-    this.cancel(localStatus(Code.INTERNAL, this.encoding === '' || this.encoding === 'identity'
-      ? 'Received compressed message but "grpc-encoding" header was identity'
-      : `Received message compressed with unsupported encoding "${this.encoding}"`));
+    this.cancel(
+      localStatus(
+        Code.INTERNAL,
+        this.encoding === '' || this.encoding === 'identity'
+          ? 'Received compressed message but "grpc-encoding" header was identity'
+          : `Received message compressed with unsupported encoding "${this.encoding}"`,
+      ),
+    );
     return null;
   }
 

@@ -7,8 +7,21 @@ import type * as net from 'node:net';
 import { HeaderBlockWriter, HpackEncoder } from './hpack-encoder';
 import type { RequestHeaders } from './h2-stream';
 import {
-  ACK, CONTINUATION, DATA, DEFAULT_MAX_FRAME, END_HEADERS, END_STREAM, FRAME_HEADER, GOAWAY, HEADERS, PING, PREFACE,
-  RST_STREAM, SETTINGS, WINDOW_UPDATE, writeFrameHeader,
+  ACK,
+  CONTINUATION,
+  DATA,
+  DEFAULT_MAX_FRAME,
+  END_HEADERS,
+  END_STREAM,
+  FRAME_HEADER,
+  GOAWAY,
+  HEADERS,
+  PING,
+  PREFACE,
+  RST_STREAM,
+  SETTINGS,
+  WINDOW_UPDATE,
+  writeFrameHeader,
 } from './h2-wire';
 
 /** Frames with a payload up to this size are copied into one buffer with their frame header. */

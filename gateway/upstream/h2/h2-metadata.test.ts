@@ -17,16 +17,30 @@ describe('grpc-message', () => {
 });
 
 describe('grpc-timeout', () => {
-  it.each([[1, '1m'], [0.2, '1m'], [1500, '1500m'], [99_999_999, '99999999m'], [100_000_000, '100000S'], [1e12, '16666667M'], [1e15, '99999999H']])(
-    '%d ms -> %s', (ms, wire) => expect(encodeTimeout(ms)).toBe(wire));
+  it.each([
+    [1, '1m'],
+    [0.2, '1m'],
+    [1500, '1500m'],
+    [99_999_999, '99999999m'],
+    [100_000_000, '100000S'],
+    [1e12, '16666667M'],
+    [1e15, '99999999H'],
+  ])('%d ms -> %s', (ms, wire) => expect(encodeTimeout(ms)).toBe(wire));
 });
 
 describe('metadata', () => {
   it('adds user metadata, a field per value, -bin as unpadded base64, skipping reserved names', () => {
     const fields: string[] = [];
-    expect(addMetadata({ add: (name, value) => fields.push(name, value) }, [
-      ['x-a', '1'], ['x-a', '2'], ['x-b-bin', Buffer.from([1])], ['te', 'x'], ['grpc-status', '0'], [':path', '/evil'],
-    ])).toBeUndefined();
+    expect(
+      addMetadata({ add: (name, value) => fields.push(name, value) }, [
+        ['x-a', '1'],
+        ['x-a', '2'],
+        ['x-b-bin', Buffer.from([1])],
+        ['te', 'x'],
+        ['grpc-status', '0'],
+        [':path', '/evil'],
+      ]),
+    ).toBeUndefined();
     expect(fields).toEqual(['x-a', '1', 'x-a', '2', 'x-b-bin', 'AQ']);
   });
 
@@ -35,11 +49,29 @@ describe('metadata', () => {
   });
 
   it('reads raw headers, padded and unpadded -bin, without reserved names', () => {
-    expect(fromRawHeaders([
-      ':status', '200', 'content-type', 'application/grpc', 'x-a', '1', 'x-a', '2',
-      'x-b-bin', 'AQ', 'x-c-bin', 'AQI=, AwQ', 'grpc-encoding', 'identity',
-    ])).toEqual([
-      ['x-a', '1'], ['x-a', '2'], ['x-b-bin', Buffer.from([1])], ['x-c-bin', Buffer.from([1, 2])], ['x-c-bin', Buffer.from([3, 4])],
+    expect(
+      fromRawHeaders([
+        ':status',
+        '200',
+        'content-type',
+        'application/grpc',
+        'x-a',
+        '1',
+        'x-a',
+        '2',
+        'x-b-bin',
+        'AQ',
+        'x-c-bin',
+        'AQI=, AwQ',
+        'grpc-encoding',
+        'identity',
+      ]),
+    ).toEqual([
+      ['x-a', '1'],
+      ['x-a', '2'],
+      ['x-b-bin', Buffer.from([1])],
+      ['x-c-bin', Buffer.from([1, 2])],
+      ['x-c-bin', Buffer.from([3, 4])],
     ]);
   });
 });

@@ -6,11 +6,24 @@ import type { Metadata } from '../transport';
 
 /** Header names the transport owns: never forwarded from user metadata, never surfaced. */
 const RESERVED = new Set([
-  'content-type', 'te', 'user-agent', 'host', 'date',
-  'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding',
-  'grpc-status', 'grpc-message', 'grpc-status-details-bin',
+  'content-type',
+  'te',
+  'user-agent',
+  'host',
+  'date',
+  'grpc-timeout',
+  'grpc-encoding',
+  'grpc-accept-encoding',
+  'grpc-status',
+  'grpc-message',
+  'grpc-status-details-bin',
   // HTTP/1 connection-specific headers: forbidden in HTTP/2 (RFC 9113 8.2.2).
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
 ]);
 
 /** Spec: Header-Name → 1*( %x30-39 / %x61-7A / "_" / "-" / "."), lower case. */
@@ -38,9 +51,8 @@ export function addMetadata(headers: HeaderSink, metadata: Metadata): string | u
     if (!VALID_NAME.test(name)) return `Invalid metadata name "${name}"`;
     let wire: string;
     if (isBinaryName(name)) {
-      wire = typeof value === 'string'
-        ? Buffer.from(value).toString('base64')
-        : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+      wire =
+        typeof value === 'string' ? Buffer.from(value).toString('base64') : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
       wire = stripPadding(wire);
     } else if (typeof value === 'string' && VALID_VALUE.test(value)) {
       wire = value;
@@ -78,7 +90,12 @@ export function fromRawHeaders(raw: string[]): Metadata {
 }
 
 /** Units of grpc-timeout, smallest first, in milliseconds. */
-const TIMEOUT_UNITS: Array<[unit: string, ms: number]> = [['m', 1], ['S', 1e3], ['M', 60e3], ['H', 3600e3]];
+const TIMEOUT_UNITS: Array<[unit: string, ms: number]> = [
+  ['m', 1],
+  ['S', 1e3],
+  ['M', 60e3],
+  ['H', 3600e3],
+];
 
 /** grpc-timeout for a remaining time in ms: at most 8 digits, rounded up so it never shortens. */
 export function encodeTimeout(ms: number): string {
@@ -100,9 +117,7 @@ export function encodeGrpcMessage(message: string): string {
   if (plain) return message;
   let out = '';
   for (const byte of Buffer.from(message, 'utf8')) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25
-      ? String.fromCharCode(byte)
-      : '%' + (byte < 16 ? '0' : '') + byte.toString(16).toUpperCase();
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : '%' + (byte < 16 ? '0' : '') + byte.toString(16).toUpperCase();
   }
   return out;
 }

@@ -39,7 +39,10 @@ export class Connection implements SessionListener {
   private pingTimer: NodeJS.Timeout | undefined;
   private onClosed: Array<() => void> = [];
 
-  constructor(readonly endpoint: Endpoint, private readonly pool: Pool) {
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly pool: Pool,
+  ) {
     const { options } = pool;
     const { host, port } = endpoint.address;
     const socket = net.connect({ host, port, noDelay: true });
@@ -153,7 +156,10 @@ export class Endpoint {
   retryAt = 0;
   lastError = '';
 
-  constructor(readonly pool: Pool, readonly address: Address) {}
+  constructor(
+    readonly pool: Pool,
+    readonly address: Address,
+  ) {}
 
   get key(): string {
     return formatHostPort(this.address);
@@ -189,10 +195,7 @@ export class Endpoint {
     if (wasReady) return;
     const { options } = this.pool;
     this.failures++;
-    const delay = Math.min(
-      options.initialBackoffMs * options.backoffMultiplier ** (this.failures - 1),
-      options.maxBackoffMs,
-    );
+    const delay = Math.min(options.initialBackoffMs * options.backoffMultiplier ** (this.failures - 1), options.maxBackoffMs);
     this.retryAt = Date.now() + delay * (1 + options.backoffJitter * (Math.random() * 2 - 1));
   }
 }
@@ -209,7 +212,10 @@ export class Pool {
   private resolveError = '';
   private refreshTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly target: Target, readonly options: H2TransportOptions) {
+  constructor(
+    readonly target: Target,
+    readonly options: H2TransportOptions,
+  ) {
     this.endpoints = target.addresses.map((a) => new Endpoint(this, a));
   }
 
@@ -231,7 +237,10 @@ export class Pool {
       const { waiters } = this;
       while (waiters.length > 0) {
         const waiter = waiters[0];
-        if (waiter.ended) { waiters.shift(); continue; }
+        if (waiter.ended) {
+          waiters.shift();
+          continue;
+        }
         const connection = this.pick();
         if (!connection) break;
         waiters.shift();

@@ -12,10 +12,30 @@ import { HpackDecoder, HpackError, MAX_HEADER_LIST_SIZE } from './hpack';
 import { FrameWriter } from './h2-frame-writer';
 import { H2Stream, type RequestHeaders, type StreamHandler } from './h2-stream';
 import {
-  ACK, CONTINUATION, DATA, DEFAULT_WINDOW, END_HEADERS, END_STREAM, ErrorCode, FRAME_HEADER, GOAWAY, HEADERS,
-  MAX_WINDOW, PADDED, PING, PRIORITY, PUSH_PROMISE, RST_STREAM, SETTINGS, SETTINGS_ENABLE_PUSH,
-  SETTINGS_HEADER_TABLE_SIZE, SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE,
-  unpad, WINDOW_UPDATE,
+  ACK,
+  CONTINUATION,
+  DATA,
+  DEFAULT_WINDOW,
+  END_HEADERS,
+  END_STREAM,
+  ErrorCode,
+  FRAME_HEADER,
+  GOAWAY,
+  HEADERS,
+  MAX_WINDOW,
+  PADDED,
+  PING,
+  PRIORITY,
+  PUSH_PROMISE,
+  RST_STREAM,
+  SETTINGS,
+  SETTINGS_ENABLE_PUSH,
+  SETTINGS_HEADER_TABLE_SIZE,
+  SETTINGS_INITIAL_WINDOW_SIZE,
+  SETTINGS_MAX_CONCURRENT_STREAMS,
+  SETTINGS_MAX_FRAME_SIZE,
+  unpad,
+  WINDOW_UPDATE,
 } from './h2-wire';
 
 /** The largest frame we accept: the protocol default, which we never raise. */
@@ -211,15 +231,24 @@ export class H2Session {
       return this.fail(ErrorCode.PROTOCOL_ERROR, 'a header block was interrupted');
     }
     switch (type) {
-      case DATA: return this.onDataFrame(flags, id, payload);
-      case HEADERS: return this.onHeadersFrame(flags, id, payload);
-      case CONTINUATION: return this.onContinuation(flags, id, payload);
-      case RST_STREAM: return this.onReset(id, payload);
-      case SETTINGS: return this.onSettings(flags, id, payload);
-      case PING: return this.onPing(flags, id, payload);
-      case GOAWAY: return this.onGoaway(id, payload);
-      case WINDOW_UPDATE: return this.onWindowUpdate(id, payload);
-      case PUSH_PROMISE: return this.fail(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE with push disabled');
+      case DATA:
+        return this.onDataFrame(flags, id, payload);
+      case HEADERS:
+        return this.onHeadersFrame(flags, id, payload);
+      case CONTINUATION:
+        return this.onContinuation(flags, id, payload);
+      case RST_STREAM:
+        return this.onReset(id, payload);
+      case SETTINGS:
+        return this.onSettings(flags, id, payload);
+      case PING:
+        return this.onPing(flags, id, payload);
+      case GOAWAY:
+        return this.onGoaway(id, payload);
+      case WINDOW_UPDATE:
+        return this.onWindowUpdate(id, payload);
+      case PUSH_PROMISE:
+        return this.fail(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE with push disabled');
       default: // PRIORITY and unknown types are ignored (RFC 9113 4.1, 5.5).
     }
   }

@@ -30,12 +30,26 @@ export function localStatus(code: number, message: string): CallStatus {
 export function httpStatus(status: number): CallStatus {
   let code: number;
   switch (status) {
-    case 400: code = Code.INTERNAL; break;
-    case 401: code = Code.UNAUTHENTICATED; break;
-    case 403: code = Code.PERMISSION_DENIED; break;
-    case 404: code = Code.UNIMPLEMENTED; break;
-    case 429: case 502: case 503: case 504: code = Code.UNAVAILABLE; break;
-    default: code = Code.UNKNOWN;
+    case 400:
+      code = Code.INTERNAL;
+      break;
+    case 401:
+      code = Code.UNAUTHENTICATED;
+      break;
+    case 403:
+      code = Code.PERMISSION_DENIED;
+      break;
+    case 404:
+      code = Code.UNIMPLEMENTED;
+      break;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      code = Code.UNAVAILABLE;
+      break;
+    default:
+      code = Code.UNKNOWN;
   }
   return localStatus(code, `Received HTTP status code ${status}`);
 }
@@ -56,9 +70,7 @@ export function trailerStatus(raw: string[], responseStatus: number): CallStatus
   }
   const trailers: Metadata = fromRawHeaders(raw);
   if (code < 0) {
-    const status = responseStatus !== 200 && responseStatus !== 0
-      ? httpStatus(responseStatus)
-      : localStatus(Code.UNKNOWN, 'No status information received');
+    const status = responseStatus !== 200 && responseStatus !== 0 ? httpStatus(responseStatus) : localStatus(Code.UNKNOWN, 'No status information received');
     status.trailers = trailers;
     return status;
   }
@@ -80,23 +92,20 @@ export function resetStatus(rstCode: number, responseStatus: number, dropped: bo
     case ErrorCode.NO_ERROR:
       return responseStatus !== 200 && responseStatus !== 0
         ? httpStatus(responseStatus)
-        : localStatus(dropped ? Code.UNAVAILABLE : Code.INTERNAL, dropped
-          ? 'Connection dropped'
-          : 'Received RST_STREAM with code 0 (Call ended without gRPC status)');
+        : localStatus(
+            dropped ? Code.UNAVAILABLE : Code.INTERNAL,
+            dropped ? 'Connection dropped' : 'Received RST_STREAM with code 0 (Call ended without gRPC status)',
+          );
     case ErrorCode.REFUSED_STREAM:
       return localStatus(Code.UNAVAILABLE, 'Stream refused by server');
     case ErrorCode.CANCEL:
-      return dropped
-        ? localStatus(Code.UNAVAILABLE, 'Connection dropped')
-        : localStatus(Code.CANCELLED, 'Call cancelled');
+      return dropped ? localStatus(Code.UNAVAILABLE, 'Connection dropped') : localStatus(Code.CANCELLED, 'Call cancelled');
     case ErrorCode.ENHANCE_YOUR_CALM:
       return localStatus(Code.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded');
     case ErrorCode.INADEQUATE_SECURITY:
       return localStatus(Code.PERMISSION_DENIED, 'Protocol not secure enough');
     default:
-      return dropped
-        ? localStatus(Code.UNAVAILABLE, 'Connection dropped')
-        : localStatus(Code.INTERNAL, `Received RST_STREAM with code ${rstCode}`);
+      return dropped ? localStatus(Code.UNAVAILABLE, 'Connection dropped') : localStatus(Code.INTERNAL, `Received RST_STREAM with code ${rstCode}`);
   }
 }
 

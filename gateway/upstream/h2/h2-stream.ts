@@ -31,7 +31,11 @@ export class H2Stream {
   pending: Buffer[] | null = null;
   pendingEnd = false;
 
-  constructor(readonly id: number, readonly handler: StreamHandler, sendWindow: number) {
+  constructor(
+    readonly id: number,
+    readonly handler: StreamHandler,
+    sendWindow: number,
+  ) {
     this.sendWindow = sendWindow;
   }
 }

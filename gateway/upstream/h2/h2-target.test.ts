@@ -8,11 +8,28 @@ describe('parseTarget', () => {
     ['api.internal', { authority: 'api.internal:443', hostname: 'api.internal', port: 443, addresses: [] }],
     ['10.0.0.1:9000', { authority: '10.0.0.1:9000', port: 9000, addresses: [{ host: '10.0.0.1', port: 9000 }] }],
     ['[::1]:50051', { authority: '[::1]:50051', port: 50051, addresses: [{ host: '::1', port: 50051 }] }],
-    ['ipv4:1.2.3.4:50051,1.2.3.5:50052', {
-      authority: '1.2.3.4:50051', port: 50051,
-      addresses: [{ host: '1.2.3.4', port: 50051 }, { host: '1.2.3.5', port: 50052 }],
-    }],
-    ['ipv6:[::1]:1,[::2]:2', { authority: '[::1]:1', port: 1, addresses: [{ host: '::1', port: 1 }, { host: '::2', port: 2 }] }],
+    [
+      'ipv4:1.2.3.4:50051,1.2.3.5:50052',
+      {
+        authority: '1.2.3.4:50051',
+        port: 50051,
+        addresses: [
+          { host: '1.2.3.4', port: 50051 },
+          { host: '1.2.3.5', port: 50052 },
+        ],
+      },
+    ],
+    [
+      'ipv6:[::1]:1,[::2]:2',
+      {
+        authority: '[::1]:1',
+        port: 1,
+        addresses: [
+          { host: '::1', port: 1 },
+          { host: '::2', port: 2 },
+        ],
+      },
+    ],
   ])('parses %s', (target, expected) => {
     expect(parseTarget(target)).toEqual(expected);
   });

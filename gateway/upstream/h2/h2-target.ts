@@ -29,11 +29,14 @@ const DEFAULT_PORT = 443;
 export function parseTarget(target: string): Target {
   if (target.startsWith('ipv4:') || target.startsWith('ipv6:')) {
     const family = target[3] === '4' ? 4 : 6;
-    const addresses = target.slice(5).split(',').map((part) => {
-      const address = parseHostPort(part.trim(), target);
-      if (isIP(address.host) !== family) throw new Error(`Invalid ipv${family} address "${part}" in target "${target}"`);
-      return address;
-    });
+    const addresses = target
+      .slice(5)
+      .split(',')
+      .map((part) => {
+        const address = parseHostPort(part.trim(), target);
+        if (isIP(address.host) !== family) throw new Error(`Invalid ipv${family} address "${part}" in target "${target}"`);
+        return address;
+      });
     return { authority: formatHostPort(addresses[0]), port: addresses[0].port, addresses };
   }
   let rest = target;

@@ -47,7 +47,9 @@ async function rawServer(handler: Handler, settings: http2.Settings = {}, option
   server.on('connection', (socket: net.Socket) => raw.sockets.push(socket));
   server.on('session', (session) => {
     raw.sessions.push(session);
-    session.on('ping', () => { raw.pings++; });
+    session.on('ping', () => {
+      raw.pings++;
+    });
   });
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     raw.calls++;
@@ -81,23 +83,40 @@ const call = (t: H2Transport, path = '/test.Echo/Unary') => t.unary(path, Buffer
 const text = (m: Uint8Array) => Buffer.from(m).toString();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Streamed { headers: Metadata[]; messages: string[]; status: CallStatus }
+interface Streamed {
+  headers: Metadata[];
+  messages: string[];
+  status: CallStatus;
+}
 function stream(t: H2Transport): Promise<Streamed> {
   return new Promise((resolve) => {
     const out: Streamed = { headers: [], messages: [], status: undefined as unknown as CallStatus };
-    t.serverStream('/test.Echo/Stream', Buffer.alloc(0), { metadata: [] }, {
-      onHeaders: (h) => out.headers.push(h),
-      onMessage: (m) => out.messages.push(text(m)),
-      onEnd: (s) => resolve({ ...out, status: s }),
-    });
+    t.serverStream(
+      '/test.Echo/Stream',
+      Buffer.alloc(0),
+      { metadata: [] },
+      {
+        onHeaders: (h) => out.headers.push(h),
+        onMessage: (m) => out.messages.push(text(m)),
+        onEnd: (s) => resolve({ ...out, status: s }),
+      },
+    );
   });
 }
 
 describe('responses', () => {
   it('reads the status of a trailers-only response', async () => {
-    const server = await rawServer((s) => s.respond({
-      ...GRPC, 'grpc-status': '5', 'grpc-message': encodeGrpcMessage('no such 100% thing ✓'), 'x-extra': 'yes',
-    }, { endStream: true }));
+    const server = await rawServer((s) =>
+      s.respond(
+        {
+          ...GRPC,
+          'grpc-status': '5',
+          'grpc-message': encodeGrpcMessage('no such 100% thing ✓'),
+          'x-extra': 'yes',
+        },
+        { endStream: true },
+      ),
+    );
     const t = transport(server);
     const st = await rejectedStatus(call(t));
     expect(st).toMatchObject({ code: 5, message: 'no such 100% thing ✓' });
@@ -133,22 +152,42 @@ describe('responses', () => {
   });
 
   it.each([
-    ['trailers without grpc-status', (s: http2.ServerHttp2Stream) => {
-      s.respond(GRPC, { waitForTrailers: true });
-      s.on('wantTrailers', () => s.sendTrailers({ 'x-no-status': 'sorry' }));
-      s.end(encodeFrame(Buffer.from('x')));
-    }, 2],
-    ['an end without trailers', (s: http2.ServerHttp2Stream) => { s.respond(GRPC); s.end(encodeFrame(Buffer.from('x'))); }, 13],
+    [
+      'trailers without grpc-status',
+      (s: http2.ServerHttp2Stream) => {
+        s.respond(GRPC, { waitForTrailers: true });
+        s.on('wantTrailers', () => s.sendTrailers({ 'x-no-status': 'sorry' }));
+        s.end(encodeFrame(Buffer.from('x')));
+      },
+      2,
+    ],
+    [
+      'an end without trailers',
+      (s: http2.ServerHttp2Stream) => {
+        s.respond(GRPC);
+        s.end(encodeFrame(Buffer.from('x')));
+      },
+      13,
+    ],
   ])('maps a missing grpc-status (%s)', async (_case, handler, code) => {
     const server = await rawServer(handler);
     expect((await rejectedStatus(call(transport(server)))).code).toBe(code);
   });
 
-  it.each([[400, 13], [401, 16], [403, 7], [404, 12], [429, 14], [502, 14], [503, 14], [504, 14], [500, 2]])(
-    'maps HTTP status %i without grpc-status to code %i', async (httpStatus, code) => {
-      const server = await rawServer((s) => s.respond({ ':status': httpStatus, 'content-type': 'text/html' }, { endStream: true }));
-      expect(await rejectedStatus(call(transport(server)))).toMatchObject({ code, message: `Received HTTP status code ${httpStatus}` });
-    });
+  it.each([
+    [400, 13],
+    [401, 16],
+    [403, 7],
+    [404, 12],
+    [429, 14],
+    [502, 14],
+    [503, 14],
+    [504, 14],
+    [500, 2],
+  ])('maps HTTP status %i without grpc-status to code %i', async (httpStatus, code) => {
+    const server = await rawServer((s) => s.respond({ ':status': httpStatus, 'content-type': 'text/html' }, { endStream: true }));
+    expect(await rejectedStatus(call(transport(server)))).toMatchObject({ code, message: `Received HTTP status code ${httpStatus}` });
+  });
 
   it('maps an HTML error page with a non-200 status by its HTTP status', async () => {
     const server = await rawServer((s) => {
@@ -186,14 +225,29 @@ describe('responses', () => {
 describe('requests', () => {
   it('sends the gRPC request headers, grpc-timeout and metadata, and no reserved names', async () => {
     let seen: http2.IncomingHttpHeaders = {};
-    const server = await rawServer((s, headers) => { seen = headers; echo(s, headers); });
+    const server = await rawServer((s, headers) => {
+      seen = headers;
+      echo(s, headers);
+    });
     await transport(server).unary('/pkg.Svc/M', Buffer.alloc(0), {
       deadline: Date.now() + 5000,
-      metadata: [['x-a', '1'], ['x-b-bin', Buffer.from([0xfb, 0xff])], ['te', 'gzip'], ['grpc-timeout', '1n'], ['content-type', 'x']],
+      metadata: [
+        ['x-a', '1'],
+        ['x-b-bin', Buffer.from([0xfb, 0xff])],
+        ['te', 'gzip'],
+        ['grpc-timeout', '1n'],
+        ['content-type', 'x'],
+      ],
     });
     expect(seen).toMatchObject({
-      ':method': 'POST', ':scheme': 'http', ':path': '/pkg.Svc/M', ':authority': `127.0.0.1:${server.port}`,
-      'content-type': 'application/grpc', te: 'trailers', 'x-a': '1', 'x-b-bin': '+/8',
+      ':method': 'POST',
+      ':scheme': 'http',
+      ':path': '/pkg.Svc/M',
+      ':authority': `127.0.0.1:${server.port}`,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'x-a': '1',
+      'x-b-bin': '+/8',
     });
     expect(seen['grpc-timeout']).toMatch(/^(49\d\d|5000)m$/);
   });
@@ -259,7 +313,10 @@ describe('connections', () => {
 
   it('backs off after a failed connection instead of retrying at once', async () => {
     let connections = 0;
-    const dead = net.createServer((socket) => { connections++; socket.destroy(); });
+    const dead = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
     try {
       const t = transport(`127.0.0.1:${(dead.address() as net.AddressInfo).port}`, { initialBackoffMs: 60_000 });
@@ -271,7 +328,9 @@ describe('connections', () => {
   });
 
   it('cancels calls in flight on close()', async () => {
-    const server = await rawServer(() => { /* never answers */ });
+    const server = await rawServer(() => {
+      /* never answers */
+    });
     const t = createH2Transport(`127.0.0.1:${server.port}`);
     const pending = rejectedStatus(call(t));
     await sleep(20);
@@ -290,11 +349,14 @@ describe('HTTP/2 framing (our own client session against nghttp2)', () => {
 
   it('reads response headers split over CONTINUATION frames', async () => {
     const big = 'b'.repeat(40_000);
-    const server = await rawServer((s) => {
-      s.respond({ ...GRPC, 'x-big': big }, { waitForTrailers: true });
-      s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '0', 'x-big-trailer': big }));
-      s.end(encodeFrame(Buffer.from('pong')));
-    }, { maxHeaderListSize: 1 << 20 });
+    const server = await rawServer(
+      (s) => {
+        s.respond({ ...GRPC, 'x-big': big }, { waitForTrailers: true });
+        s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '0', 'x-big-trailer': big }));
+        s.end(encodeFrame(Buffer.from('pong')));
+      },
+      { maxHeaderListSize: 1 << 20 },
+    );
     const result = await call(transport(server));
     expect(result.headers).toContainEqual(['x-big', big]);
     expect(result.trailers).toContainEqual(['x-big-trailer', big]);
@@ -314,13 +376,16 @@ describe('HTTP/2 framing (our own client session against nghttp2)', () => {
     }
   });
 
-  it('indexes each method\'s request headers in the server\'s HPACK table, through evictions and a smaller table', async () => {
+  it("indexes each method's request headers in the server's HPACK table, through evictions and a smaller table", async () => {
     for (const headerTableSize of [4096, 200]) {
       const seen: string[] = [];
-      const server = await rawServer((s, h) => {
-        seen.push(`${String(h[':path'])} ${String(h[':authority'])} ${String(h.te)} ${String(h['content-type'])} ${String(h['x-n'])}`);
-        echo(s, h);
-      }, { headerTableSize });
+      const server = await rawServer(
+        (s, h) => {
+          seen.push(`${String(h[':path'])} ${String(h[':authority'])} ${String(h.te)} ${String(h['content-type'])} ${String(h['x-n'])}`);
+          echo(s, h);
+        },
+        { headerTableSize },
+      );
       const t = transport(server);
       // 60 methods with long paths: far more than a 4 KiB table holds, so entries are evicted and re-sent.
       const paths = Array.from({ length: 60 }, (_, i) => `/pkg.Service${i}/Method${'x'.repeat(i * 3)}`);
@@ -336,11 +401,16 @@ describe('HTTP/2 framing (our own client session against nghttp2)', () => {
   });
 
   it('sends a large request within a small server window, waiting for WINDOW_UPDATE', async () => {
-    const server = await rawServer((s) => {
-      let received = 0;
-      s.on('data', (chunk: Buffer) => { received += chunk.length; });
-      s.on('end', () => answer(s, [String(received)]));
-    }, { initialWindowSize: 1000 });
+    const server = await rawServer(
+      (s) => {
+        let received = 0;
+        s.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+        });
+        s.on('end', () => answer(s, [String(received)]));
+      },
+      { initialWindowSize: 1000 },
+    );
     const t = transport(server);
     const request = Buffer.alloc(300_000, 7);
     expect(text((await t.unary('/pkg.S/M', request, { metadata: [] })).message)).toBe(String(request.length + 5));
@@ -395,7 +465,10 @@ describe('HTTP/2 framing (our own client session against nghttp2)', () => {
           }
         });
       });
-      const close = () => { client.destroy(); upstream.destroy(); };
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
       client.on('close', close);
       upstream.on('close', close);
     });
@@ -438,7 +511,10 @@ describe('HTTP/2 framing (our own client session against nghttp2)', () => {
     try {
       for (let n = 0; n < 40; n++) {
         const t = transport(`127.0.0.1:${(garbage.address() as net.AddressInfo).port}`, { initialBackoffMs: 1 });
-        const outcome = await call(t).then(() => 'ok', (err: Error) => err.name);
+        const outcome = await call(t).then(
+          () => 'ok',
+          (err: Error) => err.name,
+        );
         expect(['ok', 'CallError']).toContain(outcome);
         await t.close();
       }

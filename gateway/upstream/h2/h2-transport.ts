@@ -79,8 +79,7 @@ export class H2Transport implements Transport, CallContext {
     await this.pool.close();
   }
 
-  private newCall(kind: typeof UNARY | typeof SERVER_STREAM | typeof CLIENT_STREAM, path: string,
-    options: CallOptions, body: Buffer | null): H2Call {
+  private newCall(kind: typeof UNARY | typeof SERVER_STREAM | typeof CLIENT_STREAM, path: string, options: CallOptions, body: Buffer | null): H2Call {
     return new H2Call(this, kind, this.headerBlock(path, options), options.deadline, options.signal, body);
   }
 

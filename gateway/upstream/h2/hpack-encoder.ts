@@ -101,7 +101,10 @@ export class IndexedField {
   /** Static index of the name, or 0 (the name then goes out as a string). */
   readonly staticName: number;
 
-  constructor(readonly name: string, readonly value: string) {
+  constructor(
+    readonly name: string,
+    readonly value: string,
+  ) {
     this.key = `${name}\0${value}`;
     this.size = name.length + value.length + ENTRY_OVERHEAD;
     this.staticPair = STATIC_PAIR.get(this.key) ?? 0;

@@ -12,22 +12,69 @@ function indexed(name: string, value: string): Buffer {
 describe('HPACK decoder: RFC 7541 Appendix C', () => {
   it('C.3: requests without Huffman, sharing one dynamic table', () => {
     const d = new HpackDecoder();
-    expect(d.decode(hex('828684410f7777772e6578616d706c652e636f6d'))).toEqual(
-      [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com']);
-    expect(d.decode(hex('828684be58086e6f2d6361636865'))).toEqual(
-      [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com', 'cache-control', 'no-cache']);
-    expect(d.decode(hex('828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565'))).toEqual(
-      [':method', 'GET', ':scheme', 'https', ':path', '/index.html', ':authority', 'www.example.com', 'custom-key', 'custom-value']);
+    expect(d.decode(hex('828684410f7777772e6578616d706c652e636f6d'))).toEqual([
+      ':method',
+      'GET',
+      ':scheme',
+      'http',
+      ':path',
+      '/',
+      ':authority',
+      'www.example.com',
+    ]);
+    expect(d.decode(hex('828684be58086e6f2d6361636865'))).toEqual([
+      ':method',
+      'GET',
+      ':scheme',
+      'http',
+      ':path',
+      '/',
+      ':authority',
+      'www.example.com',
+      'cache-control',
+      'no-cache',
+    ]);
+    expect(d.decode(hex('828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565'))).toEqual([
+      ':method',
+      'GET',
+      ':scheme',
+      'https',
+      ':path',
+      '/index.html',
+      ':authority',
+      'www.example.com',
+      'custom-key',
+      'custom-value',
+    ]);
   });
 
   it('C.4: the same requests with Huffman-coded strings', () => {
     const d = new HpackDecoder();
-    expect(d.decode(hex('828684418cf1e3c2e5f23a6ba0ab90f4ff'))).toEqual(
-      [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com']);
-    expect(d.decode(hex('828684be5886a8eb10649cbf'))).toEqual(
-      [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com', 'cache-control', 'no-cache']);
-    expect(d.decode(hex('828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf'))).toEqual(
-      [':method', 'GET', ':scheme', 'https', ':path', '/index.html', ':authority', 'www.example.com', 'custom-key', 'custom-value']);
+    expect(d.decode(hex('828684418cf1e3c2e5f23a6ba0ab90f4ff'))).toEqual([':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'www.example.com']);
+    expect(d.decode(hex('828684be5886a8eb10649cbf'))).toEqual([
+      ':method',
+      'GET',
+      ':scheme',
+      'http',
+      ':path',
+      '/',
+      ':authority',
+      'www.example.com',
+      'cache-control',
+      'no-cache',
+    ]);
+    expect(d.decode(hex('828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf'))).toEqual([
+      ':method',
+      'GET',
+      ':scheme',
+      'https',
+      ':path',
+      '/index.html',
+      ':authority',
+      'www.example.com',
+      'custom-key',
+      'custom-value',
+    ]);
   });
 });
 
@@ -64,8 +111,7 @@ describe('HPACK decoder: dynamic table', () => {
 describe('HPACK encoder', () => {
   it('writes static matches as indexes and everything else as raw literals a decoder reads back', () => {
     const w = new HeaderBlockWriter(4); // grows
-    const fields = [':method', 'POST', ':scheme', 'http', ':path', '/pkg.S/M', 'content-type', 'application/grpc',
-      'te', 'trailers', 'x-long', 'y'.repeat(300)];
+    const fields = [':method', 'POST', ':scheme', 'http', ':path', '/pkg.S/M', 'content-type', 'application/grpc', 'te', 'trailers', 'x-long', 'y'.repeat(300)];
     for (let i = 0; i < fields.length; i += 2) w.add(fields[i], fields[i + 1]);
     const block = w.bytes();
     expect(block[0]).toBe(0x83); // :method POST, fully indexed
@@ -85,12 +131,16 @@ describe('HPACK encoder: dynamic table', () => {
   }
   const flat = (fields: IndexedField[]) => fields.flatMap((f) => [f.name, f.value]);
   const methodFields = (path: string) => [
-    new IndexedField(':method', 'POST'), new IndexedField(':scheme', 'http'), new IndexedField(':path', path),
-    new IndexedField(':authority', 'backend:50051'), new IndexedField('content-type', 'application/grpc'),
-    new IndexedField('te', 'trailers'), new IndexedField('user-agent', 'acme-gateway/1'),
+    new IndexedField(':method', 'POST'),
+    new IndexedField(':scheme', 'http'),
+    new IndexedField(':path', path),
+    new IndexedField(':authority', 'backend:50051'),
+    new IndexedField('content-type', 'application/grpc'),
+    new IndexedField('te', 'trailers'),
+    new IndexedField('user-agent', 'acme-gateway/1'),
   ];
 
-  it('sends a method\'s fields once as literals with indexing, then as one byte each', () => {
+  it("sends a method's fields once as literals with indexing, then as one byte each", () => {
     const encoder = new HpackEncoder();
     const decoder = new HpackDecoder();
     const fields = methodFields('/pkg.Service/Method');
@@ -106,7 +156,7 @@ describe('HPACK encoder: dynamic table', () => {
 
   it('stays in step with a decoder across evictions, size updates and shared fields (random)', () => {
     let seed = 11;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     const pool = Array.from({ length: 40 }, (_, i) => methodFields(`/pkg.S${i}/M${'x'.repeat(rnd(200))}`));
     pool.push([new IndexedField('x-big', 'v'.repeat(5000))]); // never fits: a literal without indexing
     for (let run = 0; run < 10; run++) {
@@ -115,7 +165,11 @@ describe('HPACK encoder: dynamic table', () => {
       for (let i = 0; i < 200; i++) {
         if (rnd(25) === 0) encoder.setPeerLimit([0, 64, 300, 1000, 4096, 65536][rnd(6)]);
         const fields = pool[rnd(pool.length)];
-        const metadata: Array<[string, string]> = [['x-request-id', String(i)], ['x-forwarded-for', `10.0.0.${rnd(30)}`], ['authorization', `Bearer t${rnd(3)}`]];
+        const metadata: Array<[string, string]> = [
+          ['x-request-id', String(i)],
+          ['x-forwarded-for', `10.0.0.${rnd(30)}`],
+          ['authorization', `Bearer t${rnd(3)}`],
+        ];
         expect(decoder.decode(block(encoder, fields, metadata))).toEqual([...flat(fields), ...metadata.flat()]);
       }
     }
@@ -125,8 +179,11 @@ describe('HPACK encoder: dynamic table', () => {
     const encoder = new HpackEncoder();
     const decoder = new HpackDecoder();
     const fields = methodFields('/a.B/C');
-    const metadata = (n: number): Array<[string, string]> =>
-      [['x-forwarded-host', 'api.example.com'], ['x-request-id', `req-${n}`], ['authorization', 'Bearer abc']];
+    const metadata = (n: number): Array<[string, string]> => [
+      ['x-forwarded-host', 'api.example.com'],
+      ['x-request-id', `req-${n}`],
+      ['authorization', 'Bearer abc'],
+    ];
     expect(decoder.decode(block(encoder, fields, metadata(1)))).toEqual([...flat(fields), ...metadata(1).flat()]);
     const second = block(encoder, fields, metadata(2));
     expect(decoder.decode(second)).toEqual([...flat(fields), ...metadata(2).flat()]);
