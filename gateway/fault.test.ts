@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { killAll, NodeProcess } from './test-support/child-process';
+import { killAll, NodeProcess } from '../shared-kit/test-support/node-process';
 import { compileProject, type CompiledProject } from './test-support/compiled-project';
 import { errorReason, type JsonBody } from './test-support/http-client';
 
@@ -36,8 +36,8 @@ async function freePort(): Promise<number> {
 
 /** An echo backend process; resolves once it listens. */
 async function startEcho(name: string, port = 0): Promise<{ proc: NodeProcess; port: number; listeningAt: number }> {
-  const proc = new NodeProcess(name, path.join(project.dir, 'gateway', 'test-support', 'echo-backend-main.js'), ['--port', String(port)]);
-  const m = await proc.waitForLine(/^listening (\d+)$/);
+  const proc = new NodeProcess(path.join(project.dir, 'gateway', 'test-support', 'echo-backend-main.js'), ['--port', String(port)]);
+  const m = await proc.waitFor(/^listening (\d+)$/);
   return { proc, port: Number(m[1]), listeningAt: Date.now() };
 }
 
@@ -49,7 +49,7 @@ async function startGateway(name: string, config: object): Promise<{ proc: NodeP
   // default) would answer them 429 and hide the resilience behaviour these tests measure.
   const base = { port, auth: { mode: 'off' }, rateLimit: { enabled: false }, logLevel: process.env.FAULT_DEBUG ? 'info' : 'warn' };
   writeFileSync(file, JSON.stringify({ ...base, ...config }));
-  const proc = new NodeProcess(name, path.join(project.dir, 'gateway', 'main.js'), ['--config', file]);
+  const proc = new NodeProcess(path.join(project.dir, 'gateway', 'main.js'), ['--config', file]);
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 20_000;
   for (;;) {
@@ -58,7 +58,7 @@ async function startGateway(name: string, config: object): Promise<{ proc: NodeP
       () => 0,
     );
     if (status === 200) return { proc, url };
-    if (!proc.alive || Date.now() > until) throw new Error(`${name} not ready (${status}): ${proc.lines.join('\n')}\n${proc.stderr}`);
+    if (!proc.alive || Date.now() > until) throw new Error(`${name} not ready (${status}): ${proc.lines.join('\n')}`);
     await sleep(50);
   }
 }
@@ -232,7 +232,7 @@ describe('fault tests with real processes', () => {
     const res = await fetch(`${gateway.url}/v1/slow?delayMs=5000`);
     const took = Date.now() - started;
     const body = (await res.json()) as JsonBody;
-    const cancelled = await a.proc.waitForLine(/^cancelled \/acme\.echo\.v1\.EchoService\/Slow$/, 2000).then(() => Date.now() - started);
+    const cancelled = await a.proc.waitFor(/^cancelled \/acme\.echo\.v1\.EchoService\/Slow$/, 2000).then(() => Date.now() - started);
     console.log(
       `slow method, deadline 300 ms: ${res.status} ${errorReason(body)} after ${took} ms; the service saw the cancellation ${cancelled} ms after the request`,
     );

@@ -1,9 +1,11 @@
 /**
  * A compiled entry file run as its own node process for tests that need a real process (the
  * gRPC instrumentation patches `require`, which jest's module system bypasses): its output by
- * lines, waiting for a line, and a clean stop.
+ * lines (stdout and stderr), waiting for a line, a clean stop or a kill, and its resident memory.
+ * Every process started is stopped by stopAll() or killed by killAll() (call one in afterAll).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 const running = new Set<NodeProcess>();
 
@@ -13,7 +15,7 @@ export class NodeProcess {
   private readonly waiters = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(main: string, args: string[], env: Record<string, string | undefined>) {
+  constructor(main: string, args: readonly string[], env: Record<string, string | undefined> = {}) {
     this.proc = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     running.add(this);
     const collect = (stream: NodeJS.ReadableStream): void => {
@@ -35,6 +37,14 @@ export class NodeProcess {
         for (const wake of this.waiters) wake();
       }),
     );
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  get alive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
   /** The first match of `re` in the output, waiting up to `timeoutMs` (fails showing the output). */
@@ -69,9 +79,19 @@ export class NodeProcess {
     return Number(m[1]);
   }
 
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) this.proc.kill(signal);
+  }
+
+  /** Resident set size in bytes, from /proc (Linux). */
+  rssBytes(): number {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  }
+
   /** SIGTERM, then the exit (SIGKILL if it takes longer than `timeoutMs`). */
   async stop(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
+    this.kill('SIGTERM');
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
     try {
       return await this.exited;
@@ -84,4 +104,11 @@ export class NodeProcess {
 /** Kills whatever a failed test left running (afterAll). */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()));
+}
+
+/** Kills (SIGKILL) every process still running and waits for them. */
+export async function killAll(): Promise<void> {
+  const all = [...running];
+  for (const p of all) p.kill('SIGKILL');
+  await Promise.all(all.map((p) => p.exited));
 }
