@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ReadyMessage } from './ipc';
 import type { WindowStats } from './process-stats';
+import { freePort } from '../shared-kit/free-port';
 
 /** A measured server process: a forked Node child (ipc.ts Child) or a peer binary. */
 export interface MeasuredProcess {
@@ -52,14 +53,6 @@ function cpuUs(pid: number): { user: number; system: number } {
 function rssBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
   return match ? Number(match[1]) * 1024 : 0;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function waitForPort(port: number, proc: ChildProcess, name: string): Promise<void> {

@@ -7,11 +7,11 @@
  * to recover) are printed with each test.
  */
 import { writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { killAll, NodeProcess } from '../shared-kit/test-support/node-process';
 import { compileProject, type CompiledProject } from './test-support/compiled-project';
 import { errorReason, type JsonBody } from './test-support/http-client';
+import { freePort } from '../shared-kit/free-port';
 
 const ECHO = 'acme.echo.v1.EchoService';
 const SHAPES = 'acme.conformance.v1.ShapesService';
@@ -24,15 +24,6 @@ afterAll(async () => {
   await killAll();
   project?.remove();
 });
-
-/** A loopback port free right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** An echo backend process; resolves once it listens. */
 async function startEcho(name: string, port = 0): Promise<{ proc: NodeProcess; port: number; listeningAt: number }> {

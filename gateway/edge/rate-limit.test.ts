@@ -4,13 +4,13 @@
  * (installed by .ci/run; skipped with a message only where redis-server is absent locally).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolveConfig } from '../config';
 import { compose, type Call } from '../pipeline';
 import { GatewayError, type Route } from '../transcode';
 import { memoryBucketStore, rateLimitInterceptor, routeLimit, type BucketStore } from './rate-limiting';
 import { takeFrom } from './rate-limit-store';
 import { redisBucketStore } from './rate-limit-redis';
+import { freePort } from '../../shared-kit/free-port';
 
 const route = (service: string, name: string, rateLimit?: { requestsPerMinute: number; burst: number }) =>
   ({ rpc: { service, name, policy: { successStatus: 200, public: true, roles: [], rateLimit } } }) as unknown as Route;
@@ -175,14 +175,3 @@ if (!hasRedis) {
     expect(recovered).toBe(true);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
