@@ -6,7 +6,7 @@
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { ContentServiceClient, PostStatus, type Post } from '../gen/acme/content/v1/content';
-import { Role, UserServiceClient } from '../gen/acme/user/v1/user';
+import { Role, User, UserServiceClient } from '../gen/acme/user/v1/user';
 import { encodePageToken, silentLogger, type RunningService } from './kit';
 import { startContentService } from './content/main';
 import { bearer, call, callError, tempDir } from './test-support';
@@ -50,11 +50,7 @@ describe('services under attack', () => {
   const createPost = (who: Who, title = 't') => callError(c.createPost.bind(c), { post: post(title) }, bearer(who.token));
   const listUsers = (who: Who) => callError(u.listUsers.bind(u), { pageSize: 1, pageToken: '' }, bearer(who.token));
   const setRole = (by: Who, id: bigint, role: Role) =>
-    call(
-      u.updateUser.bind(u),
-      { user: { id, email: '', displayName: '', role, createTime: undefined, updateTime: undefined }, updateMask: ['role'] },
-      bearer(by.token),
-    );
+    call(u.updateUser.bind(u), { user: User.fromPartial({ id, role }), updateMask: ['role'] }, bearer(by.token));
   const reason = (err: { decoded?: { errorInfo?: { reason: string } } }) => err.decoded?.errorInfo?.reason;
   /** Waits out the revocation window, so the other service's cached state has expired. */
   const afterWindow = () => new Promise((r) => setTimeout(r, WINDOW_MS + 50));
@@ -140,7 +136,7 @@ describe('services under attack', () => {
       await call(
         u.updateUser.bind(u),
         {
-          user: { id: admin.id, email: 'boss@example.com', displayName: '', role: 0, createTime: undefined, updateTime: undefined },
+          user: User.fromPartial({ id: admin.id, email: 'boss@example.com' }),
           updateMask: ['email'],
         },
         bearer(admin.token),

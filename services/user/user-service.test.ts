@@ -1,6 +1,6 @@
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { Role, UserServiceClient, type CreateUserResponse } from '../../gen/acme/user/v1/user';
+import { Role, User, UserServiceClient, type CreateUserResponse } from '../../gen/acme/user/v1/user';
 import { bearer, call, callError, forgeToken, tempDir } from '../test-support';
 import { healthStatus, reflectionServices } from '../test-support/grpc-probes';
 import { silentLogger, type RunningService } from '../kit';
@@ -69,6 +69,13 @@ describe('UserService over gRPC', () => {
     it('makes USER_ADMIN_EMAILS addresses admins', async () => {
       const read = await call(client.getUser.bind(client), { id: admin.id }, bearer(admin.token));
       expect(read.user!.role).toBe(Role.ROLE_ADMIN);
+    });
+
+    it("starts an account with no posts (the counts come from the content service's events)", async () => {
+      const read = await call(client.getUser.bind(client), { id: alice.id }, bearer(bob.token));
+      expect(read.user).toMatchObject({ postCount: 0, publishedPostCount: 0 });
+      const listed = await call(client.listUsers.bind(client), { pageSize: 10, pageToken: '' }, bearer(bob.token));
+      expect(listed.users.every((u) => u.postCount === 0 && u.publishedPostCount === 0)).toBe(true);
     });
 
     it('refuses a taken email in any case with ALREADY_EXISTS', async () => {
@@ -187,7 +194,7 @@ describe('UserService over gRPC', () => {
   describe('UpdateUser', () => {
     type Patch = { id: bigint; email?: string; displayName?: string; role?: Role };
     const request = (user: Patch, paths: string[]) => ({
-      user: { email: '', displayName: '', role: Role.ROLE_UNSPECIFIED, createTime: undefined, updateTime: undefined, ...user },
+      user: User.fromPartial(user),
       updateMask: paths,
     });
     const update = (token: string, user: Patch, paths: string[]) => callError(client.updateUser.bind(client), request(user, paths), bearer(token));

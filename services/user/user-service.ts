@@ -163,6 +163,8 @@ function toUser(user: UserRecord, viewer: Caller | undefined): User {
     role: user.role,
     createTime: toTimestamp(user.createTime),
     updateTime: toTimestamp(user.updateTime),
+    postCount: user.postCount,
+    publishedPostCount: user.publishedPostCount,
   };
 }
 

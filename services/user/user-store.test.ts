@@ -14,7 +14,13 @@ describe.each(testBackends())('UserStore on $name', ({ databaseUrl }) => {
     const now = new Date();
     return { id: nextId(), email, displayName: email.split('@')[0], bootstrapAdmin, passwordHash: 'h', createTime: now, updateTime: now };
   };
-  const stored = ({ bootstrapAdmin: _, ...rec }: NewUser, role = Role.ROLE_USER): UserRecord => ({ ...rec, role, tokenVersion: 1 });
+  const stored = ({ bootstrapAdmin: _, ...rec }: NewUser, role = Role.ROLE_USER): UserRecord => ({
+    ...rec,
+    role,
+    tokenVersion: 1,
+    postCount: 0,
+    publishedPostCount: 0,
+  });
 
   beforeAll(async () => {
     db = await openDatabase({ databaseUrl, pgliteDir: dir.path, schema, migrations: userMigrations });

@@ -27,6 +27,15 @@ export const userMigrations: readonly Migration[] = [
     // Tokens carry the version they were issued at; bumping it revokes them (see kit/revocation.ts).
     sql: `ALTER TABLE users ADD COLUMN token_version bigint NOT NULL DEFAULT 1;`,
   },
+  {
+    version: 3,
+    name: 'post counts',
+    // Kept from the content service's post events (post-count-consumer.ts), never written by an RPC.
+    sql: `
+      ALTER TABLE users ADD COLUMN post_count integer NOT NULL DEFAULT 0;
+      ALTER TABLE users ADD COLUMN published_post_count integer NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** One stored account. */
@@ -40,10 +49,14 @@ export interface UserRecord {
   updateTime: Date;
   /** Bumped whenever the role changes: tokens issued at an older version are refused. */
   tokenVersion: number;
+  /** The account's posts in the content service (drafts and published), from its post events. */
+  postCount: number;
+  /** Of those, the published ones. */
+  publishedPostCount: number;
 }
 
 /** A new account; `bootstrapAdmin` asks for the admin role, granted only while no admin exists. */
-export type NewUser = Omit<UserRecord, 'tokenVersion' | 'role'> & { bootstrapAdmin: boolean };
+export type NewUser = Omit<UserRecord, 'tokenVersion' | 'role' | 'postCount' | 'publishedPostCount'> & { bootstrapAdmin: boolean };
 
 /** The fields an update may change. */
 export type UserChanges = Partial<Pick<UserRecord, 'email' | 'displayName' | 'role'>>;
@@ -51,7 +64,7 @@ export type UserChanges = Partial<Pick<UserRecord, 'email' | 'displayName' | 'ro
 /** Returned instead of a record when the email belongs to another account. */
 export const EMAIL_TAKEN = 'email_taken' as const;
 
-const COLUMNS = 'id, email, display_name, role, password_hash, create_time, update_time, token_version';
+const COLUMNS = 'id, email, display_name, role, password_hash, create_time, update_time, token_version, post_count, published_post_count';
 const CHANGE_COLUMNS: Record<keyof UserChanges, string> = { email: 'email', displayName: 'display_name', role: 'role' };
 
 /** Repository over the `users` table. */
@@ -146,5 +159,7 @@ function toRecord(row: Row): UserRecord {
     createTime: new Date(row.create_time as Date),
     updateTime: new Date(row.update_time as Date),
     tokenVersion: Number(row.token_version),
+    postCount: Number(row.post_count),
+    publishedPostCount: Number(row.published_post_count),
   };
 }

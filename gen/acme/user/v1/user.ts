@@ -50,7 +50,17 @@ export interface User {
     | Timestamp
     | undefined;
   /** When the account last changed. */
-  updateTime: Timestamp | undefined;
+  updateTime:
+    | Timestamp
+    | undefined;
+  /**
+   * Posts the account has in the content service, drafts and published. Kept by the user
+   * service from the content service's post events: eventually consistent (usually within
+   * milliseconds), never counting an event twice.
+   */
+  postCount: number;
+  /** Of post_count, the published ones. */
+  publishedPostCount: number;
 }
 
 /** Sign-up data. */
@@ -189,7 +199,16 @@ export interface JsonWebKey {
 }
 
 function createBaseUser(): User {
-  return { id: 0n, email: "", displayName: "", role: 0, createTime: undefined, updateTime: undefined };
+  return {
+    id: 0n,
+    email: "",
+    displayName: "",
+    role: 0,
+    createTime: undefined,
+    updateTime: undefined,
+    postCount: 0,
+    publishedPostCount: 0,
+  };
 }
 
 export const User: MessageFns<User> = {
@@ -214,6 +233,12 @@ export const User: MessageFns<User> = {
     }
     if (message.updateTime !== undefined) {
       Timestamp.encode(message.updateTime, writer.uint32(50).fork()).join();
+    }
+    if (message.postCount !== 0) {
+      writer.uint32(56).int32(message.postCount);
+    }
+    if (message.publishedPostCount !== 0) {
+      writer.uint32(64).int32(message.publishedPostCount);
     }
     return writer;
   },
@@ -279,6 +304,22 @@ export const User: MessageFns<User> = {
             message.updateTime = Timestamp.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.postCount = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.publishedPostCount = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -306,6 +347,8 @@ export const User: MessageFns<User> = {
     message.updateTime = (object.updateTime !== undefined && object.updateTime !== null)
       ? Timestamp.fromPartial(object.updateTime)
       : undefined;
+    message.postCount = object.postCount ?? 0;
+    message.publishedPostCount = object.publishedPostCount ?? 0;
     return message;
   },
 };
