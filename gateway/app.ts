@@ -10,6 +10,7 @@ import { activeTelemetry } from '../shared-kit';
 import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from './config';
 import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
+import { registerCors } from './edge/cors';
 import { createBucketStore, rateLimitInterceptor } from './edge/rate-limiting';
 import { registerProbes } from './http/probes';
 import { applyServerLimits, serverLimitOptions } from './http/server-limits';
@@ -149,6 +150,8 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     tracing?.hooks(scope);
     metrics.hooks(scope);
     requestLog(scope, metrics.routeOf);
+    // After the log and metrics hooks (a preflight is a request too), before the catch-all route could answer 405.
+    registerCors(scope, config.cors);
     await scope.register(transcodingPlugin, transcoding);
   });
   app.addHook('onReady', () => {

@@ -13,6 +13,7 @@ import { COMPAT_PRESETS, type CompatPreset } from './compat-presets';
 import type { StreamFormat } from './http/stream-writer';
 import { LOG_FORMATS, parseLogFormat, type LogFormat } from '../shared-kit';
 import { DEFAULT_FORWARDED_HEADERS } from './upstream/metadata';
+import { corsConfigProblem, DEFAULT_CORS, type CorsConfig } from './edge/cors';
 
 /** How the gateway checks callers' bearer tokens. */
 export interface AuthConfig {
@@ -142,6 +143,8 @@ export interface GatewayConfig {
   readonly limits: LimitsConfig;
   /** Rate limits; see RateLimitConfig. */
   readonly rateLimit: RateLimitConfig;
+  /** Cross-origin access from browsers; off (no origins) by default. See edge/cors.ts CorsConfig. */
+  readonly cors: CorsConfig;
   /** Address to listen on (loopback by default). */
   readonly host: string;
   /** Port to listen on; 0 picks a free one. */
@@ -268,6 +271,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     redisUrl: 'redis://127.0.0.1:6379',
     onStoreFailure: 'open',
   },
+  cors: DEFAULT_CORS,
   upstreams: {},
   transport: 'h2',
   auth: { mode: 'jwt', jwks: 'rpc:/acme.user.v1.UserService/GetJwks', issuer: 'acme-user', audience: 'acme' },
@@ -307,8 +311,9 @@ export class ConfigError extends Error {}
 
 /** A partial config, as from a file or a caller; nested objects may be partial too. */
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
-export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit'>> & {
+export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit' | 'cors'>> & {
   limits?: Mutable<LimitsConfig>;
+  cors?: Mutable<CorsConfig>;
   rateLimit?: Mutable<RateLimitConfig>;
   auth?: Mutable<AuthConfig>;
   resilience?: ResilienceOverride & { overrides?: Record<string, ResilienceOverride> };
@@ -332,6 +337,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     json: { ...DEFAULT_CONFIG.json, ...preset.json, ...stripUndefined(input.json ?? {}) },
     limits: { ...DEFAULT_CONFIG.limits, ...stripUndefined(input.limits ?? {}) },
     rateLimit: { ...DEFAULT_CONFIG.rateLimit, ...stripUndefined(input.rateLimit ?? {}) },
+    cors: { ...DEFAULT_CONFIG.cors, ...stripUndefined(input.cors ?? {}) },
     resilience: {
       ...mergePolicy(DEFAULT_CONFIG.resilience, input.resilience ?? {}),
       overrides: input.resilience?.overrides ?? {},
@@ -380,6 +386,14 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(rl.store === 'memory' || rl.store === 'redis', 'rateLimit.store', '"memory" or "redis"');
   expect(rl.onStoreFailure === 'open' || rl.onStoreFailure === 'closed', 'rateLimit.onStoreFailure', '"open" or "closed"');
   expect(Array.isArray(rl.trustedProxies) && rl.trustedProxies.every((h) => typeof h === 'string'), 'rateLimit.trustedProxies', 'a list of addresses');
+  const cors = merged.cors;
+  for (const k of Object.keys(cors)) expect(k in DEFAULT_CONFIG.cors, `cors.${k}`, 'a known option');
+  expect(typeof cors.credentials === 'boolean', 'cors.credentials', 'true or false');
+  for (const k of ['origins', 'methods', 'allowedHeaders', 'exposedHeaders'] as const) {
+    expect(Array.isArray(cors[k]) && cors[k].every((h) => typeof h === 'string'), `cors.${k}`, 'a list of strings');
+  }
+  const corsProblem = corsConfigProblem(cors);
+  if (corsProblem) throw new ConfigError(`option "cors": ${corsProblem}`);
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
   expect(
