@@ -8,9 +8,10 @@ import * as path from 'node:path';
 export const TARGETS = ['gateway-h2', 'gateway-grpc-js', 'proxy', 'direct'] as const;
 /**
  * Targets measured only when named: `gateway-h2-w2` is gateway-h2 with --workers 2 (a cluster
- * primary and 2 workers); `grpc-gateway` is the Go peer (needs --peers, the default there).
+ * primary and 2 workers); `grpc-gateway` is the Go peer (needs --peers, the default there);
+ * `gateway-h2-base` is gateway-h2 built from another checkout (needs --baseline, the default there).
  */
-export const EXTRA_TARGETS = ['gateway-h2-w2', 'grpc-gateway'] as const;
+export const EXTRA_TARGETS = ['gateway-h2-w2', 'grpc-gateway', 'gateway-h2-base'] as const;
 /** The targets a run with the Go peers measures unless --targets names others. */
 export const PEER_TARGETS = ['gateway-h2', 'grpc-gateway'] as const;
 /** Targets that need our own backend and acme.echo.v1 (not available with the Go backend). */
@@ -42,6 +43,11 @@ export interface BenchOptions {
    * With it the backend is the Go one (bench.v1) and `grpc-gateway` can be measured.
    */
   peersDir: string | undefined;
+  /**
+   * Another checkout of the project, built (`npm run build`), to measure against in the same run
+   * (--baseline=DIR, BENCH_BASELINE): target `gateway-h2-base` runs DIR/dist/bench/gateway-server.js.
+   */
+  baselineDir: string | undefined;
   /** Where the JSON results go (--out). */
   out: string;
   quick: boolean;
@@ -52,7 +58,8 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup=S] [--reps=N]
   [--connections=32,256] [--cases=1,2,3,4,6] [--targets=${TARGETS.join(',')}] (also ${EXTRA_TARGETS.join(',')})
   [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--gateway-node-args="FLAGS"] [--out=FILE]
-  [--peers=DIR]  Go backend + grpc-gateway peer (targets ${PEER_TARGETS.join(',')}, cases 1,2,3,6)`;
+  [--peers=DIR]  Go backend + grpc-gateway peer (targets ${PEER_TARGETS.join(',')}, cases 1,2,3,6)
+  [--baseline=DIR]  A/B: gateway-h2 against gateway-h2-base, built in the checkout DIR`;
 
 /** Parses argv and the BENCH_* environment into options. */
 export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -76,6 +83,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     'gateway-node-args',
     'out',
     'peers',
+    'baseline',
     'help',
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
@@ -97,7 +105,10 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
 
   const peersRaw = flags.get('peers') ?? env.BENCH_PEERS;
   const peersDir = peersRaw ? path.resolve(peersRaw) : undefined;
-  const targets = list('targets', 'BENCH_TARGETS', (peersDir ? PEER_TARGETS : TARGETS).join(','));
+  const baselineRaw = flags.get('baseline') ?? env.BENCH_BASELINE;
+  const baselineDir = baselineRaw ? path.resolve(baselineRaw) : undefined;
+  const defaultTargets = baselineDir ? ['gateway-h2', 'gateway-h2-base'] : peersDir ? PEER_TARGETS : TARGETS;
+  const targets = list('targets', 'BENCH_TARGETS', defaultTargets.join(','));
   const targetNames: readonly string[] = [...TARGETS, ...EXTRA_TARGETS];
   for (const t of targets) if (!targetNames.includes(t)) throw new Error(`unknown target "${t}" (${targetNames.join(', ')})`);
   if (peersDir) {
@@ -105,6 +116,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   } else if (targets.includes('grpc-gateway')) {
     throw new Error('target "grpc-gateway" needs --peers=DIR (or BENCH_PEERS)');
   }
+  if (targets.includes('gateway-h2-base') && !baselineDir) throw new Error('target "gateway-h2-base" needs --baseline=DIR (or BENCH_BASELINE)');
   const cases = list('cases', 'BENCH_CASES', peersDir ? '1,2,3,6' : '1,2,3,4,6').map(Number);
   const caseNumbers = peersDir ? [1, 2, 3, 6] : [1, 2, 3, 4, 6];
   for (const c of cases) if (!caseNumbers.includes(c)) throw new Error(`unknown case "${c}" (${caseNumbers.join(', ')})`);
@@ -125,6 +137,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     cpuProfDir: flags.get('cpu-prof') ?? env.BENCH_CPU_PROF,
     gatewayNodeArgs: (flags.get('gateway-node-args') ?? env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
     peersDir,
+    baselineDir,
     out: path.resolve(flags.get('out') ?? env.BENCH_OUT ?? path.join(REPO_ROOT, 'bench', 'results', 'latest.json')),
     quick,
   };

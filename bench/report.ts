@@ -292,3 +292,52 @@ export function routesTable(r: RouteBenchResult): string {
     1,
   );
 }
+
+/**
+ * Same-run A/B (--baseline): gateway-h2 against gateway-h2-base, paired by rep (the two windows
+ * of a rep run back to back), as ratios this/base. On a loaded machine the per-rep ratios of CPU
+ * per request are what to read; req/s moves with the neighbours' load.
+ */
+export function baselineComparison(
+  windows: WindowRecord[],
+): Array<{ caseN: number; connections: number; cpuUsA: number; cpuUsB: number; cpuRatios: number[]; cpuRatio: number; rpsRatio: number }> {
+  const out = [];
+  const perReq = (w: WindowRecord): number => (w.serverCpuUs ?? 0) / Math.max(1, w.requests);
+  const keys = new Set(windows.map((w) => `${w.caseN}|${w.connections}`));
+  for (const key of keys) {
+    const ws = windows.filter((w) => `${w.caseN}|${w.connections}` === key);
+    const pairs: Array<[WindowRecord, WindowRecord]> = [];
+    for (const b of ws.filter((w) => w.target === 'gateway-h2')) {
+      const a = ws.find((w) => w.target === 'gateway-h2-base' && w.rep === b.rep);
+      if (a && a.requests > 0 && b.requests > 0) pairs.push([a, b]);
+    }
+    if (pairs.length === 0) continue;
+    const cpuRatios = pairs.map(([a, b]) => r2(perReq(b) / perReq(a)));
+    out.push({
+      caseN: ws[0].caseN,
+      connections: ws[0].connections,
+      cpuUsA: r1(median(pairs.map(([a]) => perReq(a)))),
+      cpuUsB: r1(median(pairs.map(([, b]) => perReq(b)))),
+      cpuRatios,
+      cpuRatio: r2(median(cpuRatios)),
+      rpsRatio: r2(median(pairs.map(([a, b]) => b.requests / b.durationS / (a.requests / a.durationS)))),
+    });
+  }
+  return out;
+}
+
+export function baselineTable(cmp: ReturnType<typeof baselineComparison>): string {
+  return table(
+    ['case', 'conns', 'CPU us/req base', 'CPU us/req this', 'this/base CPU (median)', 'per rep', 'this/base req/s'],
+    cmp.map((c) => [
+      String(c.caseN),
+      String(c.connections),
+      fmt(c.cpuUsA, 1),
+      fmt(c.cpuUsB, 1),
+      `${c.cpuRatio.toFixed(2)}x`,
+      c.cpuRatios.map((x) => x.toFixed(2)).join(' '),
+      `${c.rpsRatio.toFixed(2)}x`,
+    ]),
+    2,
+  );
+}

@@ -9,6 +9,7 @@
  *                primary and 2 workers (gateway-worker.ts), CPU and RSS summed over all three
  *   proxy        hand-written Fastify + grpc-js + ts-proto proxy (proxy-server.ts)
  *   direct       the same gRPC calls straight to the backend (direct-load.ts, lean h2 client)
+ *   gateway-h2-base  gateway-h2 as built in another checkout (--baseline=DIR): same-run A/B
  *   grpc-gateway the Go peer (--peers=DIR): Go grpc-gateway; the backend is then the Go echo
  *                backend serving bench.v1 for every target (go-peers.ts)
  *
@@ -26,7 +27,18 @@ import { type MeasuredProcess, peerDescriptor, peerPaths, type PeerPaths, PeerPr
 import { checkResponses, runHttpLoad } from './http-load';
 import { Child } from './ipc';
 import type { WindowStats } from './process-stats';
-import { aggregate, checksTable, checkTargets, resultsTable, routesTable, transportComparison, transportTable, type WindowRecord } from './report';
+import {
+  aggregate,
+  baselineComparison,
+  baselineTable,
+  checksTable,
+  checkTargets,
+  resultsTable,
+  routesTable,
+  transportComparison,
+  transportTable,
+  type WindowRecord,
+} from './report';
 import { type RouteBenchResult, runRouteBench } from './route-match-bench';
 
 interface Target {
@@ -41,6 +53,7 @@ const GATEWAY_TARGETS: Partial<Record<TargetName, { transport: 'h2' | 'grpc-js';
   'gateway-h2': { transport: 'h2', workers: 1 },
   'gateway-grpc-js': { transport: 'grpc-js', workers: 1 },
   'gateway-h2-w2': { transport: 'h2', workers: 2 },
+  'gateway-h2-base': { transport: 'h2', workers: 1 },
 };
 
 /**
@@ -93,7 +106,8 @@ async function startTargets(
       const args = ['--backend', backendTarget, '--transport', transport, '--workers', String(workers)];
       if (peers) args.push('--descriptor', peers.descriptor, '--package', 'bench.v1');
       const execArgv = [...shippedNodeFlags(), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers, label)];
-      server = await Child.start(name, 'gateway-server', args, execArgv);
+      const root = name === 'gateway-h2-base' ? options.baselineDir : undefined;
+      server = await Child.start(name, 'gateway-server', args, execArgv, root);
     }
     targets.push({ name, server, baseUrl: `http://127.0.0.1:${server.ready.port}` });
   }
@@ -239,6 +253,8 @@ async function main(): Promise<void> {
   );
   console.log(resultsTable(rows));
   if (transports.length) console.log(`\ngateway transports: h2 vs grpc-js\n\n${transportTable(transports)}`);
+  const ab = baselineComparison(windows);
+  if (ab.length) console.log(`\nA/B: gateway-h2 (this checkout) vs gateway-h2-base (${options.baselineDir})\n\n${baselineTable(ab)}`);
   if (routes) console.log(`\ncase 5: route matching\n\n${routesTable(routes)}`);
   console.log(`\ntargets\n\n${checksTable(checks)}`);
   if (options.cpuProfDir)
@@ -270,6 +286,7 @@ async function main(): Promise<void> {
     routes,
     results: rows,
     transports,
+    baseline: ab,
     checks,
     problems,
     windows,
