@@ -1,7 +1,7 @@
 /**
  * Assembles the gateway from its config: descriptors → compiled routes → upstream pool →
  * each route's pipeline (edge auth → deadline → resilience → upstream call) → the Fastify
- * adapter plugin, with the probes beside it. Everything that can fail does so here, at start.
+ * adapter plugin (and the WebSocket adapter on the same routes), with the probes beside it. Everything that can fail does so here, at start.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { create, fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
@@ -14,7 +14,9 @@ import { registerCors } from './edge/cors';
 import { createBucketStore, rateLimitInterceptor } from './edge/rate-limiting';
 import { registerProbes } from './http/probes';
 import { applyServerLimits, serverLimitOptions } from './http/server-limits';
+import { StreamSlots } from './http/stream-slots';
 import { transcodingPlugin } from './http/transcoding-plugin';
+import { registerWebSocket } from './http/websocket-plugin';
 import { gatewayMetrics } from './observability/metrics';
 import { requestId, requestLog } from './observability/request-log';
 import { compileRouteHandlers, type InterceptorFactory } from './pipeline';
@@ -134,6 +136,8 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   const readiness = new Readiness(watches, guards, (s) => optional.some((k) => s === k || s.startsWith(`${k}.`)));
 
   registerProbes(app, readiness);
+  // Open streams per client: HTTP server streams and WebSocket connections share the limit.
+  const streamSlots = new StreamSlots(config.limits.maxStreamsPerClient);
   const transcoding = {
     table: routes,
     registry,
@@ -141,6 +145,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     bodyLimit: config.bodyLimit,
     maxBufferedBodyBytes: config.limits.maxBufferedBodyBytes,
     maxStreamsPerClient: config.limits.maxStreamsPerClient,
+    streamSlots,
     handlers,
     streamFormat: config.streamFormat,
   };
@@ -152,7 +157,9 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     requestLog(scope, metrics.routeOf);
     // After the log and metrics hooks (a preflight is a request too), before the catch-all route could answer 405.
     registerCors(scope, config.cors);
-    await scope.register(transcodingPlugin, transcoding);
+    // WebSocket upgrades on the same routes, through the same pipeline (http/websocket-plugin.ts).
+    const websocketHandler = config.websocket.enabled ? await registerWebSocket(scope, { ...transcoding, config: config.websocket }) : undefined;
+    await scope.register(transcodingPlugin, { ...transcoding, websocketHandler });
   });
   app.addHook('onReady', () => {
     for (const w of watches.values()) w.start();

@@ -118,6 +118,28 @@ export interface LimitsConfig {
   readonly maxStreamsPerClient: number;
 }
 
+/**
+ * WebSocket access to the transcoded routes (http/websocket-plugin.ts; README "WebSocket").
+ * Each connection is one call and holds one of the client's `limits.maxStreamsPerClient`.
+ */
+export interface WebSocketConfig {
+  /** Accept WebSocket upgrades on the routes' templates. */
+  readonly enabled: boolean;
+  /** A ping is sent this often; a peer that has not answered the previous one is cut (0 = no pings). */
+  readonly pingIntervalMs: number;
+  /** Largest message (frame payload, after reassembly) accepted; a larger one closes with 1009. */
+  readonly maxMessageBytes: number;
+  /** Sustained request messages per second per connection (token bucket; 0 = unlimited); past it 4008. */
+  readonly maxMessagesPerSecond: number;
+  /** Request messages a connection may send at once above the sustained rate (bucket size). */
+  readonly messageBurst: number;
+  /**
+   * Bytes queued on the socket for a slow reader above which the upstream stream is paused
+   * (HTTP/2 flow control); it resumes once the queue drains below half of it.
+   */
+  readonly maxBufferedBytes: number;
+}
+
 /** Token-bucket rate limits per caller (see edge/rate-limit.ts). */
 export interface RateLimitConfig {
   /** Off: no limits at all. */
@@ -145,6 +167,8 @@ export interface GatewayConfig {
   readonly rateLimit: RateLimitConfig;
   /** Cross-origin access from browsers; off (no origins) by default. See edge/cors.ts CorsConfig. */
   readonly cors: CorsConfig;
+  /** WebSocket access; see WebSocketConfig. */
+  readonly websocket: WebSocketConfig;
   /** Address to listen on (loopback by default). */
   readonly host: string;
   /** Port to listen on; 0 picks a free one. */
@@ -272,6 +296,14 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     onStoreFailure: 'open',
   },
   cors: DEFAULT_CORS,
+  websocket: {
+    enabled: true,
+    pingIntervalMs: 30_000,
+    maxMessageBytes: 1024 * 1024,
+    maxMessagesPerSecond: 1_000,
+    messageBurst: 2_000,
+    maxBufferedBytes: 1024 * 1024,
+  },
   upstreams: {},
   transport: 'h2',
   auth: { mode: 'jwt', jwks: 'rpc:/acme.user.v1.UserService/GetJwks', issuer: 'acme-user', audience: 'acme' },
@@ -311,10 +343,13 @@ export class ConfigError extends Error {}
 
 /** A partial config, as from a file or a caller; nested objects may be partial too. */
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
-export type ConfigInput = Mutable<Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit' | 'cors'>> & {
+export type ConfigInput = Mutable<
+  Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit' | 'cors' | 'websocket'>
+> & {
   limits?: Mutable<LimitsConfig>;
   cors?: Mutable<CorsConfig>;
   rateLimit?: Mutable<RateLimitConfig>;
+  websocket?: Mutable<WebSocketConfig>;
   auth?: Mutable<AuthConfig>;
   resilience?: ResilienceOverride & { overrides?: Record<string, ResilienceOverride> };
   json?: Mutable<JsonOptions>;
@@ -338,6 +373,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     limits: { ...DEFAULT_CONFIG.limits, ...stripUndefined(input.limits ?? {}) },
     rateLimit: { ...DEFAULT_CONFIG.rateLimit, ...stripUndefined(input.rateLimit ?? {}) },
     cors: { ...DEFAULT_CONFIG.cors, ...stripUndefined(input.cors ?? {}) },
+    websocket: { ...DEFAULT_CONFIG.websocket, ...stripUndefined(input.websocket ?? {}) },
     resilience: {
       ...mergePolicy(DEFAULT_CONFIG.resilience, input.resilience ?? {}),
       overrides: input.resilience?.overrides ?? {},
@@ -394,6 +430,12 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   }
   const corsProblem = corsConfigProblem(cors);
   if (corsProblem) throw new ConfigError(`option "cors": ${corsProblem}`);
+  for (const [k, v] of Object.entries(merged.websocket)) {
+    const ok = k === 'enabled' ? typeof v === 'boolean' : k in DEFAULT_CONFIG.websocket && Number.isInteger(v) && (v as number) >= 0;
+    expect(ok, `websocket.${k}`, k === 'enabled' ? 'true or false' : 'a known option, an integer >= 0');
+  }
+  expect(merged.websocket.maxMessageBytes > 0, 'websocket.maxMessageBytes', 'an integer > 0 (bytes)');
+  expect(merged.websocket.messageBurst >= 1, 'websocket.messageBurst', 'an integer >= 1');
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
   expect(

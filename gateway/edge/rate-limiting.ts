@@ -3,7 +3,7 @@ import type { RateLimitConfig } from '../config';
 import { memoryBucketStore, type BucketStore } from './rate-limit-store';
 
 export { rateLimitInterceptor, routeLimit } from './rate-limit';
-export { memoryBucketStore, type BucketStore } from './rate-limit-store';
+export { memoryBucketStore, takeFrom, type BucketStore } from './rate-limit-store';
 
 /** The store `config` names; Redis is loaded only when configured. */
 export function createBucketStore(config: RateLimitConfig): BucketStore {

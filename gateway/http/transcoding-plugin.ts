@@ -9,6 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebsocketHandler } from '@fastify/websocket';
 import type { Registry } from '@bufbuild/protobuf';
 import type { Call, Handler } from '../pipeline';
 import { GatewayError, upstreamStatusJson, type Route, type RouteTable } from '../transcode';
@@ -19,6 +20,7 @@ import { createBodyReader } from './body-reader';
 import { errorReply } from './error-reply';
 import { warnSummarized } from '../observability/failure-summary';
 import { httpStatusFromCode } from './status-map';
+import { StreamSlots } from './stream-slots';
 import { StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
 import { gatewayStatusJson } from '../transcode';
 
@@ -31,10 +33,14 @@ export interface TranscodingOptions {
   readonly maxBufferedBodyBytes: number;
   /** Open server streams per client address at once; beyond it 429 TOO_MANY_STREAMS. */
   readonly maxStreamsPerClient: number;
+  /** The per-client stream counter, when shared with another adapter (WebSocket); else one of its own. */
+  readonly streamSlots?: StreamSlots;
   /** Each route's compiled pipeline (compileRouteHandlers), ending in its upstream call. */
   readonly handlers: ReadonlyMap<Route, Handler>;
   /** Framing of JSON server streams when the client does not ask for SSE (config `streamFormat`). */
   readonly streamFormat?: StreamFormat;
+  /** Serves WebSocket upgrades on the GET catch-all (websocket-plugin.ts); none when WebSocket is off. */
+  readonly websocketHandler?: WebsocketHandler;
 }
 
 const NO_BODY_STATUSES = new Set([204, 205, 304]);
@@ -58,20 +64,10 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     void reply.code(r.httpStatus).headers(headers).serializer(asIs).send(JSON.stringify(r.status));
   };
 
-  // Open server streams (watches) per client address: each holds an upstream stream and a
-  // socket for as long as the client likes, so one client may not hold more than its share.
-  const streamsByClient = new Map<string, number>();
+  // Open server streams (watches) per client address, shared with the WebSocket adapter.
+  const slots = options.streamSlots ?? new StreamSlots(options.maxStreamsPerClient);
   const holdStreamSlot = (client: string, reply: FastifyReply): void => {
-    const open = streamsByClient.get(client) ?? 0;
-    if (open >= options.maxStreamsPerClient) {
-      throw new GatewayError('TOO_MANY_STREAMS', `at most ${options.maxStreamsPerClient} open streams per client`);
-    }
-    streamsByClient.set(client, open + 1);
-    reply.raw.once('close', () => {
-      const left = (streamsByClient.get(client) ?? 1) - 1;
-      if (left <= 0) streamsByClient.delete(client);
-      else streamsByClient.set(client, left);
-    });
+    reply.raw.once('close', slots.acquire(client));
   };
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -189,7 +185,14 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
   });
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
   app.setNotFoundHandler((request, reply) => handler(request, reply).catch((err: unknown) => sendError(reply, err)));
-  app.route({ method: app.supportedMethods as string[], url: '/*', handler });
+  const methods = app.supportedMethods as string[];
+  if (options.websocketHandler === undefined) {
+    app.route({ method: methods, url: '/*', handler });
+  } else {
+    // @fastify/websocket upgrades only on GET routes: GET gets a route of its own.
+    app.route({ method: methods.filter((m) => m !== 'GET'), url: '/*', handler });
+    app.route({ method: 'GET', url: '/*', handler, wsHandler: options.websocketHandler });
+  }
 }
 
 /**

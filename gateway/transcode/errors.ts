@@ -56,6 +56,10 @@ export const Reasons = {
   TOO_MANY_STREAMS: { code: Code.RESOURCE_EXHAUSTED },
   RATE_LIMITED: { code: Code.RESOURCE_EXHAUSTED },
   INVALID_TIMEOUT: { code: Code.INVALID_ARGUMENT },
+  /** A WebSocket connection sent request messages faster than `websocket.maxMessagesPerSecond`. */
+  MESSAGE_RATE_LIMITED: { code: Code.RESOURCE_EXHAUSTED },
+  /** A WebSocket request message where the call takes none (a second one to a unary or server-streaming method). */
+  UNEXPECTED_MESSAGE: { code: Code.INVALID_ARGUMENT },
   BODY_TOO_LARGE: { code: Code.RESOURCE_EXHAUSTED, httpStatus: 413 },
   UNSUPPORTED_MEDIA_TYPE: { code: Code.INVALID_ARGUMENT, httpStatus: 415 },
   UNAUTHENTICATED: { code: Code.UNAUTHENTICATED },
