@@ -1,7 +1,8 @@
 /**
  * Assembles the gateway from its config: descriptors → compiled routes → upstream pool →
- * each route's pipeline (edge auth → deadline → resilience → upstream call) → the Fastify
- * adapter plugin (and the WebSocket adapter on the same routes), with the probes beside it. Everything that can fail does so here, at start.
+ * each route's pipeline (edge auth → deadline → resilience → upstream call, or a local
+ * handler for a `local` service) → the Fastify adapter plugin (and the WebSocket adapter on
+ * the same routes), with the probes beside it. Everything that can fail does so here, at start.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { create, fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
@@ -83,11 +84,11 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
 
   for (const warning of routes.warnings) app.log.warn(`route: ${warning}`);
 
-  const serviceNames = upstreams.services.map((s) => s.typeName);
+  const serviceNames = upstreams.remote.map((s) => s.typeName);
   const guards = createGuards(serviceNames, config.resilience, (s) => upstreams.get(s), app.log);
 
-  // The pipeline, outermost first. Later policies (tracing, metrics, rate limits, local BFF
-  // handlers) take their place here; see pipeline/README.md.
+  // The pipeline, outermost first: the edge policies (every route), then the upstream side
+  // (routes to remote services, and the upstream calls of local handlers); see pipeline/README.md.
   // Tracing (observability/tracing.ts) is loaded and composed only when telemetry exports.
   const telemetry = activeTelemetry();
   const tracing = telemetry.enabled
@@ -96,17 +97,17 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
       })
     : undefined;
   const metrics = gatewayMetrics(guards, telemetry.enabled ? telemetry.stats : undefined);
-  const interceptors: InterceptorFactory[] = tracing ? [tracing.server, metrics.server] : [metrics.server];
+  const edge: InterceptorFactory[] = tracing ? [tracing.server, metrics.server] : [metrics.server];
   if (config.auth.mode === 'off') {
     app.log.warn('auth is OFF: bearer tokens are forwarded unchecked (services still verify them). Use only for local development.');
   } else {
     const { createAuthorizer, authInterceptor } = require('./edge') as typeof import('./edge');
     const auth = authInterceptor(createAuthorizer(config.auth, rpcJwksFetcher(config.auth.jwks, upstreams, files)));
-    interceptors.push(tracing ? tracing.stage('auth', auth) : auth);
+    edge.push(tracing ? tracing.stage('auth', auth) : auth);
   }
   // Rate limits after auth, so an authenticated caller is counted by its verified subject.
   const bucketStore = createBucketStore(config.rateLimit);
-  interceptors.push(
+  edge.push(
     rateLimitInterceptor(config.rateLimit, bucketStore, config.auth.mode === 'jwt', (err) => {
       app.log.warn({ err }, `rate-limit store failed; failing ${config.rateLimit.onStoreFailure}`);
     }),
@@ -115,12 +116,24 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     // Requests that break their buf.validate rules are refused here, before any upstream work.
     const { validationInterceptor } = require('./edge/request-validation') as typeof import('./edge/request-validation');
     const skip = config.skipValidation;
-    interceptors.push(validationInterceptor(registry, (s) => skip.some((k) => s === k || s.startsWith(`${k}.`))));
+    edge.push(validationInterceptor(registry, (s) => skip.some((k) => s === k || s.startsWith(`${k}.`))));
   }
-  interceptors.push(deadlineInterceptor(config.resilience), resilienceInterceptor(config.resilience, guards));
-  if (tracing) interceptors.push(tracing.client);
-  interceptors.push(metrics.upstream);
-  const handlers = compileRouteHandlers(routes.routes, interceptors, upstreamHandlers(upstreams));
+  edge.push(deadlineInterceptor(config.resilience));
+  const upstreamSide: InterceptorFactory[] = [resilienceInterceptor(config.resilience, guards)];
+  if (tracing) upstreamSide.push(tracing.client);
+  upstreamSide.push(metrics.upstream);
+  const local = new Set(upstreams.local.map((s) => s.typeName));
+  const remoteRoutes = routes.routes.filter((r) => !local.has(r.rpc.service));
+  const handlers = new Map(compileRouteHandlers(remoteRoutes, [...edge, ...upstreamSide], upstreamHandlers(upstreams)));
+  if (local.size > 0) {
+    // Local services (gateway/bff/): the same edge policies; their innermost handler answers
+    // in-process and calls upstream methods through the upstream side of the pipeline.
+    const { LOCAL_SERVICES, localHandlers, upstreamRpcs } = require('./bff') as typeof import('./bff');
+    const rpcs = upstreamRpcs(compileRouteHandlers(remoteRoutes, upstreamSide, upstreamHandlers(upstreams)), config.resilience, app.log);
+    const last = localHandlers(upstreams.local, routes.routes, LOCAL_SERVICES, { rpcs, registry, config, log: app.log });
+    const localRoutes = routes.routes.filter((r) => local.has(r.rpc.service));
+    for (const [route, handler] of compileRouteHandlers(localRoutes, edge, last)) handlers.set(route, handler);
+  }
 
   const watches = new Map<string, HealthWatch>();
   for (const service of serviceNames) {
@@ -197,7 +210,7 @@ function rpcJwksFetcher(source: string, upstreams: UpstreamPool, files: ReturnTy
   const service = files.getService(serviceName);
   const method = service?.methods.find((m) => m.name === methodName);
   if (!service || !method) throw new Error(`auth.jwks: ${source} names no method in the descriptor set`);
-  if (!upstreams.services.includes(service)) {
+  if (!upstreams.remote.includes(service)) {
     throw new Error(`auth.jwks: ${source} needs an upstream for ${service.typeName}; configure one, or pass --jwks <url> or --auth off`);
   }
   const transport = upstreams.get(service.typeName);

@@ -160,6 +160,17 @@ export interface RateLimitConfig {
   readonly onStoreFailure: 'open' | 'closed';
 }
 
+/** The aggregation endpoints the gateway serves itself (gateway/bff/, package acme.bff.v1 mapped to `local`). */
+export interface BffConfig {
+  /**
+   * Deadline of each part of an aggregated answer (the user, the posts, a count), in ms, within
+   * the request's own: a part gets the smallest of this, its upstream method's timeoutMs and
+   * the request's deadline less a reserve to answer in. A secondary part past it is reported
+   * in `partial_failures` (DEADLINE_EXCEEDED) and the answer is still 200.
+   */
+  readonly partTimeoutMs: number;
+}
+
 export interface GatewayConfig {
   /** Server timeouts and caps; see LimitsConfig. */
   readonly limits: LimitsConfig;
@@ -175,7 +186,10 @@ export interface GatewayConfig {
   readonly port: number;
   /** Path to a binary FileDescriptorSet (`buf build -o`), with imports. */
   readonly descriptor: string;
-  /** Upstream target per fully-qualified service name or package prefix (`acme.user.v1`). */
+  /**
+   * Upstream target per fully-qualified service name or package prefix (`acme.user.v1`). The
+   * target `local` serves the service from inside the gateway (acme.bff.v1, see gateway/bff/).
+   */
   readonly upstreams: Readonly<Record<string, string>>;
   /** gRPC client implementation: `h2` (lean, own HTTP/2 session) or `grpc-js` (@grpc/grpc-js). */
   readonly transport: 'h2' | 'grpc-js';
@@ -264,6 +278,8 @@ export interface GatewayConfig {
    * (the same as application/json, grpc-gateway) or `json-array` (one array, Envoy).
    */
   readonly streamFormat: StreamFormat;
+  /** Aggregation endpoints (acme.bff.v1); see BffConfig. */
+  readonly bff: BffConfig;
 }
 
 /** Upper bound on `workers`: beyond the cores, workers only add memory and context switches. */
@@ -336,6 +352,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   anyContentTypeAsJson: false,
   permanentHeaderPrefix: '',
   streamFormat: 'ndjson',
+  bff: { partTimeoutMs: 3_000 },
 } satisfies GatewayConfig);
 
 /** A config problem, reported at start with the option's name. */
@@ -344,8 +361,9 @@ export class ConfigError extends Error {}
 /** A partial config, as from a file or a caller; nested objects may be partial too. */
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 export type ConfigInput = Mutable<
-  Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit' | 'cors' | 'websocket'>
+  Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit' | 'cors' | 'websocket' | 'bff'>
 > & {
+  bff?: Mutable<BffConfig>;
   limits?: Mutable<LimitsConfig>;
   cors?: Mutable<CorsConfig>;
   rateLimit?: Mutable<RateLimitConfig>;
@@ -374,6 +392,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     rateLimit: { ...DEFAULT_CONFIG.rateLimit, ...stripUndefined(input.rateLimit ?? {}) },
     cors: { ...DEFAULT_CONFIG.cors, ...stripUndefined(input.cors ?? {}) },
     websocket: { ...DEFAULT_CONFIG.websocket, ...stripUndefined(input.websocket ?? {}) },
+    bff: { ...DEFAULT_CONFIG.bff, ...stripUndefined(input.bff ?? {}) },
     resilience: {
       ...mergePolicy(DEFAULT_CONFIG.resilience, input.resilience ?? {}),
       overrides: input.resilience?.overrides ?? {},
@@ -436,6 +455,8 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   }
   expect(merged.websocket.maxMessageBytes > 0, 'websocket.maxMessageBytes', 'an integer > 0 (bytes)');
   expect(merged.websocket.messageBurst >= 1, 'websocket.messageBurst', 'an integer >= 1');
+  for (const k of Object.keys(merged.bff)) expect(k in DEFAULT_CONFIG.bff, `bff.${k}`, 'a known option');
+  expect(Number.isInteger(merged.bff.partTimeoutMs) && merged.bff.partTimeoutMs > 0, 'bff.partTimeoutMs', 'an integer number of ms > 0');
   expect(typeof merged.strict === 'boolean', 'strict', 'true or false');
   expect(typeof merged.docs === 'boolean', 'docs', 'true or false');
   expect(
@@ -524,7 +545,8 @@ export const USAGE = `usage: gateway [options]   (npm run gateway -- [options])
 
   --config <file>             JSON or YAML config file (every option, see gateway/config.ts)
   --descriptor <file>         binary FileDescriptorSet with imports (default: gen/api.binpb)
-  --upstream <name>=<h:p>     upstream for a service or package, e.g. acme.user.v1=127.0.0.1:50051 (repeatable)
+  --upstream <name>=<h:p>     upstream for a service or package, e.g. acme.user.v1=127.0.0.1:50051 (repeatable);
+                              acme.bff.v1=local serves the aggregation endpoints from the gateway itself
   --host <addr>               listen address (default 127.0.0.1; env GATEWAY_HOST)
   --port <n>                  listen port, 0 for any free one (default 8080; env GATEWAY_PORT)
   --transport h2|grpc-js      upstream gRPC client (default h2)

@@ -164,7 +164,18 @@ function main(): void {
       name: 'gateway',
       entry: path.join(dist, 'gateway/main.js'),
       execArgv: ['--max-semi-space-size=8', '--max-old-space-size=1024'],
-      args: ['--upstream', `acme.user.v1=${user}`, '--upstream', `acme.content.v1=${content}`, '--shutdown-grace-ms', String(graceMs), ...args.gatewayArgs],
+      args: [
+        '--upstream',
+        `acme.user.v1=${user}`,
+        '--upstream',
+        `acme.content.v1=${content}`,
+        // The aggregation endpoints (/v1/users/{id}/profile, /v1/me/home), answered by the gateway itself.
+        '--upstream',
+        'acme.bff.v1=local',
+        '--shutdown-grace-ms',
+        String(graceMs),
+        ...args.gatewayArgs,
+      ],
     }).ready;
     started = true;
     log.info(`ready: gateway http://${gateway}  user ${user}  content ${content}`);

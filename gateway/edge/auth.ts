@@ -26,23 +26,26 @@ export function createAuthorizer(config: AuthConfig, fetchRpcJwks: JwksFetcher |
   // `exp` is required: a token that never expires can never be revoked by expiry (the services require it too).
   const verifyOptions = { issuer: config.issuer, audience: config.audience, requiredClaims: ['exp'] };
 
-  return async function authorize(route: Route, headers: Headers): Promise<void> {
+  /** Resolves with the verified token's `sub` (undefined without a token, or a token without one). */
+  return async function authorize(route: Route, headers: Headers): Promise<string | undefined> {
     const token = bearerToken(headers.authorization);
     const policy = route.rpc.policy;
     if (token === undefined) {
-      if (policy.public) return;
+      if (policy.public) return undefined;
       throw new GatewayError('UNAUTHENTICATED', 'this method needs a bearer token');
     }
     let role: unknown;
+    let subject: unknown;
     try {
       const { payload } = await jwtVerify(token, keys, verifyOptions);
       role = payload.role;
+      subject = payload.sub;
     } catch (err) {
       if (keysUnavailable(err)) {
         // Without keys the gateway cannot judge the token. A public route needs no verdict
         // from the edge (the service verifies any token it gets), so it keeps working while
         // the key source is down; a protected route cannot.
-        if (policy.public) return;
+        if (policy.public) return undefined;
         throw err instanceof GatewayError ? err : new GatewayError('UPSTREAM_UNAVAILABLE', 'cannot load the token verification keys');
       }
       throw new GatewayError('UNAUTHENTICATED', `invalid bearer token: ${describe(err)}`);
@@ -50,6 +53,7 @@ export function createAuthorizer(config: AuthConfig, fetchRpcJwks: JwksFetcher |
     if (policy.roles.length > 0 && !policy.roles.includes(String(role))) {
       throw new GatewayError('PERMISSION_DENIED', `this method needs one of the roles: ${policy.roles.join(', ')}`);
     }
+    return typeof subject === 'string' ? subject : undefined;
   };
 }
 
@@ -104,13 +108,14 @@ function rpcKeySet(fetch: JwksFetcher | undefined): JWTVerifyGetKey {
   };
 }
 
-/** The signature of createAuthorizer's result: throws a GatewayError (401/403) to refuse. */
+/** The signature of createAuthorizer's result: throws a GatewayError (401/403) to refuse, else resolves with the subject. */
 export type Authorize = ReturnType<typeof createAuthorizer>;
 
-/** Edge auth as an interceptor on every route: the call goes on only once authorized. */
+/** Edge auth as an interceptor on every route: the call goes on only once authorized, carrying the verified subject. */
 export function authInterceptor(authorize: Authorize): InterceptorFactory {
   return (route) => (next) => async (call) => {
-    await authorize(route, call.headers);
+    const subject = await authorize(route, call.headers);
+    if (subject !== undefined) call.subject = subject;
     return next(call);
   };
 }

@@ -47,8 +47,6 @@ interface RequestTrace {
   /** The context with the server span: parent of every child span. */
   readonly ctx: Context;
   readonly startedAt: number;
-  /** Attempts made upstream (retries are attempts after the first). */
-  attempts: number;
   /** When the pipeline returned a unary result: response transcoding starts there. */
   resultAt: number;
   ended: boolean;
@@ -61,6 +59,11 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
 
 /** The traces of requests in flight, keyed by their headers object (which the Call carries). */
 const traces = new WeakMap<object, RequestTrace>();
+/**
+ * Attempts made upstream per call (retries are attempts after the first). Per call, not per
+ * request: a local handler (gateway/bff/) makes several upstream calls for one request.
+ */
+const attempts = new WeakMap<Call, number>();
 
 export interface GatewayTracing {
   /** Fastify hooks for the scope holding the transcoding routes: start, answer headers, end. */
@@ -101,7 +104,7 @@ export function gatewayTracing(tracer: Tracer, options: { grpcJs: boolean }): Ga
           },
           parent,
         );
-        traces.set(request.headers, { span, ctx: trace.setSpan(parent, span), startedAt, attempts: 0, resultAt: 0, ended: false });
+        traces.set(request.headers, { span, ctx: trace.setSpan(parent, span), startedAt, resultAt: 0, ended: false });
         // Set on the raw response so they survive both reply.send() and a hijacked stream's writeHead.
         const sc = span.spanContext();
         reply.raw.setHeader('traceresponse', `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`);
@@ -193,7 +196,9 @@ export function gatewayTracing(tracer: Tracer, options: { grpcJs: boolean }): Ga
       return (next) => async (call) => {
         const t = traces.get(call.headers);
         if (t === undefined) return next(call);
-        if (++t.attempts > 1) t.span.addEvent('retry', { 'rpc.attempt': t.attempts });
+        const attempt = (attempts.get(call) ?? 0) + 1;
+        attempts.set(call, attempt);
+        if (attempt > 1) t.span.addEvent('retry', { 'rpc.attempt': attempt });
         else {
           // Encoded once, before the first attempt; later attempts reuse the bytes.
           const span = tracer.startSpan('request transcoding', undefined, t.ctx);
@@ -207,7 +212,7 @@ export function gatewayTracing(tracer: Tracer, options: { grpcJs: boolean }): Ga
             span.end();
           }
         }
-        const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { ...attributes, 'rpc.attempt': t.attempts } }, t.ctx);
+        const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { ...attributes, 'rpc.attempt': attempt } }, t.ctx);
         const ctx = trace.setSpan(t.ctx, span);
         inject(ctx, call.metadata);
         try {

@@ -43,6 +43,11 @@ export interface Call {
   messages: readonly Uint8Array[] | undefined;
   /** Server- and bidi-streaming: where response headers, messages and the end go. */
   readonly sink: StreamSink | undefined;
+  /**
+   * The `sub` claim of the caller's bearer token once edge auth has verified it (auth
+   * `jwt`); unset without a token or with auth off. Local handlers (gateway/bff/) read it.
+   */
+  subject?: string;
 }
 
 /** How a server stream ended; its messages went to the call's sink as they came. */

@@ -1,9 +1,14 @@
 /**
  * Which upstream serves which service: config keys are fully-qualified service names or
  * package prefixes (`acme.user.v1`); the most specific key wins. One transport per target.
+ * The target `local` (LOCAL_TARGET) is no address: the gateway serves that service from
+ * inside its own process (gateway/bff/local-upstream.ts), through the same routes.
  */
 import type { DescService, Registry } from '@bufbuild/protobuf';
 import type { Transport, TransportFactory } from './transport';
+
+/** The upstream target of a service the gateway implements itself (`--upstream acme.bff.v1=local`). */
+export const LOCAL_TARGET = 'local';
 
 /** A config key that matches no service in the descriptor set. */
 export class UpstreamConfigError extends Error {}
@@ -12,13 +17,23 @@ export class UpstreamConfigError extends Error {}
 export class UpstreamPool {
   private readonly byService = new Map<string, Transport>();
   private readonly transports: Transport[] = [];
-  /** The services that have an upstream, in descriptor order. */
+  /** The services that have an upstream, in descriptor order: remote and local. */
   readonly services: readonly DescService[];
+  /** The services reached over the network (a transport each), in descriptor order. */
+  readonly remote: readonly DescService[];
+  /** The services the gateway answers itself (target `local`). */
+  readonly local: readonly DescService[];
 
   constructor(registry: Registry, upstreams: Readonly<Record<string, string>>, factory: TransportFactory) {
     const byTarget = new Map<string, Transport>();
     const served: DescService[] = [];
+    const local: DescService[] = [];
     for (const [service, target] of servedServices(registry, upstreams)) {
+      served.push(service);
+      if (target === LOCAL_TARGET) {
+        local.push(service);
+        continue;
+      }
       let transport = byTarget.get(target);
       if (!transport) {
         transport = factory(target);
@@ -26,12 +41,13 @@ export class UpstreamPool {
         this.transports.push(transport);
       }
       this.byService.set(service.typeName, transport);
-      served.push(service);
     }
     this.services = Object.freeze(served);
+    this.local = Object.freeze(local);
+    this.remote = Object.freeze(served.filter((s) => !local.includes(s)));
   }
 
-  /** The transport of a served service. */
+  /** The transport of a remote service. */
   get(service: string): Transport {
     const t = this.byService.get(service);
     if (!t) throw new Error(`no upstream for ${service}`);
