@@ -39,7 +39,7 @@ export class Aggregation {
   ) {
     const now = Date.now();
     const request = call.deadline === undefined ? Infinity : call.deadline - Math.min(RESERVE_MS, (call.deadline - now) / 10);
-    this.deadline = Math.min(now + partTimeoutMs, request);
+    this.deadline = Math.floor(Math.min(now + partTimeoutMs, request));
     // The request's cancellation has room for one listener: this one cancels every part.
     call.signal.addEventListener('abort', () => this.cancelAll());
   }
@@ -79,8 +79,9 @@ export class Aggregation {
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => {
-          signal.abort();
+          // Rejected first: the part's own failure (cancelled) must not win the race.
           reject(new GatewayError('DEADLINE_EXCEEDED', 'the part did not complete within its deadline'));
+          signal.abort();
         },
         Math.max(0, deadline - Date.now()),
       );
