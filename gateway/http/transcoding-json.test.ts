@@ -87,6 +87,11 @@ const BAD_BODIES: BadBody[] = [
   { name: 'an Any without @type', body: '{"payload":{"value":"1s"}}', reason: 'INVALID_FIELD', field: 'payload' },
   { name: 'a wrapper of the wrong type', body: '{"maybeInt":"x"}', reason: 'INVALID_FIELD', field: 'maybeInt' },
   { name: 'the same key twice', body: '{"name":"a","name":"b"}', reason: 'INVALID_FIELD', field: 'name' },
+  { name: 'int64 text in exponent form', body: '{"id":"1e3"}', reason: 'INVALID_FIELD', field: 'id' },
+  { name: 'int64 text with a blank', body: '{"id":" 12"}', reason: 'INVALID_FIELD', field: 'id' },
+  { name: 'int64 text in hex', body: '{"id":"0x10"}', reason: 'INVALID_FIELD', field: 'id' },
+  { name: 'int64 text past the range', body: '{"id":"9223372036854775808"}', reason: 'INVALID_FIELD', field: 'id' },
+  { name: 'nested int64 text with leading zeros', body: '{"nested":{"inner":{"count":"007"}}}', reason: 'INVALID_FIELD', field: 'nested.inner.count' },
   { name: 'the same nested key twice', body: '{"nested":{"value":"a","value":"b"}}', reason: 'INVALID_FIELD', field: 'value' },
 ];
 

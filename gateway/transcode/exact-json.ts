@@ -18,6 +18,8 @@
  * naming the field.
  */
 import { ScalarType, type DescField, type DescMessage, type Registry } from '@bufbuild/protobuf';
+import { int64TextProblem } from './codec';
+import { invalidField } from './errors';
 import { findField } from './field-path';
 
 // U+0000 cannot appear raw in JSON text, so a parsed string starting with it came from step 2
@@ -38,18 +40,52 @@ export function mayHoldBigIntegers(text: string): boolean {
  * JSON.parse of `text` as JSON of `desc` (or, with `field`, as the value of that field of
  * `desc`), integer literals of 64-bit fields exact. Throws JSON.parse's own SyntaxError.
  */
-export function parseExactJson(text: string, desc: DescMessage, registry: Registry, field?: DescField): unknown {
-  if (!MAY_HOLD_BIG.test(text)) return JSON.parse(text);
-  const marked = markBigIntegers(text);
-  if (marked === undefined) return JSON.parse(text);
+export function parseExactJson(text: string, desc: DescMessage, registry: Registry, field?: DescField, strict = false): unknown {
+  const marked = MAY_HOLD_BIG.test(text) ? markBigIntegers(text) : undefined;
+  if (marked === undefined && !strict) return JSON.parse(text);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(marked);
+    parsed = JSON.parse(marked ?? text);
   } catch {
     return JSON.parse(text); // throws the error the client's own text gives
   }
-  const walker = new Restorer(registry);
-  return field === undefined ? walker.message(desc, parsed) : walker.field(field, parsed);
+  const walker = new Restorer(registry, strict);
+  try {
+    return field === undefined ? walker.message(desc, parsed) : walker.field(field, parsed);
+  } catch (err) {
+    if (!(err instanceof Int64TextError)) throw err;
+    if (field !== undefined) err.path.unshift(field.jsonName);
+    throw invalidField(err.path.join('.'), err.problem);
+  }
+}
+
+/**
+ * True when JSON of `desc` may hold a 64-bit integer: a field of such a type anywhere below,
+ * an Int64Value/UInt64Value, or an Any (which may pack anything). Computed once per route.
+ */
+export function holds64BitIntegers(desc: DescMessage, seen = new Set<string>()): boolean {
+  if (WRAPPED_INT64.has(desc.typeName) || desc.typeName === 'google.protobuf.Any') return true;
+  if (seen.has(desc.typeName)) return false;
+  seen.add(desc.typeName);
+  for (const f of desc.fields) {
+    if (f.scalar !== undefined && INT64_TYPES.has(f.scalar)) return true;
+    if (f.fieldKind === 'map' && INT64_TYPES.has(f.mapKey)) return true;
+    if (f.message && holds64BitIntegers(f.message, seen)) return true;
+  }
+  return false;
+}
+
+/** A 64-bit integer string that breaks codec/int64-text.ts's rule; `path` is filled in on the way up. */
+class Int64TextError {
+  readonly path: string[] = [];
+  constructor(readonly problem: string) {}
+}
+
+/** The strict check of one 64-bit integer string (a restored literal or a JSON string). */
+function strictInt64(text: string, signed: boolean): string {
+  const problem = int64TextProblem(text, signed);
+  if (problem) throw new Int64TextError(problem);
+  return text;
 }
 
 /** The text with each integer literal of 16+ digits quoted and marked; undefined when there is none (or a `\u0000` escape). */
@@ -106,7 +142,11 @@ function isMarked(v: unknown): v is string {
 
 /** Turns marked strings back, by what reads them. */
 class Restorer {
-  constructor(private readonly registry: Registry) {}
+  /** `strict`: every 64-bit integer given as a string (or restored from a literal) must follow int64-text.ts's rule. */
+  constructor(
+    private readonly registry: Registry,
+    private readonly strict = false,
+  ) {}
 
   message(desc: DescMessage, v: unknown): unknown {
     if (desc.typeName.startsWith('google.protobuf.')) return this.wellKnown(desc, v);
@@ -114,25 +154,42 @@ class Restorer {
     const o = v as Record<string, unknown>;
     for (const key of Object.keys(o)) {
       const f = findField(desc, key);
-      o[key] = f === undefined ? this.plain(o[key]) : this.field(f, o[key]);
+      try {
+        o[key] = f === undefined ? this.plain(o[key]) : this.field(f, o[key]);
+      } catch (err) {
+        if (err instanceof Int64TextError) err.path.unshift(key);
+        throw err;
+      }
     }
     return o;
   }
 
   field(f: DescField, v: unknown): unknown {
     const int64 = f.scalar !== undefined && INT64_TYPES.has(f.scalar);
-    const one = (x: unknown): unknown => (int64 && isMarked(x) ? x.slice(MARK.length) : f.message ? this.message(f.message, x) : this.plain(x));
+    const signed = f.scalar !== ScalarType.UINT64 && f.scalar !== ScalarType.FIXED64;
+    const one = (x: unknown): unknown => {
+      if (int64 && isMarked(x)) return this.strict ? strictInt64(x.slice(MARK.length), signed) : x.slice(MARK.length);
+      if (int64 && this.strict && typeof x === 'string') return strictInt64(x, signed);
+      return f.message ? this.message(f.message, x) : this.plain(x);
+    };
     if (f.fieldKind === 'list' && Array.isArray(v)) return v.map(one);
     if (f.fieldKind === 'map' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;
-      for (const key of Object.keys(o)) o[key] = one(o[key]);
+      const keySigned = INT64_TYPES.has(f.mapKey) ? f.mapKey !== ScalarType.UINT64 && f.mapKey !== ScalarType.FIXED64 : undefined;
+      for (const key of Object.keys(o)) {
+        if (this.strict && keySigned !== undefined) strictInt64(key, keySigned);
+        o[key] = one(o[key]);
+      }
       return o;
     }
     return one(v);
   }
 
   private wellKnown(desc: DescMessage, v: unknown): unknown {
-    if (WRAPPED_INT64.has(desc.typeName) && isMarked(v)) return v.slice(MARK.length);
+    if (WRAPPED_INT64.has(desc.typeName) && (isMarked(v) || (this.strict && typeof v === 'string'))) {
+      const digits = isMarked(v) ? v.slice(MARK.length) : v;
+      return this.strict ? strictInt64(digits, desc.typeName === 'google.protobuf.Int64Value') : digits;
+    }
     if (desc.typeName === 'google.protobuf.Any' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;
       const url = o['@type'];

@@ -41,7 +41,7 @@ const ROWS: Row[] = [
   { name: 'custom json_name', body: '{"customName":2,"opt":""}', direct: true },
   {
     name: 'int64 spellings',
-    body: '{"id":-0,"big":"18446744073709551615","signed":"-9223372036854775808","fixed":1e3,"numbers":["007",-1,"-0"]}',
+    body: '{"id":-0,"big":"18446744073709551615","signed":"-9223372036854775808","fixed":1e3,"numbers":["7",-1,"0",-0]}',
     direct: true,
   },
   { name: 'int32 spellings protobuf-es accepts', body: '{"small":"1e3","number":"0x10"}', direct: true },
@@ -99,6 +99,11 @@ const ROWS: Row[] = [
   { name: 'big literal in an Int64Value', body: '{"maybeBig":9223372036854775807}', direct: false },
   { name: 'digits inside a string are not a number', body: '{"name":"n 12345678901234567890","tags":["[1234567890123456789"]}', direct: true },
   { name: 'int64 out of range', body: '{"id":"9223372036854775808"}', direct: false },
+  { name: 'int64 text with leading zeros', body: '{"numbers":["1","007"]}', direct: false },
+  { name: 'int64 text -0', body: '{"id":"-0"}', direct: false },
+  { name: 'int64 text +1', body: '{"signed":"+1"}', direct: false },
+  { name: 'int64 text deep inside', body: '{"nested":{"inner":{"count":"0x10"}}}', direct: false },
+  { name: 'Int64Value text', body: '{"maybeBig":" 12"}', direct: false },
   { name: 'uint64 negative', body: '{"big":"-1"}', direct: false },
   { name: 'uint64 out of range', body: '{"big":"18446744073709551616"}', direct: false },
   { name: 'float out of range', body: '{"fraction":1e39}', direct: false },
@@ -235,6 +240,43 @@ describe('RequestPlan: 64-bit JSON numbers arrive exact', () => {
     expect(failed.reason).toBe('INVALID_FIELD');
     expect(failed.violations.map((v) => v.field)).toEqual(['big']);
   });
+});
+
+describe('RequestPlan: 64-bit integer text in a body is strict decimal, as in the path and query', () => {
+  // The proto3 JSON mapping writes int64 as a decimal string; protobuf-es alone would read 0x10, " 12", 007, +1 and -0.
+  it.each<[string, string, string[], string, string | undefined]>([
+    ['exponent', '{"id":"1e3"}', ['id'], 'expected a decimal int64', undefined],
+    ['a blank', '{"id":" 12"}', ['id'], 'expected a decimal int64', undefined],
+    ['hex', '{"id":"0x10"}', ['id'], 'expected a decimal int64', undefined],
+    ['past int64', '{"id":"9223372036854775808"}', ['id'], 'out of the int64 range', undefined],
+    ['a literal past int64', '{"id":9223372036854775808}', ['id'], 'out of the int64 range', undefined],
+    ['leading zeros', '{"signed":"007"}', ['signed'], 'expected a decimal int64', undefined],
+    ['-0', '{"signed":"-0"}', ['signed'], 'expected a decimal int64', undefined],
+    ['+1', '{"fixed":"+1"}', ['fixed'], 'expected a decimal uint64', undefined],
+    ['uint64 negative', '{"big":"-1"}', ['big'], 'expected a decimal uint64', undefined],
+    ['in a list', '{"numbers":["1","0b11"]}', ['numbers'], 'expected a decimal int64', undefined],
+    ['nested', '{"nested":{"inner":{"count":"1.0"}}}', ['nested.inner.count'], 'expected a decimal int64', undefined],
+    ['an Int64Value', '{"maybeBig":"0x10"}', ['maybeBig'], 'expected a decimal int64', undefined],
+    ['a body bound to an int64 list', '["12"," 1"]', ['numbers'], 'expected a decimal int64', 'numbers'],
+  ])('%s is 400 naming the field', (_name, body, fields, message, bodyField) => {
+    const plan = planFor({ name: '', route: bodyField ? ['/v1/x', bodyField] : undefined, direct: false });
+    const failed = outcome(() => plan.build([], '', Buffer.from(body), 'application/json')) as {
+      reason: string;
+      message: string;
+      violations: Array<{ field: string }>;
+    };
+    expect(failed.reason).toBe('INVALID_FIELD');
+    expect(failed.message).toContain(message);
+    expect(failed.violations.map((v) => v.field)).toEqual(fields);
+  });
+
+  it.each([['{"id":"-9223372036854775808","big":"18446744073709551615","numbers":["0","-1"]}'], ['{"id":9223372036854775807,"maybeBig":"12"}']])(
+    '%s is accepted',
+    (body) => {
+      const plan = planFor({ name: '', direct: true });
+      expect(outcome(() => plan['buildCanonical']([], '', Buffer.from(body), 'application/json'))).toHaveProperty('bytes');
+    },
+  );
 });
 
 describe('RequestPlan: every well-known type as a body field arrives as through body "*"', () => {

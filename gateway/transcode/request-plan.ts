@@ -20,7 +20,7 @@ import { FieldPathError, findField, isPathPrefix, resolveFieldPath, setJsonPath,
 import type { HttpBinding } from './http-rule';
 import { locateJsonError } from './json-error';
 import { countJsonMembers, countValueMembers, JsonToBinary } from './codec';
-import { mayHoldBigIntegers, parseExactJson } from './exact-json';
+import { holds64BitIntegers, mayHoldBigIntegers, parseExactJson } from './exact-json';
 import type { JsonOptions } from './json-options';
 import type { PathTemplate } from './path-template';
 import { QueryReader, type QueryParameter } from './query-params';
@@ -79,6 +79,11 @@ export class RequestPlan {
   /** Path and query values: ignoreUnknownFields is about JSON body fields only. */
   private readonly overlayOptions: { ignoreUnknownFields: false; registry: Registry };
   private readonly direct: JsonToBinary | undefined;
+  /**
+   * The body may hold 64-bit integers: the canonical path then checks their text strictly
+   * (codec/int64-text.ts) before protobuf-es, which would read `0x10`, `" 12"` or `007`.
+   */
+  private readonly strictInt64: boolean;
   private readonly registry: Registry;
   /** The `update_mask` field filled from the body's keys, when this route does that. */
   private readonly autoMask: DescField | undefined;
@@ -96,6 +101,7 @@ export class RequestPlan {
     this.overlayOptions = { ignoreUnknownFields: false, registry };
     this.pathTargets = template.variables.map((v) => compilePathTarget(input, v.fieldPath));
     this.body = compileBody(input, binding.body);
+    this.strictInt64 = holds64BitIntegers(input);
     const bound: Array<readonly string[]> = this.pathTargets.map((p) => p.target.fields.map((f) => f.name));
     if (this.body.kind === 'all') bound.push([]);
     if (this.body.kind === 'field') bound.push([this.body.field.name]);
@@ -339,7 +345,7 @@ export class RequestPlan {
     let decoded;
     let exact: JsonValue | undefined;
     try {
-      if (mayHoldBigIntegers(text)) {
+      if (this.strictInt64 || mayHoldBigIntegers(text)) {
         exact = this.parseExact(text, field);
         // fromJsonString would read the big literals as doubles; it still words a duplicate key.
         if (countJsonMembers(text) !== countValueMembers(exact)) fromJsonString(target, text, this.readOptions);
@@ -370,8 +376,9 @@ export class RequestPlan {
    */
   private parseExact(text: string, field: DescField | undefined): JsonValue {
     try {
-      return parseExactJson(text, this.input, this.registry, field) as JsonValue;
+      return parseExactJson(text, this.input, this.registry, field, this.strictInt64) as JsonValue;
     } catch (err) {
+      if (err instanceof GatewayError) throw err;
       throw new GatewayError('MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`);
     }
   }

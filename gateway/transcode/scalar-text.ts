@@ -5,6 +5,7 @@
  * converter is chosen once per field at start-up.
  */
 import { ScalarType, type DescField } from '@bufbuild/protobuf';
+import { int64TextProblem } from './codec';
 
 /** Turns request text into a JSON value, or throws a description of what is wrong. */
 export type TextConverter = (text: string) => unknown;
@@ -23,23 +24,15 @@ const asBool: TextConverter = (text) => {
 
 const INTEGER = /^-?\d+$/;
 
-// int64/uint64 text as the proto3 JSON mapping writes it: decimal digits, an optional leading
-// `-` (signed only), no leading zeros, in range. `0x10`, `+1`, ` 1`, `007` are refused, not
-// read as numbers by a lenient parser.
-const SIGNED_DECIMAL = /^-?(0|[1-9]\d{0,19})$/;
-const UNSIGNED_DECIMAL = /^(0|[1-9]\d{0,19})$/;
-const INT64_MIN = -(1n << 63n);
-const INT64_MAX = (1n << 63n) - 1n;
-const UINT64_MAX = (1n << 64n) - 1n;
+// int64/uint64 text: the one strict rule of codec/int64-text.ts, shared with JSON bodies.
 const asInt64: TextConverter = (text) => {
-  if (!SIGNED_DECIMAL.test(text) || text === '-0') throw new Error(`expected a decimal int64, got "${text}"`);
-  const n = BigInt(text);
-  if (n < INT64_MIN || n > INT64_MAX) throw new Error(`"${text}" is out of the int64 range`);
+  const problem = int64TextProblem(text, true);
+  if (problem) throw new Error(problem);
   return text;
 };
 const asUint64: TextConverter = (text) => {
-  if (!UNSIGNED_DECIMAL.test(text)) throw new Error(`expected a decimal uint64, got "${text}"`);
-  if (BigInt(text) > UINT64_MAX) throw new Error(`"${text}" is out of the uint64 range`);
+  const problem = int64TextProblem(text, false);
+  if (problem) throw new Error(problem);
   return text;
 };
 const SCALAR_TEXT: Partial<Record<ScalarType, TextConverter>> = {

@@ -6,3 +6,4 @@ export { JsonToBinary } from './json-to-binary';
 export { BinaryToJson } from './binary-to-json';
 export { countJsonMembers, countValueMembers } from './json-members';
 export { float32Text } from './float32-text';
+export { int64TextProblem } from './int64-text';

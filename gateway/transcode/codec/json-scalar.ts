@@ -7,8 +7,8 @@
  *
  * - 32-bit integers: a JSON number, or a string without surrounding blanks that Number()
  *   reads; either must be integral and in range ("1e3" and "0x10" are accepted, as there).
- * - 64-bit integers: a string of decimal digits with an optional "-" ("-0" included), or
- *   a JSON number that is a safe integer.
+ * - 64-bit integers: strict decimal text (int64-text.ts: no "-0", no leading zeros, "-" for
+ *   signed types only), or a JSON number that is a safe integer.
  * - float/double: a finite number, "NaN", "Infinity", "-Infinity", or a numeric string
  *   without surrounding blanks; a float must round to a finite float32.
  * - bool: true/false only; string: well-formed UTF-16 (no lone surrogates); bytes: base64,
@@ -20,6 +20,7 @@
 import type { ScalarType } from '@bufbuild/protobuf';
 import { BOOL, BYTES, DOUBLE, FIXED32, FIXED64, FLOAT, INT32, INT64, SFIXED32, SFIXED64, SINT32, SINT64, STRING, UINT32, UINT64 } from './scalar-types';
 import { BAIL } from './codec-scope';
+import { isDecimalInt64Shape } from './int64-text';
 import type { WireWriter } from './wire-writer';
 
 const INT32_MAX = 0x7fffffff;
@@ -165,8 +166,10 @@ function int64(json: unknown, signed: boolean): boolean {
     if (!Number.isSafeInteger(json)) throw BAIL;
     setNumber(json, signed);
   } else if (typeof json === 'string') {
-    // Decimal digits with an optional "-", read as they are checked; up to 15 digits are
-    // exact as a double, longer text goes through BigInt.
+    // Only the strict decimal text of int64-text.ts (no "007", no "-0"); anything else goes to the
+    // canonical path, which refuses it naming the field. Up to 15 digits are exact as a double,
+    // longer text goes through BigInt.
+    if (!isDecimalInt64Shape(json, signed)) throw BAIL;
     const len = json.length;
     const negative = json.charCodeAt(0) === 0x2d;
     let i = negative ? 1 : 0;
