@@ -172,6 +172,30 @@ describe('aggregation endpoints (acme.bff.v1, a local upstream) over real servic
     expect(typeof r.json.message).toBe('string');
   });
 
+  it('a part that misses its own deadline is a partial failure (DEADLINE_EXCEEDED); the rest of the answer stands', async () => {
+    // A second gateway on the same services, where ListPosts may take 1 ms: the posts parts miss it, the user does not.
+    const strict = await startGateway(
+      resolveConfig({
+        port: 0,
+        upstreams: { 'acme.user.v1': userAddr, 'acme.content.v1': `127.0.0.1:${contentPort}`, 'acme.bff.v1': 'local' },
+        resilience: { overrides: { 'acme.content.v1.ContentService/ListPosts': { timeoutMs: 1 } } },
+      }),
+      false,
+    );
+    try {
+      const res = await fetch(`http://127.0.0.1:${strict.port}/v1/users/${alice.id}/profile`, { headers: { authorization: `Bearer ${bob.token}` } });
+      const body = (await res.json()) as any;
+      expect(res.status).toBe(200);
+      expect(body.user.id).toBe(alice.id);
+      expect(body.partialFailures.map((f: any) => [f.part, f.status.code, reasonOf(f.status)]).sort()).toEqual([
+        ['post_count', 4, 'DEADLINE_EXCEEDED'],
+        ['recent_posts', 4, 'DEADLINE_EXCEEDED'],
+      ]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('content service killed: 200 with the user and partial_failures naming each missing part; its breaker opens and the parts fail fast; restarted: complete again', async () => {
     content.kill('SIGKILL');
     await content.exited;
@@ -204,8 +228,15 @@ describe('aggregation endpoints (acme.bff.v1, a local upstream) over real servic
     expect(home.json.draftCount).toBeUndefined();
     const readyz = (await (await fetch(`${base}/readyz`)).json()) as any;
     expect(readyz.upstreams['acme.content.v1.ContentService'].breaker).toBe('open');
-    const sorted = [...open].sort((a, b) => a - b);
-    console.log(`content killed: profile with its breaker open answered in ${sorted.map((ms) => ms.toFixed(1)).join(', ')} ms`);
+    // Fail fast: with the breaker open, a profile costs about what the user alone costs.
+    const direct: number[] = [];
+    for (let i = 0; i < 5; i++) direct.push((await call('GET', `/v1/users/${alice.id}`, bob.token)).ms);
+    const fmt = (ms: number[]): string =>
+      [...ms]
+        .sort((a, b) => a - b)
+        .map((v) => v.toFixed(1))
+        .join(', ');
+    console.log(`content killed: profile with its breaker open answered in ${fmt(open)} ms; GET /v1/users/{id} alone meanwhile ${fmt(direct)} ms`);
 
     content = startContent();
     await content.port();
