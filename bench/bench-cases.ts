@@ -4,8 +4,9 @@
  */
 import { EchoMessage, ExpandRequest } from '../gen/acme/echo/v1/echo';
 import { echoFromJson } from './echo-json';
+import type { WsCase } from './ws-load';
 
-export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000' | 'post-1k';
+export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000' | 'post-1k' | 'ws-stream-1000';
 
 export interface BenchCase {
   /** 1-based number, as in the issue and on the command line (--cases=1,2). */
@@ -17,6 +18,8 @@ export interface BenchCase {
   readonly grpc?: { path: string; streaming: boolean; request: Uint8Array };
   /** Messages per call: 1 for unary, the stream length for case 4 (rates are then messages/s). */
   readonly messagesPerCall: number;
+  /** A WebSocket case (ws-load.ts): `http.path` is the upgrade's path; only gateway targets (and direct) run it. */
+  readonly ws?: WsCase;
 }
 
 const ECHO = '/acme.echo.v1.EchoService/Echo';
@@ -95,6 +98,16 @@ export function benchCases(): BenchCase[] {
       http: { method: 'POST', path: '/v1/echo', body: oneK, headers: JSON_HEADERS },
       grpc: { path: ECHO, streaming: false, request: encodeEcho(JSON.parse(oneK)) },
       messagesPerCall: 1,
+    },
+    {
+      // Case 4's stream over WebSocket: a {"result"} text frame per message, close 1000.
+      n: 7,
+      id: 'ws-stream-1000',
+      title: 'WebSocket /v1/expand?count=1000 (server stream)',
+      http: { method: 'GET', path: '/v1/expand?count=1000' },
+      grpc: { path: EXPAND, streaming: true, request: ExpandRequest.encode(ExpandRequest.create({ count: 1000 })).finish() },
+      messagesPerCall: 1000,
+      ws: { mode: 'server-stream' },
     },
   ];
 }

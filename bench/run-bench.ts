@@ -40,6 +40,7 @@ import {
   type WindowRecord,
 } from './report';
 import { type RouteBenchResult, runRouteBench } from './route-match-bench';
+import { runWsLoad, sampleWs } from './ws-load';
 
 interface Target {
   name: TargetName;
@@ -123,7 +124,11 @@ async function measureWindow(
   options: BenchOptions,
 ): Promise<Omit<WindowRecord, 'rep'>> {
   const load = (ms: number): Promise<LoadResult> =>
-    t.name === 'direct' ? direct!.request<LoadResult>('run', { caseN: c.n, connections, durationMs: ms }) : runHttpLoad(t.baseUrl!, c, connections, ms);
+    t.name === 'direct'
+      ? direct!.request<LoadResult>('run', { caseN: c.n, connections, durationMs: ms })
+      : c.ws
+        ? runWsLoad(t.baseUrl!, c, connections, ms)
+        : runHttpLoad(t.baseUrl!, c, connections, ms);
   await load(options.warmupMs);
   await Promise.all([backend.request('window-start'), t.server?.request('window-start'), direct?.request('window-start')]);
   const ownCpu = process.cpuUsage(); // autocannon runs in this process
@@ -153,6 +158,30 @@ async function measureWindow(
   };
 }
 
+/** The targets that run case `c`: WebSocket cases only on the gateways (and direct, the ceiling). */
+function targetsOf(c: BenchCase, options: BenchOptions): TargetName[] {
+  return c.ws ? options.targets.filter((t) => t === 'direct' || GATEWAY_TARGETS[t] !== undefined) : options.targets;
+}
+
+/** One call of a WebSocket case on every target: all frames and a 1000 close, the same frames everywhere. */
+async function checkWs(targets: Array<[name: string, baseUrl: string]>, c: BenchCase): Promise<string[]> {
+  const problems: string[] = [];
+  let reference: { name: string; frames: unknown[] } | undefined;
+  for (const [name, url] of targets) {
+    try {
+      const { frames, close } = await sampleWs(url, c);
+      const expected = c.ws!.mode === 'bidi' ? 1 : c.messagesPerCall;
+      if (close !== 1000 || frames.length !== expected)
+        problems.push(`case ${c.n} ${name}: close ${close}, ${frames.length} frames, expected 1000 and ${expected}`);
+      else if (!reference) reference = { name, frames };
+      else if (JSON.stringify(frames) !== JSON.stringify(reference.frames)) problems.push(`case ${c.n}: ${name} answers differently from ${reference.name}`);
+    } catch (err) {
+      problems.push(`case ${c.n} ${name}: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}
+
 function gitCommit(): string | undefined {
   try {
     return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
@@ -174,7 +203,7 @@ async function main(): Promise<void> {
   const peers: Peers | undefined = options.peersDir ? { ...peerPaths(options.peersDir), descriptor: '' } : undefined;
   if (peers) peers.descriptor = peerDescriptor(peers.protoDir, path.join(__dirname, '..', '..'));
   const cases = (peers ? peerCases() : benchCases()).filter((c) => options.cases.includes(c.n));
-  const windowsTotal = options.connections.length * cases.length * options.reps * options.targets.length;
+  const windowsTotal = options.connections.length * options.reps * cases.reduce((n, c) => n + targetsOf(c, options).length, 0);
   const estimateS = Math.round((windowsTotal * (options.warmupMs + options.durationMs)) / 1000 + (options.routes ? (4 * options.routeMs) / 1000 : 0));
   console.log(`bench: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`);
   if (peers) console.log(`bench: Go peers from ${options.peersDir}: Go echo backend (bench.v1) behind every target`);
@@ -200,7 +229,8 @@ async function main(): Promise<void> {
       for (const c of cases) {
         // Fresh target processes per case and concurrency: RSS never shrinks, so a shared
         // process would carry an earlier case's peak into every later one.
-        const { targets, direct } = await startTargets(options, backendTarget, `case${c.n}-c${connections}`, peers);
+        const caseOptions = { ...options, targets: targetsOf(c, options) };
+        const { targets, direct } = await startTargets(caseOptions, backendTarget, `case${c.n}-c${connections}`, peers);
         try {
           if (startup === undefined) {
             const first = Object.fromEntries(
@@ -216,7 +246,7 @@ async function main(): Promise<void> {
             }
           }
           const httpTargets = targets.filter((t) => t.baseUrl).map((t): [string, string] => [t.name, t.baseUrl!]);
-          const found = await checkResponses(httpTargets, c);
+          const found = c.ws ? await checkWs(httpTargets, c) : await checkResponses(httpTargets, c);
           for (const p of found) console.warn(`check: ${p}`);
           problems.push(...found);
           for (let rep = 0; rep < options.reps; rep++) {

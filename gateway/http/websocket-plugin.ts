@@ -97,7 +97,7 @@ export async function registerWebSocket(scope: FastifyInstance, options: WebSock
         host: headers.host,
         protocol: request.protocol === 'https' ? 'https' : 'http',
       });
-      session = new WebSocketSession(socket, target, { headers, metadata: md }, handlers.get(route)!, ctx);
+      session = new WebSocketSession(socket, target, { headers, metadata: md, transport: request.socket }, handlers.get(route)!, ctx);
     } catch (err) {
       return refuse(socket, request, err, route);
     }

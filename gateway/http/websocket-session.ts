@@ -35,10 +35,12 @@ export interface SessionContext {
   readonly log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
 }
 
-/** What the connection's upgrade request gave: headers (the Call's) and the mapped metadata. */
+/** What the connection's upgrade request gave: headers (the Call's), the mapped metadata, its TCP socket. */
 export interface SessionRequest {
   readonly headers: Call['headers'];
   readonly metadata: Metadata;
+  /** The connection's socket, corked while a burst of frames is written (one writev per tick, not per frame). */
+  readonly transport: { cork(): void; uncork(): void };
 }
 
 type State = 'waiting' | 'running' | 'done';
@@ -55,6 +57,7 @@ export class WebSocketSession implements StreamSink {
   private readonly messages: Uint8Array[] = [];
   private messageBytes = 0;
   private bodyFrame: Buffer | undefined;
+  private corked = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -225,6 +228,16 @@ export class WebSocketSession implements StreamSink {
   }
 
   private send(body: string | Uint8Array): void {
+    // The upstream hands over several messages per HTTP/2 DATA frame: their WebSocket frames
+    // leave in one write at the end of the tick (ws corks each frame alone).
+    if (!this.corked) {
+      this.corked = true;
+      this.request.transport.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.request.transport.uncork();
+      });
+    }
     if (typeof body === 'string') this.socket.send(resultFrame(body));
     else this.socket.send(body, { binary: true });
   }
