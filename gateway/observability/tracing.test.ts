@@ -46,7 +46,14 @@ beforeAll(async () => {
     DATA_DIR: dir.path,
     DATABASE_URL: undefined,
   });
-  upstreamArgs = ['--upstream', `acme.user.v1=${userAddr}`, '--upstream', `acme.content.v1=127.0.0.1:${await content.port()}`];
+  upstreamArgs = [
+    '--upstream',
+    `acme.user.v1=${userAddr}`,
+    '--upstream',
+    `acme.content.v1=127.0.0.1:${await content.port()}`,
+    '--upstream',
+    'acme.bff.v1=local',
+  ];
   const [h2, grpcJs] = [startGateway([], otel), startGateway(['--transport', 'grpc-js'], otel)];
   gateways.h2 = `http://127.0.0.1:${await h2.port()}`;
   gateways['grpc-js'] = `http://127.0.0.1:${await grpcJs.port()}`;
@@ -134,6 +141,36 @@ describe.each(['h2', 'grpc-js'])('a traced request over the %s transport', (tran
     expect(spans.find((s) => s.service === 'acme-gateway' && s.kind === SERVER)!.parentSpanId).toBe('');
     expect(spans.some((s) => s.service === 'acme-user' && s.kind === SERVER)).toBe(true);
   });
+});
+
+it('traces a local (BFF) route like any other: its SERVER span, and a CLIENT span per part call with the service beneath', async () => {
+  const traceId = randomHex(16);
+  const res = await fetch(`${gateways.h2}/v1/users/${userId}/profile`, {
+    headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${randomHex(8)}-01` },
+  });
+  expect(res.status).toBe(200);
+  // GetUser, ListPosts (recent) and ListPosts (the count): each answered by its service's SERVER span.
+  const spans = await receiver.until('the profile tree', (all) => {
+    const found = all.filter((s) => s.traceId === traceId);
+    const served = found.filter((s) => s.kind === SERVER && s.service !== 'acme-gateway' && /\/(GetUser|ListPosts)$/.test(s.name));
+    return served.length >= 3 && found.some((s) => s.service === 'acme-gateway' && s.kind === SERVER) ? found : undefined;
+  });
+  const gateway = spans.filter((s) => s.service === 'acme-gateway');
+  const server = gateway.find((s) => s.kind === SERVER)!;
+  expect(server).toMatchObject({
+    name: 'GET /v1/users/{id}/profile',
+    attributes: expect.objectContaining({ 'rpc.service': 'acme.bff.v1.BffService', 'rpc.method': 'GetUserProfile', 'http.response.status_code': 200 }),
+  });
+  const clients = gateway.filter((s) => s.kind === CLIENT);
+  expect(clients.map((c) => c.name).sort()).toEqual([
+    'acme.content.v1.ContentService/ListPosts',
+    'acme.content.v1.ContentService/ListPosts',
+    'acme.user.v1.UserService/GetUser',
+  ]);
+  for (const client of clients) {
+    expect(client.parentSpanId).toBe(server.spanId);
+    expect(spans.some((s) => s.kind === SERVER && s.service !== 'acme-gateway' && s.parentSpanId === client.spanId)).toBe(true);
+  }
 });
 
 it('marks a refused request: a 401 ends the auth span in error, with no upstream call', async () => {
