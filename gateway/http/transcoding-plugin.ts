@@ -22,6 +22,7 @@ import { warnSummarized } from '../observability/failure-summary';
 import { httpStatusFromCode } from './status-map';
 import { StreamSlots } from './stream-slots';
 import { StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
+import { hasReplyHooks, headerBlock, UnaryWriter, type HeaderBlock } from './unary-writer';
 import { gatewayStatusJson } from '../transcode';
 
 export interface TranscodingOptions {
@@ -44,6 +45,7 @@ export interface TranscodingOptions {
 }
 
 const NO_BODY_STATUSES = new Set([204, 205, 304]);
+const JSON_TYPE = 'application/json';
 
 /** The plugin: register it with `app.register(transcodingPlugin, options)`. */
 export async function transcodingPlugin(app: FastifyInstance, options: TranscodingOptions): Promise<void> {
@@ -56,6 +58,20 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
   for (const method of table.customMethods) {
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
+
+  // Unary answers: each route's status line and JSON content type compiled once.
+  const unary = new UnaryWriter(app.server);
+  const jsonBlocks = new Map<Route, HeaderBlock>();
+  for (const route of table.routes) {
+    const block = headerBlock(route.rpc.policy.successStatus, JSON_TYPE);
+    if (block) jsonBlocks.set(route, block);
+  }
+  // onSend and preSerialization hooks run only inside Fastify's reply.send: with any in this
+  // scope (tracing's), unary answers keep going through it. Hooks are final once ready.
+  app.addHook('onReady', (done) => {
+    unary.enabled = !hasReplyHooks(app);
+    done();
+  });
 
   const sendError = (reply: FastifyReply, err: unknown, route?: Route): void => {
     const r = errorReply(err, registry, reply.log, route?.rpc.service);
@@ -131,6 +147,12 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     }
     const rendered = route.response.render(result.message);
     const status = route.rpc.policy.successStatus;
+    if (!NO_BODY_STATUSES.has(status)) {
+      // One write with the route's compiled header block (unary-writer.ts); false: as below.
+      const block = rendered.contentType === JSON_TYPE ? jsonBlocks.get(route) : unary.blockFor(status, rendered.contentType);
+      const { responsePrefix, trailerPrefix } = metadata;
+      if (block && unary.write(reply.raw, status, block, result.headers, responsePrefix, result.trailers, trailerPrefix, rendered.body)) return;
+    }
     const headers = responseHeaders(metadata, result.headers, result.trailers);
     if (NO_BODY_STATUSES.has(status)) {
       void reply.code(status).headers(headers).send();

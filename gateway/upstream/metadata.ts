@@ -87,8 +87,10 @@ export class MetadataMapper {
 
   constructor(
     forwardedHeaders: readonly string[],
-    private readonly responsePrefix: string,
-    private readonly trailerPrefix: string,
+    /** Prefix of upstream response metadata as HTTP headers. */
+    readonly responsePrefix: string,
+    /** Prefix of upstream trailers as HTTP headers. */
+    readonly trailerPrefix: string,
     /** '' (ours: permanent headers pass only if forwarded) or grpc-gateway's `grpcgateway-`. */
     private readonly permanentPrefix = '',
   ) {
