@@ -287,8 +287,15 @@ export function transportTable(cmp: ReturnType<typeof transportComparison>): str
 
 export function routesTable(r: RouteBenchResult): string {
   return table(
-    ['routes', 'build ms', 'lookups/s', 'ns/lookup'],
-    [r.routes10, r.routes10k].map((c) => [String(c.routes), fmt(c.buildMs, 2), fmt(c.lookupsPerSec), fmt(c.nsPerLookup, 1)]),
+    ['routes', 'build ms', 'lookups/s', 'ns/lookup', 'lookups/CPU s', 'CPU ns/lookup'],
+    [r.routes10, r.routes10k].map((c) => [
+      String(c.routes),
+      fmt(c.buildMs, 2),
+      fmt(c.lookupsPerSec),
+      fmt(c.nsPerLookup, 1),
+      fmt(c.lookupsPerCpuSec),
+      fmt(c.cpuNsPerLookup, 1),
+    ]),
     1,
   );
 }
