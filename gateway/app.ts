@@ -12,7 +12,7 @@ import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from './config';
 import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
 import { registerCors } from './edge/cors';
-import { createBucketStore, rateLimitInterceptor } from './edge/rate-limiting';
+import { createBucketStore, createLimiter, rateLimitInterceptor } from './edge/rate-limiting';
 import { registerProbes } from './http/probes';
 import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { StreamSlots } from './http/stream-slots';
@@ -21,13 +21,14 @@ import { registerWebSocket } from './http/websocket-plugin';
 import { gatewayMetrics } from './observability/metrics';
 import { requestId, requestLog } from './observability/request-log';
 import { compileRouteHandlers, type InterceptorFactory } from './pipeline';
+import { compileProxyHandler, compileProxyRoutes, proxyPlugin, UpstreamHealth, type ProxyHandler, type ProxyRoute } from './proxy';
 import { compileRoutes, type RouteTable } from './transcode';
 import { deadlineInterceptor } from './upstream/deadline';
 import { createH2Transport } from './upstream/h2';
 import { HealthWatch } from './upstream/health-watch';
 import { MetadataMapper } from './upstream/metadata';
-import { Readiness, type ReadinessReport } from './upstream/readiness';
-import { createGuards, resilienceInterceptor, type UpstreamGuard } from './upstream/resilience';
+import { Readiness, type HealthSource, type ReadinessReport } from './upstream/readiness';
+import { createGuards, resilienceInterceptor, UpstreamGuard } from './upstream/resilience';
 import type { TransportFactory } from './upstream/transport';
 import { upstreamHandlers } from './upstream/upstream-call';
 import { UpstreamPool } from './upstream/upstream-pool';
@@ -86,6 +87,11 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
 
   const serviceNames = upstreams.remote.map((s) => s.typeName);
   const guards = createGuards(serviceNames, config.resilience, (s) => upstreams.get(s), app.log);
+  // Plain HTTP routes (proxy/): one breaker and bulkhead each, named http:<route>; undici reconnects by itself.
+  const proxyRoutes = compileProxyRoutes(config.httpRoutes, routes);
+  const proxyGuards = new Map<string, UpstreamGuard>();
+  for (const r of proxyRoutes) proxyGuards.set(r.service, new UpstreamGuard(r.service, { ...r.config, streamTimeoutMs: 0 }, { reconnect() {} }, app.log));
+  const allGuards = new Map([...guards, ...proxyGuards]);
 
   // The pipeline, outermost first: the edge policies (every route), then the upstream side
   // (routes to remote services, and the upstream calls of local handlers); see pipeline/README.md.
@@ -96,22 +102,21 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
         grpcJs: config.transport === 'grpc-js',
       })
     : undefined;
-  const metrics = gatewayMetrics(guards, telemetry.enabled ? telemetry.stats : undefined);
+  const metrics = gatewayMetrics(allGuards, telemetry.enabled ? telemetry.stats : undefined);
   const edge: InterceptorFactory[] = tracing ? [tracing.server, metrics.server] : [metrics.server];
+  let authorize: import('./edge').Authorize | undefined;
   if (config.auth.mode === 'off') {
     app.log.warn('auth is OFF: bearer tokens are forwarded unchecked (services still verify them). Use only for local development.');
   } else {
     const { createAuthorizer, authInterceptor } = require('./edge') as typeof import('./edge');
-    const auth = authInterceptor(createAuthorizer(config.auth, rpcJwksFetcher(config.auth.jwks, upstreams, files)));
+    authorize = createAuthorizer(config.auth, rpcJwksFetcher(config.auth.jwks, upstreams, files));
+    const auth = authInterceptor(authorize);
     edge.push(tracing ? tracing.stage('auth', auth) : auth);
   }
   // Rate limits after auth, so an authenticated caller is counted by its verified subject.
   const bucketStore = createBucketStore(config.rateLimit);
-  edge.push(
-    rateLimitInterceptor(config.rateLimit, bucketStore, config.auth.mode === 'jwt', (err) => {
-      app.log.warn({ err }, `rate-limit store failed; failing ${config.rateLimit.onStoreFailure}`);
-    }),
-  );
+  const onStoreError = (err: unknown): void => app.log.warn({ err }, `rate-limit store failed; failing ${config.rateLimit.onStoreFailure}`);
+  edge.push(rateLimitInterceptor(config.rateLimit, bucketStore, config.auth.mode === 'jwt', onStoreError));
   {
     // Requests that break their buf.validate rules are refused here, before any upstream work.
     const { validationInterceptor } = require('./edge/request-validation') as typeof import('./edge/request-validation');
@@ -134,6 +139,12 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     const localRoutes = routes.routes.filter((r) => local.has(r.rpc.service));
     for (const [route, handler] of compileRouteHandlers(localRoutes, edge, last)) handlers.set(route, handler);
   }
+  const proxyPolicies = {
+    authorize,
+    limiter: config.rateLimit.enabled ? createLimiter(config.rateLimit, bucketStore, config.auth.mode === 'jwt', onStoreError) : undefined,
+    rateLimit: config.rateLimit,
+  };
+  const proxyHandlers = new Map<ProxyRoute, ProxyHandler>(proxyRoutes.map((r) => [r, compileProxyHandler(r, proxyPolicies, proxyGuards.get(r.service)!)]));
 
   const watches = new Map<string, HealthWatch>();
   for (const service of serviceNames) {
@@ -145,8 +156,22 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
       }),
     );
   }
+  const proxyHealth = new Map<string, UpstreamHealth>();
+  for (const r of proxyRoutes) {
+    proxyHealth.set(
+      r.service,
+      new UpstreamHealth(r, (h, previous) => {
+        app.log[h.serving ? 'info' : 'warn']({ service: r.service, health: h.status, previous }, `upstream ${r.service} is ${h.status}`);
+      }),
+    );
+  }
   const optional = config.optionalUpstreams;
-  const readiness = new Readiness(watches, guards, (s) => optional.some((k) => s === k || s.startsWith(`${k}.`)));
+  const optionalRoutes = new Set(proxyRoutes.filter((r) => r.config.optional).map((r) => r.service));
+  const readiness = new Readiness(
+    new Map<string, HealthSource>([...watches, ...proxyHealth]),
+    allGuards,
+    (s) => optionalRoutes.has(s) || optional.some((k) => s === k || s.startsWith(`${k}.`)),
+  );
 
   registerProbes(app, readiness);
   // Open streams per client: HTTP server streams and WebSocket connections share the limit.
@@ -167,19 +192,33 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   void app.register(async (scope) => {
     tracing?.hooks(scope);
     metrics.hooks(scope);
-    requestLog(scope, metrics.routeOf);
+    requestLog(scope, metrics.routeOf, metrics.templateOf);
     // After the log and metrics hooks (a preflight is a request too), before the catch-all route could answer 405.
     registerCors(scope, config.cors);
     // WebSocket upgrades on the same routes, through the same pipeline (http/websocket-plugin.ts).
     const websocketHandler = config.websocket.enabled ? await registerWebSocket(scope, { ...transcoding, config: config.websocket }) : undefined;
     await scope.register(transcodingPlugin, { ...transcoding, websocketHandler });
+    if (proxyRoutes.length > 0) {
+      await scope.register(proxyPlugin, {
+        routes: proxyRoutes,
+        handlers: proxyHandlers,
+        registry,
+        trustedProxies: config.rateLimit.trustedProxies,
+        onMatch: (headers, method, route) => {
+          metrics.proxied(headers, route.template);
+          return tracing?.proxied(headers, method, route.template, route.service);
+        },
+      });
+    }
   });
   app.addHook('onReady', () => {
     for (const w of watches.values()) w.start();
+    for (const h of proxyHealth.values()) h.start();
   });
   app.addHook('onClose', () => bucketStore.close());
   app.addHook('onClose', () => {
     for (const w of watches.values()) w.stop();
+    for (const h of proxyHealth.values()) h.stop();
     return upstreams.close();
   });
   if (config.docs) {

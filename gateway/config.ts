@@ -171,6 +171,101 @@ export interface BffConfig {
   readonly partTimeoutMs: number;
 }
 
+/**
+ * Plain HTTP routes beside the transcoded ones (the "Zuul seed", gateway/proxy/): a path
+ * prefix forwarded to one or more HTTP services with @fastify/reply-from (undici), through
+ * the same edge policies as transcoded routes: auth, rate limits, breaker, bulkhead, retries,
+ * metrics, tracing. Each route is named; `http:<name>` labels it in metrics, /readyz and errors.
+ */
+export interface HttpRoutesConfig {
+  /** Global prefix of every route's path ('' = none), e.g. `/api` (Zuul's `zuul.prefix`). */
+  readonly prefix: string;
+  /** Remove the global prefix from the path sent upstream (Zuul's `zuul.stripPrefix`). Default true. */
+  readonly stripPrefix: boolean;
+  /** The `sensitiveHeaders` of routes that set none. Default `cookie`, `set-cookie`, `authorization`. */
+  readonly sensitiveHeaders: readonly string[];
+  /** The routes, by name (letters, digits, `.`, `_`, `-`). */
+  readonly routes: Readonly<Record<string, HttpRoute>>;
+}
+
+/** One plain HTTP route, its defaults filled in. */
+export interface HttpRoute {
+  /**
+   * What it serves, under the global prefix: `/legacy/**` (`/legacy` and every path below it)
+   * or one exact path (`/legacy/ping`). Literal segments only; the longest prefix wins, and a
+   * transcoded route under it stops the start.
+   */
+  readonly path: string;
+  /**
+   * `http(s)://host:port[/base/path]`, one or more (a string or a list), used in turn
+   * (round-robin); while one passes its health check, those failing it are skipped.
+   */
+  readonly upstreams: readonly string[];
+  /** Remove the route's own prefix (`/legacy`) from the path sent upstream. Default true (Zuul's default). */
+  readonly stripPrefix: boolean;
+  /**
+   * Headers never forwarded, either way: request headers by these names are dropped, and so
+   * are response headers (`set-cookie`). Default: `httpRoutes.sensitiveHeaders`; a route opts
+   * in to forwarding e.g. `authorization` by listing the others only (`[cookie, set-cookie]`),
+   * or `[]` for none. Hop-by-hop headers (RFC 9110 §7.6.1) and `proxy-authorization` never pass.
+   */
+  readonly sensitiveHeaders: readonly string[];
+  /**
+   * The Host header sent upstream: `rewrite` (default) the upstream URL's host:port, as
+   * virtual-hosted servers expect; `preserve` the client's own. The client's Host travels
+   * in X-Forwarded-Host either way (when `forwardedHeaders`).
+   */
+  readonly host: 'rewrite' | 'preserve';
+  /**
+   * Set X-Forwarded-For (the client address appended to the chain), X-Forwarded-Proto,
+   * X-Forwarded-Host and X-Forwarded-Prefix (what was stripped). Incoming X-Forwarded-Host and
+   * -Proto are believed only from `rateLimit.trustedProxies`. Default true; false passes the
+   * client's own X-Forwarded-* unchanged and adds none.
+   */
+  readonly forwardedHeaders: boolean;
+  /** No bearer token needed (one that is sent is still verified). Default false: with auth on, a valid token is required. */
+  readonly public: boolean;
+  /** With auth on, the token's `role` must be one of these; [] (default) = any valid token. */
+  readonly roles: readonly string[];
+  /** Per-caller limit on this route; unset (default) = `rateLimit`'s default (`rateLimit.overrides["http:<name>"]` wins). */
+  readonly rateLimit: { readonly requestsPerMinute: number; readonly burst: number } | undefined;
+  /**
+   * Time to the upstream's response headers per attempt, in ms (0 = none); past it 504
+   * DEADLINE_EXCEEDED. Default `resilience.timeoutMs`. A streamed response body is then
+   * governed by `idleTimeoutMs`, never by a total time.
+   */
+  readonly timeoutMs: number;
+  /** Longest pause between response body chunks, in ms (0 = none); past it the response is cut. Default 60000. */
+  readonly idleTimeoutMs: number;
+  /** Time to open a connection, in ms; past it the attempt fails as unavailable. Default 5000. */
+  readonly connectTimeoutMs: number;
+  /**
+   * Retries (default `resilience.retry`): only idempotent methods (GET, HEAD, OPTIONS, TRACE,
+   * PUT, DELETE; RFC 9110 §9.2.2) sent without a body (bodies are streamed, not kept), on a
+   * connection refused or dropped before an answer, or an upstream 502/503/504; each retry
+   * goes to the next upstream. POST and PATCH are never retried.
+   */
+  readonly retry: RetryPolicy;
+  /** Circuit breaker of the route (default `resilience.breaker`): counts connection failures, timeouts and upstream 5xx. */
+  readonly breaker: BreakerPolicy;
+  /** Requests in flight and queued on the route (default `resilience.bulkhead`). */
+  readonly bulkhead: BulkheadPolicy;
+  /** Health check: '' (default) = a TCP connect to each upstream; a path = GET it, healthy below 500. */
+  readonly healthPath: string;
+  /** Time between health checks, in ms. Default 5000. */
+  readonly healthIntervalMs: number;
+  /** /readyz reports this route but does not turn 503 while no upstream is healthy. Default false. */
+  readonly optional: boolean;
+}
+
+/** A route as a config file gives it: `path` and `upstreams` required, the rest optional. */
+export type HttpRouteInput = Omit<Mutable<HttpRoute>, 'upstreams' | 'retry' | 'breaker' | 'bulkhead'> & {
+  upstreams?: string | readonly string[];
+  retry?: Partial<RetryPolicy>;
+  breaker?: Partial<BreakerPolicy>;
+  bulkhead?: Partial<BulkheadPolicy>;
+};
+
 export interface GatewayConfig {
   /** Server timeouts and caps; see LimitsConfig. */
   readonly limits: LimitsConfig;
@@ -280,6 +375,8 @@ export interface GatewayConfig {
   readonly streamFormat: StreamFormat;
   /** Aggregation endpoints (acme.bff.v1); see BffConfig. */
   readonly bff: BffConfig;
+  /** Plain HTTP routes forwarded to HTTP services (see HttpRoutesConfig); none by default. */
+  readonly httpRoutes: HttpRoutesConfig;
 }
 
 /** Upper bound on `workers`: beyond the cores, workers only add memory and context switches. */
@@ -353,7 +450,23 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   permanentHeaderPrefix: '',
   streamFormat: 'ndjson',
   bff: { partTimeoutMs: 3_000 },
+  httpRoutes: { prefix: '', stripPrefix: true, sensitiveHeaders: ['cookie', 'set-cookie', 'authorization'], routes: {} },
 } satisfies GatewayConfig);
+
+/** The defaults of a plain HTTP route besides those taken from `resilience` and `httpRoutes`. */
+export const HTTP_ROUTE_DEFAULTS = Object.freeze({
+  stripPrefix: true,
+  host: 'rewrite',
+  forwardedHeaders: true,
+  public: false,
+  roles: [],
+  rateLimit: undefined,
+  idleTimeoutMs: 60_000,
+  connectTimeoutMs: 5_000,
+  healthPath: '',
+  healthIntervalMs: 5_000,
+  optional: false,
+} as const);
 
 /** A config problem, reported at start with the option's name. */
 export class ConfigError extends Error {}
@@ -361,9 +474,10 @@ export class ConfigError extends Error {}
 /** A partial config, as from a file or a caller; nested objects may be partial too. */
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 export type ConfigInput = Mutable<
-  Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit' | 'cors' | 'websocket' | 'bff'>
+  Omit<GatewayConfig, 'auth' | 'json' | 'workers' | 'resilience' | 'serviceRules' | 'limits' | 'rateLimit' | 'cors' | 'websocket' | 'bff' | 'httpRoutes'>
 > & {
   bff?: Mutable<BffConfig>;
+  httpRoutes?: Mutable<Omit<HttpRoutesConfig, 'routes'>> & { routes?: Readonly<Record<string, HttpRouteInput>> };
   limits?: Mutable<LimitsConfig>;
   cors?: Mutable<CorsConfig>;
   rateLimit?: Mutable<RateLimitConfig>;
@@ -399,6 +513,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     },
     ...(input.workers === 'auto' ? { workers: Math.min(availableParallelism(), MAX_WORKERS) } : {}),
   } as GatewayConfig;
+  (merged as { httpRoutes: HttpRoutesConfig }).httpRoutes = resolveHttpRoutes(input.httpRoutes, merged.resilience);
   expect(typeof merged.host === 'string' && merged.host !== '', 'host', 'a non-empty string');
   expect(Number.isInteger(merged.port) && merged.port >= 0 && merged.port < 65536, 'port', 'an integer 0-65535');
   expect(typeof merged.descriptor === 'string' && merged.descriptor !== '', 'descriptor', 'a file path');
@@ -480,6 +595,93 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
     expect(k in DEFAULT_JSON_OPTIONS && typeof v === 'boolean', `json.${k}`, 'a known boolean option');
   }
   return Object.freeze(merged);
+}
+
+/** `httpRoutes` with every default filled in and checked: a bad route stops the start naming its option. */
+function resolveHttpRoutes(input: ConfigInput['httpRoutes'], resilience: ResiliencePolicy): HttpRoutesConfig {
+  const defaults = DEFAULT_CONFIG.httpRoutes;
+  if (input === undefined) return defaults;
+  expect(input !== null && typeof input === 'object' && !Array.isArray(input), 'httpRoutes', 'an object');
+  for (const key of Object.keys(input)) if (!(key in defaults)) throw new ConfigError(`unknown option "httpRoutes.${key}"`);
+  const prefix = input.prefix ?? defaults.prefix;
+  expect(prefix === '' || (typeof prefix === 'string' && LITERAL_PATH.test(prefix)), 'httpRoutes.prefix', '"" or a literal path like /api');
+  const stripPrefix = input.stripPrefix ?? defaults.stripPrefix;
+  expect(typeof stripPrefix === 'boolean', 'httpRoutes.stripPrefix', 'true or false');
+  const sensitiveHeaders = input.sensitiveHeaders ?? defaults.sensitiveHeaders;
+  expect(isHeaderList(sensitiveHeaders), 'httpRoutes.sensitiveHeaders', 'a list of header names');
+  const routesInput = input.routes ?? {};
+  expect(routesInput !== null && typeof routesInput === 'object' && !Array.isArray(routesInput), 'httpRoutes.routes', 'an object of route name to route');
+  const routes: Record<string, HttpRoute> = {};
+  for (const [name, route] of Object.entries(routesInput)) {
+    const where = `httpRoutes.routes.${name}`;
+    expect(/^[A-Za-z0-9._-]+$/.test(name), where, 'named with letters, digits, ".", "_" or "-"');
+    routes[name] = resolveHttpRoute(route, where, sensitiveHeaders, resilience);
+  }
+  return { prefix, stripPrefix, sensitiveHeaders: sensitiveHeaders.map((h) => h.toLowerCase()), routes };
+}
+
+const LITERAL_PATH = /^(\/[A-Za-z0-9._~!$&'()+,;=:@%-]+)+$/;
+const HTTP_ROUTE_KEYS = ['path', 'upstreams', 'sensitiveHeaders', 'timeoutMs', 'retry', 'breaker', 'bulkhead', ...Object.keys(HTTP_ROUTE_DEFAULTS)];
+
+function resolveHttpRoute(input: HttpRouteInput, where: string, sensitiveHeaders: readonly string[], resilience: ResiliencePolicy): HttpRoute {
+  expect(input !== null && typeof input === 'object' && !Array.isArray(input), where, 'an object');
+  for (const key of Object.keys(input)) if (!HTTP_ROUTE_KEYS.includes(key)) throw new ConfigError(`unknown option "${where}.${key}"`);
+  const { path: routePath } = input;
+  expect(
+    typeof routePath === 'string' && (routePath === '/**' || LITERAL_PATH.test(routePath.endsWith('/**') ? routePath.slice(0, -3) : routePath)),
+    `${where}.path`,
+    'a literal path, or one ending in /** (e.g. /legacy/**)',
+  );
+  const upstreams = typeof input.upstreams === 'string' ? [input.upstreams] : input.upstreams;
+  expect(
+    Array.isArray(upstreams) && upstreams.length > 0 && upstreams.every(isUpstreamUrl),
+    `${where}.upstreams`,
+    'one or more http(s)://host:port[/path] URLs',
+  );
+  const override = stripUndefined({ timeoutMs: input.timeoutMs, retry: input.retry, breaker: input.breaker, bulkhead: input.bulkhead });
+  checkPolicyKeys(override, where, false);
+  const policy = mergePolicy(resilience, override);
+  checkPolicy(policy, where);
+  const route: HttpRoute = {
+    ...HTTP_ROUTE_DEFAULTS,
+    ...stripUndefined(input),
+    path: routePath as string,
+    upstreams: upstreams as readonly string[],
+    sensitiveHeaders: (input.sensitiveHeaders ?? sensitiveHeaders).map((h) => h.toLowerCase()),
+    timeoutMs: policy.timeoutMs,
+    retry: policy.retry,
+    breaker: policy.breaker,
+    bulkhead: policy.bulkhead,
+  };
+  expect(isHeaderList(route.sensitiveHeaders), `${where}.sensitiveHeaders`, 'a list of header names');
+  for (const k of ['stripPrefix', 'forwardedHeaders', 'public', 'optional'] as const) expect(typeof route[k] === 'boolean', `${where}.${k}`, 'true or false');
+  expect(route.host === 'rewrite' || route.host === 'preserve', `${where}.host`, '"rewrite" or "preserve"');
+  expect(Array.isArray(route.roles) && route.roles.every((r) => typeof r === 'string'), `${where}.roles`, 'a list of role names');
+  const rl = route.rateLimit;
+  expect(
+    rl === undefined || (Number.isInteger(rl.requestsPerMinute) && rl.requestsPerMinute >= 0 && Number.isInteger(rl.burst) && rl.burst >= 1),
+    `${where}.rateLimit`,
+    '{ requestsPerMinute: integer >= 0, burst: integer >= 1 }',
+  );
+  for (const k of ['idleTimeoutMs', 'connectTimeoutMs', 'healthIntervalMs'] as const) {
+    expect(Number.isInteger(route[k]) && route[k] >= (k === 'idleTimeoutMs' ? 0 : 1), `${where}.${k}`, 'a number of ms');
+  }
+  expect(route.healthPath === '' || (typeof route.healthPath === 'string' && route.healthPath.startsWith('/')), `${where}.healthPath`, '"" or a path');
+  return route;
+}
+
+function isHeaderList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((h) => typeof h === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h));
+}
+
+function isUpstreamUrl(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  try {
+    const url = new URL(v);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
 }
 
 /** Reads a JSON or YAML config file (by extension; YAML is a superset of JSON). */

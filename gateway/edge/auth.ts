@@ -5,7 +5,7 @@
  * sent is always verified, even on public methods. Services verify tokens again themselves.
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { GatewayError, type Route } from '../transcode';
+import { GatewayError, type MethodPolicy } from '../transcode';
 import type { AuthConfig } from '../config';
 import type { InterceptorFactory } from '../pipeline';
 import { bearerToken as parseBearer } from '../../shared-kit';
@@ -26,10 +26,12 @@ export function createAuthorizer(config: AuthConfig, fetchRpcJwks: JwksFetcher |
   // `exp` is required: a token that never expires can never be revoked by expiry (the services require it too).
   const verifyOptions = { issuer: config.issuer, audience: config.audience, requiredClaims: ['exp'] };
 
-  /** Resolves with the verified token's `sub` (undefined without a token, or a token without one). */
-  return async function authorize(route: Route, headers: Headers): Promise<string | undefined> {
+  /**
+   * Refuses (throws) unless `headers` satisfy `policy` (a transcoded method's, or a plain HTTP
+   * route's); resolves with the verified token's `sub` (undefined without a token, or a token without one).
+   */
+  return async function authorize(policy: MethodPolicy, headers: Headers): Promise<string | undefined> {
     const token = bearerToken(headers.authorization);
-    const policy = route.rpc.policy;
     if (token === undefined) {
       if (policy.public) return undefined;
       throw new GatewayError('UNAUTHENTICATED', 'this method needs a bearer token');
@@ -114,7 +116,7 @@ export type Authorize = ReturnType<typeof createAuthorizer>;
 /** Edge auth as an interceptor on every route: the call goes on only once authorized, carrying the verified subject. */
 export function authInterceptor(authorize: Authorize): InterceptorFactory {
   return (route) => (next) => async (call) => {
-    const subject = await authorize(route, call.headers);
+    const subject = await authorize(route.rpc.policy, call.headers);
     if (subject !== undefined) call.subject = subject;
     return next(call);
   };

@@ -8,6 +8,7 @@
  * RateLimit-* fields of draft-ietf-httpapi-ratelimit-headers. A store that fails lets calls
  * through (`onStoreFailure: open`) or answers 503 (`closed`); it never crashes a request.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { decodeJwt } from 'jose';
 import type { RateLimitConfig } from '../config';
 import type { InterceptorFactory } from '../pipeline';
@@ -31,46 +32,66 @@ export function routeLimit(route: Route, config: RateLimitConfig): { requestsPer
   return config.requestsPerMinute > 0 ? { requestsPerMinute: config.requestsPerMinute, burst: config.burst } : undefined;
 }
 
-/** The interceptor factory; `verifiedTokens` says whether a bearer token reaching here was verified (auth on). */
+/** A per-route limiter: takes one request of `caller` on `routeKey` from the bucket store, or refuses (throws). */
+export type Limiter = (
+  routeKey: string,
+  limit: { requestsPerMinute: number; burst: number },
+  headers: IncomingHttpHeaders,
+  forwardedFor: string,
+) => Promise<void>;
+
+/**
+ * The check shared by transcoded routes (rateLimitInterceptor) and plain HTTP routes:
+ * `verifiedTokens` says whether a bearer token reaching here was verified (auth on);
+ * `forwardedFor` is the X-Forwarded-For chain with the socket's address appended.
+ */
+export function createLimiter(config: RateLimitConfig, store: BucketStore, verifiedTokens: boolean, onStoreError: (err: unknown) => void): Limiter {
+  const trusted = new Set(config.trustedProxies);
+  return async (routeKey, limit, headers, forwardedFor) => {
+    const perSecond = limit.requestsPerMinute / 60;
+    const caller = (verifiedTokens && subject(headers.authorization)) || `ip:${clientAddress(forwardedFor, trusted)}`;
+    let result;
+    try {
+      result = await store.take(`${routeKey}|${caller}`, perSecond, limit.burst);
+    } catch (err) {
+      onStoreError(err);
+      if (config.onStoreFailure === 'open') return;
+      throw new GatewayError('OVERLOADED', 'rate limits cannot be checked right now; retry later');
+    }
+    if (!result.allowed) {
+      const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+      throw new GatewayError('RATE_LIMITED', `too many requests to ${routeKey}; retry in ${retryAfter} s`, [], {
+        'retry-after': String(retryAfter),
+        'ratelimit-limit': String(limit.burst),
+        'ratelimit-remaining': '0',
+        'ratelimit-reset': String(Math.max(1, Math.ceil(result.resetMs / 1000))),
+        'ratelimit-policy': `${limit.burst};w=${Math.round(limit.burst / perSecond)}`,
+      });
+    }
+  };
+}
+
+/** The interceptor factory: the limiter on every transcoded route that has a limit (see createLimiter). */
 export function rateLimitInterceptor(
   config: RateLimitConfig,
   store: BucketStore,
   verifiedTokens: boolean,
   onStoreError: (err: unknown) => void,
 ): InterceptorFactory {
-  const trusted = new Set(config.trustedProxies);
+  const limiter = createLimiter(config, store, verifiedTokens, onStoreError);
   return (route) => {
     const limit = routeLimit(route, config);
     if (!config.enabled || !limit) return undefined;
-    const perSecond = limit.requestsPerMinute / 60;
     const routeKey = `${route.rpc.service}/${route.rpc.name}`;
     return (next) => async (call) => {
-      const caller = (verifiedTokens && subject(call.headers.authorization)) || `ip:${clientAddress(call.metadata, trusted)}`;
-      let result;
-      try {
-        result = await store.take(`${routeKey}|${caller}`, perSecond, limit.burst);
-      } catch (err) {
-        onStoreError(err);
-        if (config.onStoreFailure === 'open') return next(call);
-        throw new GatewayError('OVERLOADED', 'rate limits cannot be checked right now; retry later');
-      }
-      if (!result.allowed) {
-        const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-        throw new GatewayError('RATE_LIMITED', `too many requests to ${routeKey}; retry in ${retryAfter} s`, [], {
-          'retry-after': String(retryAfter),
-          'ratelimit-limit': String(limit.burst),
-          'ratelimit-remaining': '0',
-          'ratelimit-reset': String(Math.max(1, Math.ceil(result.resetMs / 1000))),
-          'ratelimit-policy': `${limit.burst};w=${Math.round(limit.burst / perSecond)}`,
-        });
-      }
+      await limiter(routeKey, limit, call.headers, forwardedFor(call.metadata));
       return next(call);
     };
   };
 }
 
-function subject(header: string | undefined): string | undefined {
-  if (!header) return undefined;
+function subject(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return undefined;
   try {
@@ -81,10 +102,15 @@ function subject(header: string | undefined): string | undefined {
   }
 }
 
-/** The gateway appended the socket's address last to x-forwarded-for; trusted proxies are skipped from the right. */
-function clientAddress(metadata: readonly (readonly [string, string | Uint8Array])[], trusted: ReadonlySet<string>): string {
+/** The X-Forwarded-For the gateway built for the call (the socket's address appended last). */
+function forwardedFor(metadata: readonly (readonly [string, string | Uint8Array])[]): string {
   let xff = '';
   for (const [k, v] of metadata) if (k === 'x-forwarded-for' && typeof v === 'string') xff = v;
+  return xff;
+}
+
+/** The client: the chain's last address, trusted proxies skipped from the right. */
+function clientAddress(xff: string, trusted: ReadonlySet<string>): string {
   const hops = xff
     .split(',')
     .map((h) => h.trim())

@@ -2,7 +2,7 @@
 import type { RateLimitConfig } from '../config';
 import { memoryBucketStore, type BucketStore } from './rate-limit-store';
 
-export { rateLimitInterceptor, routeLimit } from './rate-limit';
+export { createLimiter, rateLimitInterceptor, routeLimit, type Limiter } from './rate-limit';
 export { memoryBucketStore, takeFrom, type BucketStore } from './rate-limit-store';
 
 /** The store `config` names; Redis is loaded only when configured. */

@@ -28,6 +28,8 @@ const BREAKER_STATES = ['closed', 'open', 'half-open', 'off'] as const;
 interface Timing {
   readonly start: bigint;
   route: Route | undefined;
+  /** A plain HTTP route's pattern (proxy/), when the request matched one. */
+  template?: string;
   readonly method: string;
 }
 
@@ -41,6 +43,10 @@ export interface GatewayMetrics {
   readonly upstream: InterceptorFactory;
   /** The route a request (by its headers object) matched; undefined before the pipeline or for a 404/405. */
   routeOf(headers: object): Route | undefined;
+  /** Labels a request that matched a plain HTTP route with its pattern (`/legacy/**`). */
+  proxied(headers: object, template: string): void;
+  /** The plain HTTP route pattern a request matched, if any. */
+  templateOf(headers: object): string | undefined;
   /** Registers `GET /metrics` on `app` (an ordinary route beside the probes). */
   route(app: FastifyInstance): void;
 }
@@ -161,7 +167,7 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
     timings.delete(this);
     inFlight.dec();
     const seconds = Number(process.hrtime.bigint() - t.start) / 1e9;
-    const route = t.route ? t.route.binding.path : UNMATCHED;
+    const route = t.route ? t.route.binding.path : (t.template ?? UNMATCHED);
     const method = t.route ? t.route.binding.httpMethod : t.method;
     const c = child(route, method, this.statusCode);
     c.count.inc();
@@ -229,6 +235,11 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
       };
     },
     routeOf: (headers) => byHeaders.get(headers)?.route,
+    proxied: (headers, template) => {
+      const t = byHeaders.get(headers);
+      if (t !== undefined) t.template = template;
+    },
+    templateOf: (headers) => byHeaders.get(headers)?.template,
     route(app) {
       app.get('/metrics', async (_request, reply) => {
         const text = await registry.metrics();

@@ -33,7 +33,11 @@ const pending = new WeakMap<ServerResponse, Pending>();
  * (undefined for a 404/405); the trace id is the one the tracing hooks returned, else the
  * incoming traceparent's.
  */
-export function requestLog(scope: FastifyInstance, routeOf: (headers: object) => Route | undefined): void {
+export function requestLog(
+  scope: FastifyInstance,
+  routeOf: (headers: object) => Route | undefined,
+  templateOf?: (headers: object) => string | undefined,
+): void {
   function onClose(this: ServerResponse): void {
     const p = pending.get(this);
     if (p === undefined) return;
@@ -45,7 +49,7 @@ export function requestLog(scope: FastifyInstance, routeOf: (headers: object) =>
       {
         traceId,
         method: request.method,
-        route: route?.binding.path,
+        route: route?.binding.path ?? templateOf?.(request.headers),
         rpc: route?.rpc.grpcPath,
         statusCode: this.statusCode,
         durationMs: Math.round(Number(process.hrtime.bigint() - p.start) / 1e4) / 100,

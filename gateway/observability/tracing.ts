@@ -74,6 +74,11 @@ export interface GatewayTracing {
   stage(name: string, factory: InterceptorFactory): InterceptorFactory;
   /** Innermost interceptor (per attempt): request transcoding, the CLIENT span, traceparent injection. */
   readonly client: InterceptorFactory;
+  /**
+   * A request matched a plain HTTP route (proxy/): names its server span `<METHOD> <template>`
+   * and returns the trace headers to send upstream (the server span as parent).
+   */
+  proxied(headers: IncomingHttpHeaders, method: string, template: string, route: string): Record<string, string> | undefined;
 }
 
 /** The gateway's tracing on `tracer`; `grpcJs` when the transport is grpc-js (its instrumentation is suppressed). */
@@ -187,6 +192,16 @@ export function gatewayTracing(tracer: Tracer, options: { grpcJs: boolean }): Ga
           };
         };
       };
+    },
+
+    proxied(headers, method, template, route) {
+      const t = traces.get(headers);
+      if (t === undefined) return undefined;
+      t.span.updateName(`${method} ${template}`);
+      t.span.setAttributes({ 'http.route': template, 'gateway.http_route': route });
+      const carrier: Record<string, string> = {};
+      propagation.inject(t.ctx, carrier);
+      return carrier;
     },
 
     client: (route) => {

@@ -5,8 +5,8 @@
 import type { Route } from '../transcode';
 import type { Handler, Interceptor, InterceptorFactory } from './call';
 
-/** Wraps `last` in `interceptors`, the first one outermost. */
-export function compose(interceptors: readonly Interceptor[], last: Handler): Handler {
+/** Wraps `last` in `interceptors`, the first one outermost (any handler type: plain HTTP routes compose theirs too). */
+export function compose<H = Handler>(interceptors: readonly ((next: NoInfer<H>) => NoInfer<H>)[], last: NoInfer<H>): H {
   let handler = last;
   for (let i = interceptors.length - 1; i >= 0; i--) handler = interceptors[i](handler);
   return handler;

@@ -24,11 +24,14 @@ export interface ReadinessReport {
   readonly upstreams: Readonly<Record<string, UpstreamReport>>;
 }
 
+/** What readiness reads of an upstream's health: a gRPC health watch, or a plain HTTP route's check (proxy/upstream-health.ts). */
+export type HealthSource = Pick<HealthWatch, 'status' | 'serving'>;
+
 export class Readiness {
   private draining = false;
 
   constructor(
-    private readonly watches: ReadonlyMap<string, HealthWatch>,
+    private readonly watches: ReadonlyMap<string, HealthSource>,
     private readonly guards: ReadonlyMap<string, UpstreamGuard>,
     /** Services whose state does not decide readiness. */
     private readonly optional: (service: string) => boolean,

@@ -59,7 +59,8 @@ export class UpstreamGuard {
   constructor(
     readonly service: string,
     policy: ResiliencePolicy,
-    transport: Transport,
+    /** Only reconnect() is used (a half-open trial must not wait out a reconnect backoff). */
+    transport: Pick<Transport, 'reconnect'>,
     log: ResilienceLog,
   ) {
     const { breaker: b, bulkhead: h, retry } = policy;
@@ -104,7 +105,7 @@ export class UpstreamGuard {
    * to the caller (the retry loop reports a call once, after its retries: a failure that a
    * retry on another instance made good says nothing against the service).
    */
-  attempt(next: Handler, call: Call, counted = true): Promise<Result> {
+  attempt<C = Call, R = Result>(next: (call: C) => Promise<R>, call: C, counted = true): Promise<R> {
     this.admitStream();
     if (this.inFlight < this.capacity) {
       this.inFlight++;
@@ -142,14 +143,14 @@ export class UpstreamGuard {
   }
 
   /** Runs a call that holds a slot; the slot goes to the next queued call, or is freed. */
-  private async run(next: Handler, call: Call, counted: boolean): Promise<Result> {
+  private async run<C, R>(next: (call: C) => Promise<R>, call: C, counted: boolean): Promise<R> {
     try {
       const { breaker } = this;
       if (breaker === undefined) return await next(call);
       // Open (past its wait) or half-open: cockatiel runs the call, and the trial decides.
       if (breaker.state !== CircuitState.Closed) return await breaker.execute(() => next(call));
       if (!counted) return await next(call);
-      let result: Result;
+      let result: R;
       try {
         result = await next(call);
       } catch (err) {
