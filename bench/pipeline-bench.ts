@@ -36,6 +36,7 @@ function newCall(route: Route): Call {
     body: undefined,
     contentType: undefined,
     request: undefined,
+    input: undefined,
     messages: undefined,
     sink: undefined,
   };

@@ -184,6 +184,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     maxBufferedBodyBytes: config.limits.maxBufferedBodyBytes,
     maxStreamsPerClient: config.limits.maxStreamsPerClient,
     streamSlots,
+    streamBufferBytes: config.limits.streamBufferBytes,
     handlers,
     streamFormat: config.streamFormat,
   };

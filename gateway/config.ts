@@ -116,6 +116,12 @@ export interface LimitsConfig {
   readonly maxBufferedBodyBytes: number;
   /** Open server streams (watches) per client address at once; beyond it 429 TOO_MANY_STREAMS. */
   readonly maxStreamsPerClient: number;
+  /**
+   * Response bytes one stream may hold unsent for a slow reader before its upstream is paused
+   * (HTTP/2 flow control: no window goes back until the reader catches up). A stream's memory
+   * is bounded by this plus the transport's receive window per stream (h2: 4 MiB).
+   */
+  readonly streamBufferBytes: number;
 }
 
 /**
@@ -397,6 +403,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     maxConnections: 10_000,
     maxBufferedBodyBytes: 256 * 1024 * 1024,
     maxStreamsPerClient: 32,
+    streamBufferBytes: 256 * 1024,
   },
   rateLimit: {
     enabled: true,

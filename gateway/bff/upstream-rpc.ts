@@ -70,6 +70,7 @@ export function upstreamRpcs(handlers: ReadonlyMap<Route, Handler>, resilience: 
           body: undefined,
           contentType: undefined,
           request: toBinary(rpc.input, request),
+          input: undefined,
           messages: undefined,
           sink: undefined,
         };

@@ -11,7 +11,7 @@
 import { fromBinary, hasOption, type DescExtension, type DescField, type DescMessage, type Registry } from '@bufbuild/protobuf';
 import type { Path } from '@bufbuild/protobuf/reflect';
 import { createValidator, type Violation } from '@bufbuild/protovalidate';
-import { encodeMessages, encodeRequest, type InterceptorFactory } from '../pipeline';
+import { encodeMessages, encodeRequest, mapMessages, type InterceptorFactory } from '../pipeline';
 import { GatewayError, type FieldViolation } from '../transcode';
 
 /** Validates requests of routes whose service is not switched off by `skip`. */
@@ -32,9 +32,14 @@ export function validationInterceptor(registry: Registry, skip: (service: string
       }
       throw result.error; // a rule that does not compile: INTERNAL, logged
     };
+    const checked = (bytes: Uint8Array): Uint8Array => {
+      check(bytes);
+      return bytes;
+    };
     const streaming = route.rpc.kind === 'client_streaming' || route.rpc.kind === 'bidi_streaming';
     return (next) => async (call) => {
-      if (streaming) for (const m of encodeMessages(call)) check(m);
+      // Stream messages are checked one by one as they go upstream: a bad one fails the call there.
+      if (streaming) call.messages = mapMessages(encodeMessages(call), checked);
       else check(encodeRequest(call));
       return next(call);
     };

@@ -10,7 +10,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Route, StatusJson } from '../transcode';
-import type { CallStatus, Metadata, StreamSink } from '../upstream/transport';
+import type { ResponseSink } from '../pipeline';
+import type { CallStatus, Metadata, ResponseFlow } from '../upstream/transport';
 import { errorStatusHeaders } from './status-map';
 
 /**
@@ -43,13 +44,24 @@ export interface StreamWriterHooks {
   metadataHeaders(headers: Metadata, trailers: Metadata): Record<string, string | string[]>;
   /** Status JSON and HTTP status for a failed end. */
   failure(status: CallStatus): { httpStatus: number; body: StatusJson };
+  /**
+   * Bytes the response may hold unsent (in Node's buffers, beyond what the socket took)
+   * before the upstream is paused until the client has read them (config streamBufferBytes).
+   */
+  readonly bufferBytes: number;
 }
 
-/** A StreamSink that writes to `res` with the given framing. */
-export class StreamWriter implements StreamSink {
+/**
+ * A response sink that writes to `res` with the given framing. Backpressure: once `res`
+ * holds more than hooks.bufferBytes unsent, onMessage answers false (the transport pauses
+ * the upstream: no HTTP/2 window goes back) and 'drain' resumes it.
+ */
+export class StreamWriter implements ResponseSink {
   private headers: Metadata = [];
   private started = false;
   private written = 0;
+  private flow: ResponseFlow | null = null;
+  private paused = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -57,6 +69,10 @@ export class StreamWriter implements StreamSink {
     private readonly framing: StreamFraming,
     private readonly hooks: StreamWriterHooks,
   ) {}
+
+  onFlow(flow: ResponseFlow): void {
+    this.flow = flow;
+  }
 
   onHeaders(headers: Metadata): void {
     this.headers = headers;
@@ -68,22 +84,33 @@ export class StreamWriter implements StreamSink {
     }
   }
 
-  onMessage(message: Uint8Array): void {
+  onMessage(message: Uint8Array): boolean {
     // Ended already (failWith at shutdown) while the upstream call was still being cancelled.
-    if (this.res.destroyed || this.res.writableEnded) return;
+    if (this.res.destroyed || this.res.writableEnded) return true;
     let rendered;
     try {
       rendered = this.route.response.render(message);
     } catch (err) {
       this.fail({ code: 13, message: (err as Error).message, trailers: [] });
-      return;
+      return true;
     }
     this.start(rendered.contentType);
-    if (this.framing === 'raw') this.res.write(rendered.body);
-    else if (this.framing === 'sse') this.res.write(`data: ${rendered.body as string}\n\n`);
-    else if (this.framing === 'json-array') this.res.write(`${this.written === 0 ? '[' : ','}${rendered.body as string}`);
-    else this.res.write(`{"result":${rendered.body as string}}\n`);
+    let room: boolean;
+    if (this.framing === 'raw') room = this.res.write(rendered.body);
+    else if (this.framing === 'sse') room = this.res.write(`data: ${rendered.body as string}\n\n`);
+    else if (this.framing === 'json-array') room = this.res.write(`${this.written === 0 ? '[' : ','}${rendered.body as string}`);
+    else room = this.res.write(`{"result":${rendered.body as string}}\n`);
     this.written++;
+    // write() says false past the socket's high-water mark; 'drain' follows once it is all out.
+    if (room || this.res.writableLength < this.hooks.bufferBytes || this.flow === null) return true;
+    if (!this.paused) {
+      this.paused = true;
+      this.res.once('drain', () => {
+        this.paused = false;
+        this.flow?.resume();
+      });
+    }
+    return false;
   }
 
   onEnd(status: CallStatus): void {

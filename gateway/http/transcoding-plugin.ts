@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebsocketHandler } from '@fastify/websocket';
 import type { Registry } from '@bufbuild/protobuf';
-import type { Call, Handler } from '../pipeline';
+import { MessageSource, type Call, type Handler } from '../pipeline';
 import { GatewayError, upstreamStatusJson, type Route, type RouteTable } from '../transcode';
 import type { MetadataMapper } from '../upstream/metadata';
 import { gatewayFailure } from '../upstream/upstream-failure';
@@ -38,6 +38,8 @@ export interface TranscodingOptions {
   readonly streamSlots?: StreamSlots;
   /** Each route's compiled pipeline (compileRouteHandlers), ending in its upstream call. */
   readonly handlers: ReadonlyMap<Route, Handler>;
+  /** Unsent response bytes a stream may hold before its upstream is paused (config streamBufferBytes). */
+  readonly streamBufferBytes: number;
   /** Framing of JSON server streams when the client does not ask for SSE (config `streamFormat`). */
   readonly streamFormat?: StreamFormat;
   /** Serves WebSocket upgrades on the GET catch-all (websocket-plugin.ts); none when WebSocket is off. */
@@ -100,6 +102,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       throw new GatewayError('BIDI_STREAMING_UNSUPPORTED', `${route.rpc.service}.${route.rpc.name} is bidi-streaming, which the gateway does not serve yet`);
     }
     const streaming = route.rpc.kind === 'server_streaming';
+    const clientStreaming = route.rpc.kind === 'client_streaming';
     if (streaming) holdStreamSlot(request.socket.remoteAddress ?? '', reply);
     const cancellation = new Cancellation();
     cancellations.set(reply.raw, cancellation);
@@ -116,7 +119,8 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       signal: cancellation,
       values: match.bindings.map((b) => b[1]),
       rawQuery: q === -1 ? '' : url.slice(q + 1),
-      body: request.body as Buffer | undefined,
+      body: clientStreaming ? undefined : (request.body as Buffer | undefined),
+      input: clientStreaming ? MessageSource.of(ndjsonLines(request.body as Buffer | undefined)) : undefined,
       contentType: request.headers['content-type'],
       request: undefined,
       messages: undefined,
@@ -183,6 +187,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
 
   const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined): StreamWriter =>
     new StreamWriter(reply.raw, route, streamFraming(route, accept, options.streamFormat), {
+      bufferBytes: options.streamBufferBytes,
       metadataHeaders: (h, t) => responseHeaders(metadata, h, t),
       failure: (s: CallStatus) => {
         const own = gatewayFailure(s, route.rpc.service);
@@ -230,6 +235,17 @@ const cancellations = new WeakMap<ServerResponse, Cancellation>();
 /** A client that goes away before its answer is written cancels the upstream call. */
 function cancelOnEarlyClose(this: ServerResponse): void {
   if (!this.writableFinished) cancellations.get(this)?.abort();
+}
+
+/** The non-blank lines of an NDJSON body, trimmed. */
+function ndjsonLines(body: Buffer | undefined): Buffer[] {
+  if (!body || body.length === 0) return [];
+  const out: Buffer[] = [];
+  for (const line of body.toString('utf8').split('\n')) {
+    const json = line.trim();
+    if (json.length > 0) out.push(Buffer.from(json));
+  }
+  return out;
 }
 
 function responseHeaders(metadata: MetadataMapper, headers: Metadata, trailers: Metadata): Record<string, string | string[]> {

@@ -19,9 +19,9 @@ import type { Registry } from '@bufbuild/protobuf';
 import type { WebSocket } from 'ws';
 import type { WebSocketConfig } from '../config';
 import { takeFrom } from '../edge/rate-limiting';
-import type { Call, Handler } from '../pipeline';
+import { MessageSource, type Call, type Handler, type ResponseSink } from '../pipeline';
 import { GatewayError, type StatusJson } from '../transcode';
-import { Cancellation, CallError, type CallStatus, type Metadata, type StreamSink, type UnaryResult } from '../upstream/transport';
+import { Cancellation, CallError, type CallStatus, type Metadata, type ResponseFlow, type UnaryResult } from '../upstream/transport';
 import { errorReply } from './error-reply';
 import type { WebSocketTarget } from './websocket-route';
 import { closeWithStatus, resultFrame, CLOSE_OK } from './websocket-protocol';
@@ -46,7 +46,7 @@ export interface SessionRequest {
 type State = 'waiting' | 'running' | 'done';
 
 /** One connection's call. open() starts it; the socket's close ends it. */
-export class WebSocketSession implements StreamSink {
+export class WebSocketSession implements ResponseSink {
   /** False once a ping went unanswered: the next ping tick cuts the connection. */
   alive = true;
   private state: State = 'waiting';
@@ -117,6 +117,14 @@ export class WebSocketSession implements StreamSink {
 
   onHeaders(): void {}
 
+  /** The upstream's flow control: paused when onMessage answers false, resumed once the frames drained. */
+  private flow: ResponseFlow | null = null;
+  private paused = false;
+
+  onFlow(flow: ResponseFlow): void {
+    this.flow = flow;
+  }
+
   onMessage(message: Uint8Array): boolean {
     if (this.state === 'done') return true;
     let rendered;
@@ -127,11 +135,19 @@ export class WebSocketSession implements StreamSink {
       return true;
     }
     this.send(rendered.body);
-    // TODO(stream-h1): false pauses the upstream (HTTP/2 window); resume it from send()'s
-    // callback once bufferedAmount drains below half. Until the flow-control shape lands the
-    // transport ignores the answer and a slow reader's frames queue in the socket.
-    return this.socket.bufferedAmount < this.ctx.config.maxBufferedBytes;
+    // False pauses the upstream (no HTTP/2 window goes back); the send callback resumes it.
+    if (this.socket.bufferedAmount < this.ctx.config.maxBufferedBytes) return true;
+    this.paused = true;
+    return false;
   }
+
+  /** A frame went out: resume a paused upstream once the socket's buffer has room again. */
+  private readonly onSent = (): void => {
+    if (this.paused && this.socket.bufferedAmount < this.ctx.config.maxBufferedBytes / 2) {
+      this.paused = false;
+      this.flow?.resume();
+    }
+  };
 
   onEnd(status: CallStatus): void {
     this.finish(status.code === 0 ? undefined : this.statusOf(new CallError(status)));
@@ -203,7 +219,8 @@ export class WebSocketSession implements StreamSink {
       body: this.bodyFrame,
       contentType: 'application/json',
       request: undefined,
-      messages: kind === 'client_streaming' ? this.messages : undefined,
+      input: undefined,
+      messages: kind === 'client_streaming' ? MessageSource.of(this.messages) : undefined,
       sink: kind === 'server_streaming' ? this : undefined,
     };
     this.handler(call).then(
@@ -238,8 +255,8 @@ export class WebSocketSession implements StreamSink {
         this.request.transport.uncork();
       });
     }
-    if (typeof body === 'string') this.socket.send(resultFrame(body));
-    else this.socket.send(body, { binary: true });
+    if (typeof body === 'string') this.socket.send(resultFrame(body), this.onSent);
+    else this.socket.send(body, { binary: true }, this.onSent);
   }
 
   /** Sends the end: close 1000, or the error frame and 4000 + code. Once. */

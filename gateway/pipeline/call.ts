@@ -6,7 +6,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Route } from '../transcode';
-import type { Cancellation, CallStatus, Metadata, StreamSink, UnaryResult } from '../upstream/transport';
+import type { Cancellation, CallStatus, Metadata, ResponseFlow, StreamSink, UnaryResult } from '../upstream/transport';
+import type { MessageSource } from './message-source';
 
 /** The shapes of gRPC calls (google.protobuf.MethodDescriptorProto's streaming flags). */
 export type CallKind = Route['rpc']['kind'];
@@ -30,8 +31,13 @@ export interface Call {
   readonly values: readonly string[];
   /** The raw query string (without `?`). */
   readonly rawQuery: string;
-  /** The request body as bytes, when there is one. */
+  /** The request body as bytes, when there is one (unary and server-streaming calls). */
   readonly body: Buffer | undefined;
+  /**
+   * Client- and bidi-streaming: the request messages' JSON texts as the adapter receives them
+   * (NDJSON lines, WebSocket frames); undefined for other calls. Read it through encodeMessages().
+   */
+  readonly input: MessageSource | undefined;
   /** The request's content-type header. */
   readonly contentType: string | undefined;
   /**
@@ -39,15 +45,28 @@ export interface Call {
    * encodeRequest() so a call refused earlier (auth, open breaker) never parses its body.
    */
   request: Uint8Array | undefined;
-  /** The encoded request messages (client- and bidi-streaming), built the same way. */
-  messages: readonly Uint8Array[] | undefined;
+  /**
+   * The encoded request messages (client- and bidi-streaming), encoded one by one as the
+   * upstream call pulls them: encodeMessages() makes it from `input`. An interceptor that
+   * checks or rewrites each message wraps it (see edge/request-validation.ts).
+   */
+  messages: AsyncIterable<Uint8Array> | undefined;
   /** Server- and bidi-streaming: where response headers, messages and the end go. */
-  readonly sink: StreamSink | undefined;
+  readonly sink: ResponseSink | undefined;
   /**
    * The `sub` claim of the caller's bearer token once edge auth has verified it (auth
    * `jwt`); unset without a token or with auth off. Local handlers (gateway/bff/) read it.
    */
   subject?: string;
+}
+
+/**
+ * Where a stream's responses go. onMessage may answer false (the HTTP or WebSocket writer
+ * is full): the transport then pauses the upstream through HTTP/2 flow control until the
+ * sink calls resume() on the flow it was given by onFlow (before any message).
+ */
+export interface ResponseSink extends StreamSink {
+  onFlow(flow: ResponseFlow): void;
 }
 
 /** How a server stream ended; its messages went to the call's sink as they came. */

@@ -13,11 +13,39 @@ export function encodeRequest(call: Call): Uint8Array {
   return (call.request = call.route.request.build(call.values, call.rawQuery, call.body, call.contentType));
 }
 
-/** The encoded messages of a client-streaming call: one per NDJSON body line. */
-export function encodeMessages(call: Call): readonly Uint8Array[] {
+/**
+ * The encoded messages of a client- or bidi-streaming call, each encoded from its JSON text
+ * when the upstream call pulls it (a bad one fails the call there: 400). A route without a
+ * body has one message, from the path and query. Made once; interceptors may wrap it.
+ */
+export function encodeMessages(call: Call): AsyncIterable<Uint8Array> {
   if (call.messages !== undefined) return call.messages;
-  checkContentType(call);
-  return (call.messages = call.route.request.buildStream(call.values, call.rawQuery, call.body));
+  return (call.messages = encodeEach(call));
+}
+
+/** `messages` with `check` run on each as it is pulled (a throw fails the call). */
+export async function* mapMessages(messages: AsyncIterable<Uint8Array>, check: (message: Uint8Array) => Uint8Array): AsyncIterable<Uint8Array> {
+  for await (const m of messages) yield check(m);
+}
+
+async function* encodeEach(call: Call): AsyncIterable<Uint8Array> {
+  const { route, values, rawQuery, input } = call;
+  const plan = route.request;
+  if (!plan.hasBody || input === undefined) {
+    input?.cancel();
+    yield plan.build(values, rawQuery, undefined, undefined);
+    return;
+  }
+  let first = true;
+  for await (const json of input) {
+    if (first) {
+      first = false;
+      if (!plan.rawBody && !plan.anyContentType && !isJsonContentType(call.contentType)) {
+        throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `content type "${call.contentType}" is not JSON`);
+      }
+    }
+    yield plan.build(values, rawQuery, json, undefined);
+  }
 }
 
 function checkContentType(call: Call): void {

@@ -9,7 +9,9 @@ import {
   type CancelSignal,
   type CallStatus,
   type ClientStreamCall,
+  type DuplexCall,
   type Metadata,
+  type ResponseFlow,
   type StreamSink,
   type Transport,
   type UnaryResult,
@@ -101,6 +103,59 @@ function unaryOutcome(resolve: (r: UnaryResult) => void, reject: (e: CallError) 
   return { callback, watch };
 }
 
+/**
+ * Hands a streaming call's responses to `sink`, with flow control: a sink that answers
+ * false pauses the call (grpc-js then stops reading its HTTP/2 stream, so node:http2 returns
+ * no window) until resume(). grpc-js reports the status as soon as it arrives, possibly
+ * before messages it still holds for a paused reader: the end waits for them ('end'),
+ * unless the call is cancelled (the consumer has gone away).
+ */
+function deliverResponses(
+  call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Uint8Array, Buffer>,
+  sink: StreamSink,
+  signal: CancelSignal | undefined,
+): ResponseFlow {
+  let status: CallStatus | undefined;
+  let readEnded = false;
+  let delivered = false;
+  const deliver = (): void => {
+    if (delivered || status === undefined) return;
+    delivered = true;
+    signal?.removeEventListener('abort', onAbort);
+    sink.onEnd(status);
+  };
+  const onAbort = (): void => {
+    call.cancel();
+    // Ended already but messages held for a reader that is gone: end now.
+    if (status !== undefined) deliver();
+  };
+  call.on('metadata', (md) => sink.onHeaders(fromGrpcMetadata(md)));
+  call.on('data', (msg: Buffer) => {
+    if (sink.onMessage(msg) === false) call.pause();
+  });
+  call.on('end', () => {
+    readEnded = true;
+    deliver();
+  });
+  call.on('error', () => {
+    /* reported through 'status' */
+  });
+  call.on('status', (s) => {
+    status = toStatus(s);
+    if (readEnded || call.readableLength === 0) deliver();
+  });
+  if (signal?.aborted) call.cancel();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    pause: () => {
+      call.pause();
+    },
+    resume: () => {
+      call.resume();
+    },
+  };
+}
+
 /** A Transport backed by one @grpc/grpc-js channel. */
 export class GrpcJsTransport implements Transport {
   private readonly client: grpc.Client;
@@ -135,7 +190,7 @@ export class GrpcJsTransport implements Transport {
     });
   }
 
-  serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): void {
+  serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): ResponseFlow {
     const call = this.client.makeServerStreamRequest<Uint8Array, Buffer>(
       path,
       identity,
@@ -144,15 +199,21 @@ export class GrpcJsTransport implements Transport {
       toGrpcMetadata(options.metadata),
       grpcOptions(options),
     );
-    call.on('metadata', (md) => sink.onHeaders(fromGrpcMetadata(md)));
-    call.on('data', (msg: Buffer) => sink.onMessage(msg));
-    call.on('error', () => {
-      /* reported through 'status' */
-    });
-    call.on('status', (s) => {
-      sink.onEnd(toStatus(s));
-    });
-    bindSignal(call, options.signal);
+    return deliverResponses(call, sink, options.signal);
+  }
+
+  duplex(path: string, options: CallOptions, sink: StreamSink): DuplexCall {
+    const call = this.client.makeBidiStreamRequest<Uint8Array, Buffer>(path, identity, identity, toGrpcMetadata(options.metadata), grpcOptions(options));
+    const flow = deliverResponses(call, sink, options.signal);
+    return {
+      write: (message) => call.write(message),
+      end: () => call.end(),
+      onDrain: (listener) => {
+        call.removeAllListeners('drain').on('drain', listener);
+      },
+      pause: flow.pause,
+      resume: flow.resume,
+    };
   }
 
   clientStream(path: string, options: CallOptions): ClientStreamCall {
@@ -171,11 +232,12 @@ export class GrpcJsTransport implements Transport {
     });
     bindSignal(call, options.signal);
     return {
-      write: (message) => {
-        call.write(message);
-      },
+      write: (message) => call.write(message),
       end: () => {
         call.end();
+      },
+      onDrain: (listener) => {
+        call.removeAllListeners('drain').on('drain', listener);
       },
       result,
     };

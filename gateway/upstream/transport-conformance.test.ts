@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { GrpcJsTransport } from './grpc-js-transport';
 import { rejectedStatus } from '../test-support/rejected-status';
 import { createH2Transport } from './h2';
-import type { CallStatus, Metadata, Transport } from './transport';
+import type { CallStatus, Metadata, ResponseFlow, Transport } from './transport';
 
 const identity = (b: Buffer): Buffer => b;
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
@@ -25,6 +25,9 @@ const service: grpc.ServiceDefinition = {
   Hang: method('Hang', false, false),
   ServerStream: method('ServerStream', false, true),
   ClientStream: method('ClientStream', true, false),
+  Bidi: method('Bidi', true, true),
+  Flood: method('Flood', false, true),
+  Stall: method('Stall', true, true),
 };
 
 const ERROR_MESSAGE = 'bad día ✓ 100% done %41 — ok';
@@ -48,6 +51,10 @@ let server: grpc.Server;
 let port: number;
 let cancelled: Promise<void>;
 let onCancelled: () => void;
+/** Bytes Flood's write() has taken so far (it waits for 'drain' as a well-behaved server does). */
+let flooded = 0;
+/** Stall: messages it has read, and a switch to start reading. */
+let stalled = { read: 0, release: () => {} };
 
 beforeAll(async () => {
   server = new grpc.Server({
@@ -76,6 +83,31 @@ beforeAll(async () => {
       for (let i = 0; i < Number(count); i++) call.write(Buffer.from(`m${i}`));
       if (fail) call.emit('error', { code: grpc.status.ABORTED, details: fail });
       else call.end();
+    },
+    Bidi: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('cancelled', () => onCancelled?.());
+      call.on('data', (b: Buffer) => {
+        const text = b.toString();
+        if (text.startsWith('fail:')) call.emit('error', { code: grpc.status.ABORTED, details: text.slice(5) });
+        else call.write(Buffer.from(`echo:${text}`));
+      });
+      call.on('end', () => call.end());
+    },
+    Flood: async (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+      const [count, size] = call.request.toString().split(':').map(Number);
+      flooded = 0;
+      let stopped = false;
+      call.on('cancelled', () => (stopped = true));
+      for (let i = 0; i < count && !stopped; i++) {
+        const chunk = Buffer.alloc(size, i % 256);
+        flooded += size;
+        if (!call.write(chunk)) await new Promise((resolve) => call.once('drain', resolve));
+      }
+      call.end();
+    },
+    Stall: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      stalled = { read: 0, release: () => call.on('data', () => stalled.read++) };
+      call.on('end', () => call.end());
     },
     ClientStream: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       const parts: Buffer[] = [];
@@ -109,7 +141,9 @@ function collect(transport: Transport, request: string): Promise<StreamResult> {
         onHeaders: (h) => {
           result.headers = h;
         },
-        onMessage: (m) => result.messages.push(Buffer.from(m).toString()),
+        onMessage: (m) => {
+          result.messages.push(Buffer.from(m).toString());
+        },
         onEnd: (status) => resolve({ ...result, status }),
       },
     );
@@ -118,9 +152,15 @@ function collect(transport: Transport, request: string): Promise<StreamResult> {
 
 const value = (md: Metadata, name: string) => md.find(([n]) => n === name)?.[1];
 
+/**
+ * What a paused stream may hold, beyond the message that paused it: h2 its 4 MiB stream
+ * window; grpc-js up to 16 messages in its stream's buffer besides node:http2's window.
+ */
+const heldWhilePaused = { 'grpc-js': (size: number) => 16 * size + 4 * MiB, h2: () => 4 * MiB };
+
 describe.each([
-  ['grpc-js', (target: string): Transport => new GrpcJsTransport(target)],
-  ['h2', (target: string): Transport => createH2Transport(target)],
+  ['grpc-js' as const, (target: string): Transport => new GrpcJsTransport(target)],
+  ['h2' as const, (target: string): Transport => createH2Transport(target)],
 ])('%s transport', (name, create) => {
   let transport: Transport;
   beforeAll(() => {
@@ -213,6 +253,136 @@ describe.each([
     for (const part of ['a', 'bc', '', 'def']) call.write(Buffer.from(part));
     call.end();
     expect(Buffer.from((await call.result).message).toString()).toBe('4:abcdef');
+  });
+
+  it('bidi: each answer arrives before the next message is sent, then OK at half-close', async () => {
+    const answers: string[] = [];
+    let next: (() => void) | null = null;
+    const ended = new Promise<CallStatus>((resolve) => {
+      const call = transport.duplex(
+        '/test.Echo/Bidi',
+        { metadata: [] },
+        {
+          onHeaders: () => undefined,
+          onMessage: (m) => {
+            answers.push(Buffer.from(m).toString());
+            next?.();
+          },
+          onEnd: resolve,
+        },
+      );
+      const send = async () => {
+        for (const word of ['a', 'b', 'c']) {
+          const answered = new Promise<void>((r) => (next = r));
+          expect(call.write(Buffer.from(word))).toBe(true);
+          await answered;
+        }
+        call.end();
+      };
+      void send();
+    });
+    expect((await ended).code).toBe(grpc.status.OK);
+    expect(answers).toEqual(['echo:a', 'echo:b', 'echo:c']);
+  });
+
+  it('bidi: the server fails mid-stream', async () => {
+    const answers: string[] = [];
+    const status = await new Promise<CallStatus>((resolve) => {
+      const call = transport.duplex(
+        '/test.Echo/Bidi',
+        { metadata: [] },
+        {
+          onHeaders: () => undefined,
+          onMessage: (m) => {
+            answers.push(Buffer.from(m).toString());
+          },
+          onEnd: resolve,
+        },
+      );
+      call.write(Buffer.from('x'));
+      call.write(Buffer.from('fail:no more'));
+    });
+    expect(answers).toEqual(['echo:x']);
+    expect(status.code).toBe(grpc.status.ABORTED);
+    expect(status.message).toBe('no more');
+  });
+
+  it('bidi: cancelling reaches the server, and the call ends CANCELLED', async () => {
+    cancelled = new Promise((resolve) => {
+      onCancelled = resolve;
+    });
+    const controller = new AbortController();
+    const status = new Promise<CallStatus>((resolve) => {
+      const call = transport.duplex(
+        '/test.Echo/Bidi',
+        { metadata: [], signal: controller.signal },
+        {
+          onHeaders: () => undefined,
+          onMessage: () => controller.abort(),
+          onEnd: resolve,
+        },
+      );
+      call.write(Buffer.from('x'));
+    });
+    expect((await status).code).toBe(grpc.status.CANCELLED);
+    await cancelled;
+  });
+
+  it('a paused response stream stops the server at the receive window; resume delivers the rest', async () => {
+    const count = 64;
+    const size = 256 * 1024; // 16 MiB in all
+    let received = 0;
+    let paused = true;
+    let flow!: ResponseFlow;
+    const ended = new Promise<CallStatus>((resolve) => {
+      flow = transport.serverStream(
+        '/test.Echo/Flood',
+        Buffer.from(`${count}:${size}`),
+        { metadata: [] },
+        {
+          onHeaders: () => undefined,
+          onMessage: (m) => {
+            received++;
+            expect(m.byteLength).toBe(size);
+            return !paused;
+          },
+          onEnd: resolve,
+        },
+      );
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    // Paused after the first message: the server's writes stop once the window is used, not after all 16 MiB.
+    expect(received).toBe(1);
+    expect(flooded).toBeLessThanOrEqual(heldWhilePaused[name](size) + 2 * size);
+    paused = false;
+    flow.resume();
+    expect((await ended).code).toBe(grpc.status.OK);
+    expect(received).toBe(count);
+    expect(flooded).toBe(count * size);
+  });
+
+  it('write() says full while the server does not read, and onDrain follows once it does', async () => {
+    const status = new Promise<CallStatus>((resolve) => {
+      const call = transport.duplex('/test.Echo/Stall', { metadata: [] }, { onHeaders: () => undefined, onMessage: () => undefined, onEnd: resolve });
+      const chunk = Buffer.alloc(64 * 1024);
+      let written = 0;
+      const fill = () => {
+        while (written < 64 * MiB && call.write(chunk)) written += chunk.length;
+        return written;
+      };
+      void (async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        fill();
+        // Full long before 64 MiB: the server's window, not our memory, is the limit.
+        expect(written).toBeLessThan(16 * MiB);
+        const drained = new Promise<void>((r) => call.onDrain(r));
+        stalled.release();
+        await drained;
+        call.end();
+      })();
+    });
+    expect((await status).code).toBe(grpc.status.OK);
+    expect(stalled.read).toBeGreaterThan(0);
   });
 
   it('carries a 10 MB message both ways', async () => {

@@ -93,31 +93,62 @@ export class CallError extends Error {
 }
 
 /**
- * Receives a server stream's events, in order: headers, messages, then exactly one end.
+ * Receives a response stream's events, in order: headers, messages, then exactly one end.
  * onHeaders is called only when the server sent response headers: a trailers-only
  * response (the usual immediate failure) goes straight to onEnd.
  */
 export interface StreamSink {
   onHeaders(headers: Metadata): void;
-  onMessage(message: Uint8Array): void;
+  /**
+   * One response message. Returning `false` says the consumer is full: the transport pauses
+   * (as `ResponseFlow.pause()`) until `resume()`. Anything else (true, undefined) goes on.
+   */
+  onMessage(message: Uint8Array): boolean | void;
   /** Always called once; status.code 0 is a clean end. */
   onEnd(status: CallStatus): void;
 }
 
-/** The writable half of a client-streaming call. */
-export interface ClientStreamCall {
-  write(message: Uint8Array): void;
+/**
+ * Flow control of a call's responses (server and bidi streams). While paused the transport
+ * delivers no message and returns no HTTP/2 window to the server, so a server that has used
+ * its window stops sending: what the gateway holds per stream is bounded by its receive
+ * window (messages already received are kept and delivered on resume). Both are idempotent.
+ */
+export interface ResponseFlow {
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * The writable half of a client- or bidi-streaming call. write() always takes the message;
+ * `false` means the upstream's flow-control window and the transport's buffer are full, and
+ * the writer should wait for the onDrain listener before writing more.
+ */
+export interface RequestStream {
+  write(message: Uint8Array): boolean;
   /** Half-closes the request stream. */
   end(): void;
+  /** Sets the listener called each time the buffer empties after a write() returned false. */
+  onDrain(listener: () => void): void;
+}
+
+/** A client-streaming call. */
+export interface ClientStreamCall extends RequestStream {
   /** Settles when the server answers; rejects with CallError on a non-OK status. */
   readonly result: Promise<UnaryResult>;
 }
 
+/** A bidi-streaming call: requests through write()/end(), responses (and the end) to the sink. */
+export interface DuplexCall extends RequestStream, ResponseFlow {}
+
 /** One connection pool to one upstream target. `path` is `/package.Service/Method`. */
 export interface Transport {
   unary(path: string, request: Uint8Array, options: CallOptions): Promise<UnaryResult>;
-  serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): void;
+  /** Starts a server stream; its events go to `sink` (never synchronously from this call). */
+  serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): ResponseFlow;
   clientStream(path: string, options: CallOptions): ClientStreamCall;
+  /** Starts a bidi stream; its events go to `sink` (never synchronously from this call). */
+  duplex(path: string, options: CallOptions, sink: StreamSink): DuplexCall;
   /**
    * Ends any reconnect backoff: the next call tries to connect at once. Called when a
    * circuit breaker half-opens, so its trial call reaches a service that came back.

@@ -10,7 +10,7 @@ import type { Connection, Pool, Waiter } from './h2-pool';
 import type { H2Stream, RequestHeaders, StreamHandler } from './h2-stream';
 import { ErrorCode } from './h2-wire';
 import { Code, callError, httpStatus, localStatus, resetStatus, trailerStatus } from './h2-status';
-import type { CallStatus, CancelSignal, Metadata, StreamSink, UnaryResult } from '../transport';
+import type { CallStatus, CancelSignal, Metadata, ResponseFlow, StreamSink, UnaryResult } from '../transport';
 
 /** What the calls of one transport share. */
 export interface CallContext {
@@ -23,13 +23,17 @@ export interface CallContext {
 export const UNARY = 0;
 export const SERVER_STREAM = 1;
 export const CLIENT_STREAM = 2;
-type Kind = typeof UNARY | typeof SERVER_STREAM | typeof CLIENT_STREAM;
+export const DUPLEX = 3;
+export type Kind = typeof UNARY | typeof SERVER_STREAM | typeof CLIENT_STREAM | typeof DUPLEX;
+
+/** Request bytes a streaming call queues before its stream opens, before write() says wait. */
+const QUEUE_BEFORE_OPEN = 65_535;
 
 /**
  * A call from begin() to its one final status. Abort signals reach it via handleEvent;
  * its stream's events arrive as direct calls from the session (StreamHandler).
  */
-export class H2Call implements Waiter, FrameReceiver, StreamHandler {
+export class H2Call implements Waiter, FrameReceiver, StreamHandler, ResponseFlow {
   ended = false;
   resolve: ((result: UnaryResult) => void) | null = null;
   reject: ((error: Error) => void) | null = null;
@@ -47,7 +51,17 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
   private timer: NodeJS.Timeout | undefined;
   /** Client-streaming writes made before a connection was ready. */
   private queued: Buffer[] | null = null;
+  private queuedBytes = 0;
   private halfClosed = false;
+  /** A write() returned false: the drain listener runs when the stream can take more. */
+  private needDrain = false;
+  drainListener: (() => void) | null = null;
+  /** Response flow: paused by the sink (onMessage returned false) or by pause(). */
+  private paused = false;
+  /** Messages received while paused (at most one receive window), delivered on resume. */
+  private held: Buffer[] | null = null;
+  /** The final status, kept back until the held messages have been delivered. */
+  private deferredEnd: CallStatus | null = null;
 
   constructor(
     private readonly context: CallContext,
@@ -83,7 +97,7 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
   start(connection: Connection): void {
     if (this.ended) return;
     const timeout = this.deadline === undefined ? null : encodeTimeout(this.deadline - Date.now());
-    const streaming = this.kind === CLIENT_STREAM;
+    const streaming = this.kind === CLIENT_STREAM || this.kind === DUPLEX;
     this.connection = connection;
     try {
       this.stream = connection.request(this.requestHeaders as RequestHeaders, timeout, this, streaming ? null : this.body, !streaming);
@@ -94,9 +108,12 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
     this.body = null;
     if (!streaming) return;
     const { session } = connection;
+    if (this.paused) session.setPaused(this.stream, true);
     if (this.queued !== null) for (const frame of this.queued) session.send(this.stream, frame, false);
     this.queued = null;
+    this.queuedBytes = 0;
     if (this.halfClosed) session.send(this.stream, null, true);
+    if (this.stream.pending === null) this.onWritable();
   }
 
   /** Waiter: no connection can be had. */
@@ -104,11 +121,59 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
     this.finish(status);
   }
 
-  /** Client streaming: sends one framed message. */
-  write(frame: Buffer): void {
-    if (this.ended || this.halfClosed) return;
-    if (this.stream !== null) this.connection!.session.send(this.stream, frame, false);
-    else (this.queued ??= []).push(frame);
+  /**
+   * Client and bidi streaming: sends one framed message. False when it had to wait for
+   * flow-control window (or the stream is not open and enough is queued): the drain listener
+   * then runs once all of it has gone out.
+   */
+  write(frame: Buffer): boolean {
+    if (this.ended || this.halfClosed) return true;
+    let room: boolean;
+    if (this.stream !== null) {
+      this.connection!.session.send(this.stream, frame, false);
+      room = this.stream === null || this.stream.pending === null;
+    } else {
+      (this.queued ??= []).push(frame);
+      this.queuedBytes += frame.length;
+      room = this.queuedBytes < QUEUE_BEFORE_OPEN;
+    }
+    if (!room) this.needDrain = true;
+    return room;
+  }
+
+  /** StreamHandler: the request DATA waiting for window has gone out. */
+  onWritable(): void {
+    if (!this.needDrain || this.ended) return;
+    this.needDrain = false;
+    this.drainListener?.();
+  }
+
+  /** ResponseFlow: stop delivering messages and giving window back. */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    if (this.stream !== null) this.connection!.session.setPaused(this.stream, true);
+  }
+
+  /** ResponseFlow: deliver what was held back, then take more (unless the sink is full again). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    while (held !== null && held.length > 0) {
+      if (this.sink!.onMessage(held.shift()!) === false) {
+        this.paused = true;
+        return;
+      }
+    }
+    this.held = null;
+    if (this.deferredEnd !== null) {
+      const status = this.deferredEnd;
+      this.deferredEnd = null;
+      this.sink!.onEnd(status);
+      return;
+    }
+    if (this.stream !== null) this.connection!.session.setPaused(this.stream, false);
   }
 
   /** Client streaming: half-closes. */
@@ -125,6 +190,16 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
 
   /** Ends the call with a local status and resets the stream (RST_STREAM CANCEL). */
   cancel(status: CallStatus): void {
+    if (this.deferredEnd !== null) {
+      // Ended upstream, its last messages held for a consumer that went away: end it now.
+      const end = this.deferredEnd;
+      this.deferredEnd = null;
+      this.held = null;
+      this.signal?.removeEventListener('abort', this);
+      this.sink!.onEnd(end);
+      return;
+    }
+    this.held = null;
     this.finish(status);
     const { stream, connection } = this;
     if (stream !== null && connection !== null) connection.session.reset(stream, ErrorCode.CANCEL);
@@ -140,7 +215,7 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
     if (this.ended) return;
     this.headers = fromRawHeaders(raw);
     for (let i = 0; i < raw.length; i += 2) if (raw[i] === 'grpc-encoding') this.encoding = raw[i + 1];
-    if (this.kind === SERVER_STREAM) this.sink!.onHeaders(this.headers);
+    if (this.sink !== null) this.sink.onHeaders(this.headers);
   }
 
   onData(chunk: Buffer): void {
@@ -160,8 +235,10 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
     if (this.ended) return;
     let message: Buffer | null = frame;
     if (compressed && (message = this.decompress(frame)) === null) return;
-    if (this.kind === SERVER_STREAM) this.sink!.onMessage(message);
-    else if (this.message === null) this.message = message;
+    if (this.sink !== null) {
+      if (this.paused) (this.held ??= []).push(message);
+      else if (this.sink.onMessage(message) === false) this.pause();
+    } else if (this.message === null) this.message = message;
     else this.cancel(localStatus(Code.UNIMPLEMENTED, 'Too many responses received'));
   }
 
@@ -179,7 +256,7 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
         status = resetStatus(code, this.httpStatus, dropped);
       } else if (status.code === Code.OK) {
         if (this.decoder?.partial) status = localStatus(Code.INTERNAL, 'Stream ended in the middle of a message');
-        else if (this.kind !== SERVER_STREAM && this.message === null) {
+        else if (this.sink === null && this.message === null) {
           status = localStatus(Code.UNIMPLEMENTED, 'No message received');
         }
       }
@@ -212,8 +289,14 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this);
     this.context.active.delete(this);
+    if (this.held !== null && this.held.length > 0) {
+      // The server ended while the consumer was full: its end follows the held messages,
+      // and a cancel (the consumer gone) still reaches this call until then.
+      this.deferredEnd = status;
+      return;
+    }
+    this.signal?.removeEventListener('abort', this);
     // Never report to a stream sink from inside serverStream() itself.
     if (this.starting && this.sink !== null) process.nextTick(deliver, this, status);
     else this.deliver(status);

@@ -151,6 +151,17 @@ export class H2Session {
     }
   }
 
+  /**
+   * Flow control of what a stream receives: paused, received bytes are not given back, so
+   * the server stops once it has used its window; resumed, what was held back goes back now.
+   */
+  setPaused(stream: H2Stream, paused: boolean): void {
+    stream.paused = paused;
+    if (paused || stream.unacked === 0 || stream.remoteEnded || this.destroyed || !this.streams.has(stream.id)) return;
+    this.out.windowUpdate(stream.id, stream.unacked);
+    stream.unacked = 0;
+  }
+
   /** Resets a stream (RST_STREAM `code`) and closes it locally. */
   reset(stream: H2Stream, code: number): void {
     if (!this.streams.has(stream.id)) return;
@@ -268,7 +279,7 @@ export class H2Session {
     if (data === null) return this.fail(ErrorCode.PROTOCOL_ERROR, 'bad padding');
     if ((flags & END_STREAM) === 0) {
       stream.unacked += payload.length;
-      if (stream.unacked >= this.options.streamWindowSize / 2) {
+      if (stream.unacked >= this.options.streamWindowSize / 2 && !stream.paused) {
         this.out.windowUpdate(id, stream.unacked);
         stream.unacked = 0;
       }
@@ -471,6 +482,7 @@ export class H2Session {
       // An end asked for after the last queued DATA went out still needs its END_STREAM.
       if (!ended) this.out.data(stream.id, null, true);
     }
+    stream.handler.onWritable();
   }
 
   private flushBlocked(): void {

@@ -7,6 +7,8 @@ export interface StreamHandler {
   onResponse(status: number, endStream: boolean, raw: string[]): void;
   onData(chunk: Buffer): void;
   onTrailers(raw: string[]): void;
+  /** DATA that waited for flow-control window has all gone out (see H2Session.send). */
+  onWritable(): void;
   /** `code`: RST_STREAM code (0 when the stream ended normally); `dropped`: the connection went away. */
   onStreamClose(code: number, dropped: boolean): void;
 }
@@ -24,6 +26,8 @@ export class H2Stream {
   sendWindow: number;
   /** Bytes received and not yet given back in a WINDOW_UPDATE. */
   unacked = 0;
+  /** The consumer is full: received bytes are not given back (no WINDOW_UPDATE) until resumed. */
+  paused = false;
   responded = false;
   localEnded = false;
   remoteEnded = false;

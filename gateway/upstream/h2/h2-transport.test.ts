@@ -97,7 +97,9 @@ function stream(t: H2Transport): Promise<Streamed> {
       { metadata: [] },
       {
         onHeaders: (h) => out.headers.push(h),
-        onMessage: (m) => out.messages.push(text(m)),
+        onMessage: (m) => {
+          out.messages.push(text(m));
+        },
         onEnd: (s) => resolve({ ...out, status: s }),
       },
     );

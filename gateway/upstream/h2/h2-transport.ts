@@ -4,7 +4,7 @@
  * transport-conformance.test.ts).
  * Wire protocol: https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
  */
-import { CLIENT_STREAM, H2Call, SERVER_STREAM, UNARY, type CallContext } from './h2-call';
+import { CLIENT_STREAM, DUPLEX, H2Call, SERVER_STREAM, UNARY, type CallContext, type Kind } from './h2-call';
 import { encodeFrame } from './h2-framing';
 import { addMetadata } from './h2-metadata';
 import { DEFAULT_OPTIONS, type H2TransportOptions } from './h2-options';
@@ -13,7 +13,7 @@ import { IndexedField } from './hpack-encoder';
 import type { RequestHeaders } from './h2-stream';
 import { Code, localStatus } from './h2-status';
 import { parseTarget } from './h2-target';
-import type { CallOptions, ClientStreamCall, StreamSink, Transport, UnaryResult } from '../transport';
+import type { CallOptions, ClientStreamCall, DuplexCall, RequestStream, ResponseFlow, StreamSink, Transport, UnaryResult } from '../transport';
 
 export type { H2TransportOptions } from './h2-options';
 
@@ -47,10 +47,11 @@ export class H2Transport implements Transport, CallContext {
     });
   }
 
-  serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): void {
+  serverStream(path: string, request: Uint8Array, options: CallOptions, sink: StreamSink): ResponseFlow {
     const call = this.newCall(SERVER_STREAM, path, options, encodeFrame(request));
     call.sink = sink;
     call.begin();
+    return call;
   }
 
   clientStream(path: string, options: CallOptions): ClientStreamCall {
@@ -61,11 +62,14 @@ export class H2Transport implements Transport, CallContext {
       call.reject = reject;
     });
     call.begin();
-    return {
-      write: (message) => call.write(encodeFrame(message)),
-      end: () => call.end(),
-      result,
-    };
+    return { ...requestStream(call), result };
+  }
+
+  duplex(path: string, options: CallOptions, sink: StreamSink): DuplexCall {
+    const call = this.newCall(DUPLEX, path, options, null);
+    call.sink = sink;
+    call.begin();
+    return { ...requestStream(call), pause: () => call.pause(), resume: () => call.resume() };
   }
 
   reconnect(): void {
@@ -79,7 +83,7 @@ export class H2Transport implements Transport, CallContext {
     await this.pool.close();
   }
 
-  private newCall(kind: typeof UNARY | typeof SERVER_STREAM | typeof CLIENT_STREAM, path: string, options: CallOptions, body: Buffer | null): H2Call {
+  private newCall(kind: Kind, path: string, options: CallOptions, body: Buffer | null): H2Call {
     return new H2Call(this, kind, this.headerBlock(path, options), options.deadline, options.signal, body);
   }
 
@@ -109,6 +113,17 @@ export class H2Transport implements Transport, CallContext {
     const metadata: string[] = [];
     return addMetadata({ add: (name, value) => metadata.push(name, value) }, options.metadata) ?? { fields: fixed.fields, metadata };
   }
+}
+
+/** The writable half of a client or bidi stream's call. */
+function requestStream(call: H2Call): RequestStream {
+  return {
+    write: (message) => call.write(encodeFrame(message)),
+    end: () => call.end(),
+    onDrain: (listener) => {
+      call.drainListener = listener;
+    },
+  };
 }
 
 /** Builds the lean HTTP/2 transport for `target` (see h2-target.ts for the forms accepted). */
