@@ -222,6 +222,25 @@ describe('input and metadata (items 6, 7, 9)', () => {
     expect(JSON.stringify(res.json)).toContain(field);
   });
 
+  it.each([
+    ['a stray 0xFF', [0xff]],
+    ['a truncated sequence', [0xe2, 0x82]],
+    ['an overlong "/"', [0xc0, 0xaf]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+  ])('invalid UTF-8 in a JSON string (%s): 400 INVALID_UTF8, nothing stored as U+FFFD', async (_what, bytes) => {
+    const title = `utf8-attack-${bytes.join('-')}`;
+    const body = Buffer.concat([Buffer.from(`{"title":"${title}`), Buffer.from(bytes), Buffer.from('","body":"b"}')]);
+    const res = await fetch(`${base}/v1/posts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` },
+      body,
+    });
+    const status = { status: res.status, json: await res.json() };
+    expect([status.status, reasonOf(status)]).toEqual([400, 'INVALID_UTF8']);
+    const mine = await call('GET', `/v1/users/${alice.id}/posts?pageSize=100`, { token: alice.token });
+    expect(JSON.stringify(mine.json)).not.toContain(title);
+  });
+
   it('NUL in a display name or email: 400', async () => {
     const res = await call('POST', '/v1/users', { body: { email: 'n\u0000@example.com', displayName: 'a\u0000', password: 'correct horse' } });
     expect(res.status).toBe(400);

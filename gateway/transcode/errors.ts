@@ -41,6 +41,8 @@ export const Reasons = {
   ROUTE_NOT_FOUND: { code: Code.NOT_FOUND },
   METHOD_NOT_ALLOWED: { code: Code.UNIMPLEMENTED, httpStatus: 405 },
   MALFORMED_JSON: { code: Code.INVALID_ARGUMENT },
+  /** A JSON (or NDJSON) body that is not valid UTF-8 (RFC 8259 §8.1): refused, never stored as U+FFFD. */
+  INVALID_UTF8: { code: Code.INVALID_ARGUMENT },
   INVALID_FIELD: { code: Code.INVALID_ARGUMENT },
   VALIDATION_FAILED: { code: Code.INVALID_ARGUMENT },
   UNKNOWN_QUERY_PARAMETER: { code: Code.INVALID_ARGUMENT },

@@ -476,8 +476,17 @@ function resolveOrThrow(input: DescMessage, path: readonly string[], role: strin
 const OBJECT_START = /^\s*\{/;
 
 /** The body as text (Fastify hands over a Buffer; other callers may pass a plain Uint8Array). */
+// fatal: an invalid sequence throws instead of becoming U+FFFD (what Buffer#toString does, so a
+// body with a stray 0xFF was stored with a replacement character); ignoreBOM keeps a BOM as it was.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The body as text; 400 INVALID_UTF8 when it is not UTF-8 (JSON text must be, RFC 8259 §8.1). */
 function utf8Text(body: Uint8Array): string {
-  return (Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new GatewayError('INVALID_UTF8', 'request body is not valid UTF-8');
+  }
 }
 
 /** JSON text that starts with `{` (after JSON blanks), parsed; undefined for anything else. */
