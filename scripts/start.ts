@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { closeOnSignals, DEFAULT_LOG_SETTINGS, isPretty, parseLogFormat, prettyPrinter, WATCHDOG_MARGIN_MS, type LogSettings } from '../shared-kit';
+import { freePort } from '../shared-kit/free-port';
 import { describeExit, startPiece, type LineSink, type Piece, type PieceSpec } from './piece-process';
 
 const USAGE = `usage: npm start -- [options] [gateway options]
@@ -154,11 +155,18 @@ function main(): void {
   });
 
   (async () => {
-    const user = await launch({ name: 'user', entry: path.join(dist, 'services/user/main.js'), env: { USER_ADDR: args.userAddr } }).ready;
+    // The user service reads the content service's post events, and the content service starts second: a
+    // content port of 0 is chosen here so the user service can be told it.
+    const contentAddr = args.contentAddr.endsWith(':0') ? `${args.contentAddr.slice(0, -2)}:${await freePort()}` : args.contentAddr;
+    const user = await launch({
+      name: 'user',
+      entry: path.join(dist, 'services/user/main.js'),
+      env: { USER_ADDR: args.userAddr, CONTENT_SERVICE_TARGET: env.CONTENT_SERVICE_TARGET || contentAddr },
+    }).ready;
     const content = await launch({
       name: 'content',
       entry: path.join(dist, 'services/content/main.js'),
-      env: { CONTENT_ADDR: args.contentAddr, USER_SERVICE_TARGET: user },
+      env: { CONTENT_ADDR: contentAddr, USER_SERVICE_TARGET: user },
     }).ready;
     const gateway = await launch({
       name: 'gateway',

@@ -17,6 +17,7 @@ import {
 import { PostStatus, type ContentServiceService, type Post } from '../../gen/acme/content/v1/content';
 import type { PostChanges, PostRecord, PostStore, Viewer } from './content-store';
 import { checkBody, checkTagFilter, checkTags, checkTitle, parsePostName } from './content-validation';
+import { streamPostEvents } from './post-event-stream';
 import type { PostEvents } from './post-events';
 
 export interface ContentServiceDeps {
@@ -155,6 +156,13 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
         // Headers go out once subscribed: a client that saw them will not miss a later publish.
         call.sendMetadata(new Metadata());
       });
+    },
+
+    async watchPostEvents(call) {
+      // bindService admitted only a service credential (the method's policy role is "service").
+      rejectViolations(call.request.afterSequence < 0n ? [{ field: 'after_sequence', description: 'must be 0 or more' }] : []);
+      if (call.cancelled) return;
+      await streamPostEvents(call, store, events);
     },
   };
 }

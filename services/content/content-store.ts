@@ -1,6 +1,7 @@
 /** The content service's data: posts in its own schema, on PGlite or PostgreSQL alike. */
-import type { Database, Migration, Row } from '../kit';
-import { PostStatus } from '../../gen/acme/content/v1/content';
+import type { Database, Migration, Queryable, Row } from '../kit';
+import { PostEventType, PostStatus } from '../../gen/acme/content/v1/content';
+import { appendPostEvent, OUTBOX_MIGRATION_SQL, readPostEvents, type PostEventRecord } from './post-outbox';
 
 /** Schema of the content service; apply with openDatabase. */
 export const contentMigrations: readonly Migration[] = [
@@ -23,6 +24,7 @@ export const contentMigrations: readonly Migration[] = [
       CREATE INDEX posts_tags_idx ON posts USING gin (tags);
     `,
   },
+  { version: 2, name: 'post events outbox', sql: OUTBOX_MIGRATION_SQL },
 ];
 
 /** One stored post. */
@@ -57,23 +59,53 @@ export interface PostQuery {
 const COLUMNS = 'id, author_id, title, body, tags, status, create_time, update_time, publish_time';
 const CHANGE_COLUMNS: Record<keyof PostChanges, string> = { title: 'title', body: 'body', tags: 'tags' };
 
-/** Repository over the `posts` table. */
+/**
+ * Repository over the `posts` table and its outbox (post-outbox.ts): creating, publishing and
+ * deleting a post record their event in the same transaction; `onEvent` runs after each
+ * such commit (to wake WatchPostEvents streams).
+ */
 export class PostStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly onEvent: () => void = () => {},
+  ) {}
 
+  /** Inserts a post and its creation event. */
   async insert(post: PostRecord): Promise<PostRecord> {
-    const rows = await this.db.query(`INSERT INTO posts (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`, [
-      post.id,
-      post.authorId,
-      post.title,
-      post.body,
-      post.tags,
-      post.status,
-      post.createTime,
-      post.updateTime,
-      post.publishTime ?? null,
-    ]);
-    return toRecord(rows[0]);
+    return this.withEvent(PostEventType.POST_EVENT_TYPE_CREATED, post.createTime, async (tx) => {
+      const rows = await tx.query(`INSERT INTO posts (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`, [
+        post.id,
+        post.authorId,
+        post.title,
+        post.body,
+        post.tags,
+        post.status,
+        post.createTime,
+        post.updateTime,
+        post.publishTime ?? null,
+      ]);
+      return toRecord(rows[0]);
+    });
+  }
+
+  /** Up to `limit` post events after sequence `after`, oldest first. */
+  events(after: bigint, limit: number): Promise<PostEventRecord[]> {
+    return readPostEvents(this.db, after, limit);
+  }
+
+  /** Runs `change` and, when it returns a post, records `type` for it, all in one transaction. */
+  private async withEvent<T extends { id: bigint; authorId: bigint; status: PostStatus } | undefined>(
+    type: PostEventType,
+    at: Date,
+    change: (tx: Queryable) => Promise<T>,
+  ): Promise<T> {
+    const result = await this.db.transaction(async (tx) => {
+      const post = await change(tx);
+      if (post) await appendPostEvent(tx, type, post, at);
+      return post;
+    });
+    if (result) this.onEvent();
+    return result;
   }
 
   async get(id: bigint): Promise<PostRecord | undefined> {
@@ -115,18 +147,24 @@ export class PostStore {
 
   /** Publishes a draft; undefined when there is no such draft (gone, or published meanwhile). */
   async publish(id: bigint, now: Date): Promise<PostRecord | undefined> {
-    const rows = await this.db.query(`UPDATE posts SET status = $3, publish_time = $2, update_time = $2 WHERE id = $1 AND status = $4 RETURNING ${COLUMNS}`, [
-      id,
-      now,
-      PostStatus.POST_STATUS_PUBLISHED,
-      PostStatus.POST_STATUS_DRAFT,
-    ]);
-    return rows[0] && toRecord(rows[0]);
+    return this.withEvent(PostEventType.POST_EVENT_TYPE_PUBLISHED, now, async (tx) => {
+      const rows = await tx.query(`UPDATE posts SET status = $3, publish_time = $2, update_time = $2 WHERE id = $1 AND status = $4 RETURNING ${COLUMNS}`, [
+        id,
+        now,
+        PostStatus.POST_STATUS_PUBLISHED,
+        PostStatus.POST_STATUS_DRAFT,
+      ]);
+      return rows[0] && toRecord(rows[0]);
+    });
   }
 
-  /** Deletes a post; false when there was none. */
+  /** Deletes a post and records its deletion event; false when there was none. */
   async delete(id: bigint): Promise<boolean> {
-    return (await this.db.query('DELETE FROM posts WHERE id = $1 RETURNING id', [id])).length > 0;
+    const deleted = await this.withEvent(PostEventType.POST_EVENT_TYPE_DELETED, new Date(), async (tx) => {
+      const rows = await tx.query('DELETE FROM posts WHERE id = $1 RETURNING id, author_id, status', [id]);
+      return rows[0] && { id, authorId: BigInt(rows[0].author_id as string), status: Number(rows[0].status) as PostStatus };
+    });
+    return deleted !== undefined;
   }
 }
 

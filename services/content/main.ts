@@ -6,6 +6,7 @@ import {
   claimServiceResources,
   createIdGenerator,
   createLogger,
+  createServiceTokenVerifier,
   createTokenVerifier,
   loadConfig,
   openServiceDatabase,
@@ -39,8 +40,12 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
     const events = new PostEvents();
     // Signature and claims with the user service's keys, then the account's current state.
     const verify = withRevocation(createTokenVerifier(userKeys.keys), userKeys.lookup, { ttlMs: config.accountCacheMs });
-    const handlers = contentHandlers({ store: new PostStore(db), events, nextId: createIdGenerator() });
-    const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify, log });
+    // Each committed outbox event wakes the WatchPostEvents streams.
+    const store = new PostStore(db, () => events.committed());
+    const handlers = contentHandlers({ store, events, nextId: createIdGenerator() });
+    // WatchPostEvents takes service credentials, signed by the user service too.
+    const verifyService = createServiceTokenVerifier(userKeys.keys);
+    const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify, verifyService, log });
     const server = await startGrpcServer(
       config.contentAddr,
       [{ name: 'acme.content.v1.ContentService', definition: ContentServiceService, implementation }],

@@ -1,5 +1,5 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { authenticate } from './auth';
+import { authenticate, authenticateService } from './auth';
 import { methodPolicy } from './descriptors';
 import type { Caller, TokenVerifier } from './token-verifier';
 
@@ -38,5 +38,28 @@ describe('authenticate', () => {
     ['a caller lacking the role', { public: false, roles: ['admin'] }, 'Bearer good', status.PERMISSION_DENIED],
   ])('rejects %s', async (_what, policy, header, code) => {
     await expect(authenticate(withAuth(header), policy, verifyAs(user))).rejects.toMatchObject({ code });
+  });
+});
+
+describe('authenticateService', () => {
+  const verifyService = async (token: string) => {
+    if (token !== 'svc') throw Object.assign(new Error('bad'), { code: status.UNAUTHENTICATED });
+    return 'user';
+  };
+
+  it('reads the services-only policy from the descriptors', () => {
+    expect(methodPolicy('/acme.content.v1.ContentService/WatchPostEvents').roles).toEqual(['service']);
+  });
+
+  it('resolves the calling service from its credential', async () => {
+    await expect(authenticateService(withAuth('Bearer svc'), verifyService)).resolves.toBe('user');
+  });
+
+  it.each([
+    ['no token', undefined, verifyService],
+    ['a token the verifier refuses', 'Bearer good', verifyService],
+    ['no verifier configured', 'Bearer svc', undefined],
+  ])('refuses %s', async (_what, header, verify) => {
+    await expect(authenticateService(withAuth(header), verify)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
   });
 });

@@ -4,6 +4,7 @@
  */
 import { status, type Metadata } from '@grpc/grpc-js';
 import type { MethodPolicy } from './descriptors';
+import type { ServiceTokenVerifier } from './service-token';
 import { statusError } from './status-error';
 import { unauthenticated, type Caller, type TokenVerifier } from './token-verifier';
 import { bearerToken as parseBearer } from '../../shared-kit';
@@ -21,6 +22,13 @@ export async function authenticate(metadata: Metadata, policy: MethodPolicy, ver
     throw statusError(status.PERMISSION_DENIED, `requires role ${policy.roles.join(' or ')}`, { reason: 'ROLE_REQUIRED' });
   }
   return caller;
+}
+
+/** The calling service of a services-only method (policy role "service"): its name, from a service credential. */
+export async function authenticateService(metadata: Metadata, verify: ServiceTokenVerifier | undefined): Promise<string> {
+  const token = bearerToken(metadata);
+  if (token === undefined || !verify) throw unauthenticated('a service credential is required', 'SERVICE_CREDENTIAL_REQUIRED');
+  return verify(token);
 }
 
 /** The caller, or UNAUTHENTICATED when the call is anonymous. */

@@ -19,6 +19,11 @@ export interface Config {
   userAdminEmails: string[];
   /** USER_SERVICE_TARGET: where the content service reaches the user service (for its JWKS). */
   userServiceTarget: string;
+  /**
+   * CONTENT_SERVICE_TARGET: where the user service reads the content service's post events
+   * (WatchPostEvents) to keep post counts; defaults to CONTENT_ADDR. `off` reads none.
+   */
+  contentServiceTarget: string;
   /** TOKEN_TTL_SECONDS: lifetime of issued access tokens. */
   tokenTtlSeconds: number;
   /** SHUTDOWN_GRACE_MS: how long in-flight calls may finish on shutdown before they are cut. */
@@ -38,9 +43,10 @@ type Env = Record<string, string | undefined>;
 /** Builds the configuration from environment variables, applying defaults. */
 export function loadConfig(env: Env = process.env): Config {
   const userAddr = env.USER_ADDR || '127.0.0.1:50051';
+  const contentAddr = env.CONTENT_ADDR || '127.0.0.1:50052';
   return {
     userAddr,
-    contentAddr: env.CONTENT_ADDR || '127.0.0.1:50052',
+    contentAddr,
     dataDir: env.DATA_DIR || './data',
     databaseUrl: env.DATABASE_URL || undefined,
     schemaPrefix: env.DATABASE_SCHEMA_PREFIX || 'acme',
@@ -49,6 +55,7 @@ export function loadConfig(env: Env = process.env): Config {
       .map((e) => e.trim().toLowerCase())
       .filter(Boolean),
     userServiceTarget: env.USER_SERVICE_TARGET || userAddr,
+    contentServiceTarget: env.CONTENT_SERVICE_TARGET || contentAddr,
     tokenTtlSeconds: positiveInt(env, 'TOKEN_TTL_SECONDS', 3600),
     shutdownGraceMs: positiveInt(env, 'SHUTDOWN_GRACE_MS', 10_000),
     accountCacheMs: Math.min(positiveInt(env, 'ACCOUNT_CACHE_MS', 2_000), 10_000),

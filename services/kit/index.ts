@@ -1,5 +1,5 @@
 /** What the user and content services share. Import this folder, not its files. */
-export { authenticate, requireCaller, requireOwnerOrAdmin } from './auth';
+export { authenticate, authenticateService, requireCaller, requireOwnerOrAdmin } from './auth';
 export { loadConfig, resolveConfig, type Config } from './config';
 export { isUniqueViolation, openDatabase, openServiceDatabase, type Database, type Queryable, type Row } from './database';
 export { methodPolicies, methodPolicy, type MethodPolicy } from './descriptors';
@@ -15,6 +15,7 @@ export { runningService, startGrpcServer, type RunningServer, type RunningServic
 export { decodeStatusDetails, invalidArgument, statusError, StatusError, STATUS_DETAILS_KEY, type DecodedStatus, type FieldViolation } from './status-error';
 export { toTimestamp } from './timestamp';
 export { checkId, checkNoControl, checkText, INT64_MAX, rejectViolations } from './validation';
+export { createServiceTokenVerifier, SERVICE_AUDIENCE, SERVICE_ROLE, serviceSubject, type ServiceTokenVerifier } from './service-token';
 export { withRevocation, type AccountLookup, type AccountState, type RevocationVerifier } from './revocation';
 export { databaseStatus } from './database-errors';
 export {

@@ -12,17 +12,20 @@ import {
   type ServerWritableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { authenticate } from './auth';
+import { authenticate, authenticateService } from './auth';
 import { databaseStatus } from './database-errors';
 import { methodPolicy } from './descriptors';
 import type { Logger } from '../../shared-kit';
 import { StatusError, statusError } from './status-error';
+import { SERVICE_ROLE, type ServiceTokenVerifier } from './service-token';
 import type { Caller, TokenVerifier } from './token-verifier';
 
 /** What a handler knows about its call besides the request. */
 export interface CallContext {
-  /** The verified caller; undefined only for anonymous calls to public methods. */
+  /** The verified caller; undefined only for anonymous calls to public methods and for services-only methods. */
   caller: Caller | undefined;
+  /** The calling service, verified from its service credential; set only on services-only methods (role "service"). */
+  service?: string;
   metadata: Metadata;
 }
 
@@ -49,6 +52,8 @@ export type GrpcImplementation<D extends AnyMethods> = { [K in keyof D]: GrpcHan
 
 export interface BindOptions {
   verify: TokenVerifier;
+  /** Verifies service credentials for services-only methods; without it those methods refuse every call. */
+  verifyService?: ServiceTokenVerifier;
   log: Logger;
 }
 
@@ -60,7 +65,13 @@ export function bindService<D extends AnyMethods>(definition: D, handlers: Handl
     const policy = methodPolicy(method.path);
     const handler = handlers[name] as (input: unknown, ctx: CallContext) => Promise<unknown>;
     const toError = (err: unknown) => toServiceError(err, method.path, options.log);
-    const context = async (metadata: Metadata): Promise<CallContext> => ({ caller: await authenticate(metadata, policy, options.verify), metadata });
+    const context = policy.roles.includes(SERVICE_ROLE)
+      ? async (metadata: Metadata): Promise<CallContext> => ({
+          caller: undefined,
+          service: await authenticateService(metadata, options.verifyService),
+          metadata,
+        })
+      : async (metadata: Metadata): Promise<CallContext> => ({ caller: await authenticate(metadata, policy, options.verify), metadata });
 
     out[name] = method.responseStream
       ? (call: ServerWritableStream<unknown, unknown>) => {

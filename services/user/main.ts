@@ -21,9 +21,13 @@ import {
 } from '../kit';
 import { closingTelemetry, runMain, startTelemetry } from '../../shared-kit';
 import { UserServiceService, type UserServiceServer } from '../../gen/acme/user/v1/user';
-import { loadOrCreateSigningKey } from './signing-key';
+import { startPostCountConsumer } from './post-count-consumer';
+import { issueServiceToken, loadOrCreateSigningKey } from './signing-key';
 import { roleName, userHandlers } from './user-service';
 import { UserStore, userMigrations } from './user-store';
+
+/** Lifetime of the service credential signed for each WatchPostEvents connection (checked when the stream opens). */
+const SERVICE_TOKEN_TTL_SECONDS = 300;
 
 /** Starts the user service on config.userAddr (environment defaults, then `overrides`). */
 export async function startUserService(overrides: Partial<Config> = {}, log?: Logger): Promise<RunningService> {
@@ -56,12 +60,23 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
     const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log });
     const server = await startGrpcServer(config.userAddr, [{ name: 'acme.user.v1.UserService', definition: UserServiceService, implementation }], log);
     log.info(`store: ${db.driver} (schema ${db.schema}); signing key ${key.kid}`);
+    // Post counts from the content service's events, with a service credential this service signs itself.
+    const consumer =
+      config.contentServiceTarget === 'off'
+        ? undefined
+        : startPostCountConsumer({
+            target: config.contentServiceTarget,
+            store,
+            credential: () => issueServiceToken(key, 'user', SERVICE_TOKEN_TTL_SECONDS),
+            log,
+          });
     const opened = db;
     return runningService({
       server,
       graceMs: config.shutdownGraceMs,
       log,
       afterShutdown: async () => {
+        await consumer?.stop();
         await opened.close();
         release();
       },

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
-import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, type RoleName } from '../kit';
+import { SERVICE_AUDIENCE, serviceSubject, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, type RoleName } from '../kit';
 
 /** The loaded key pair. */
 export interface SigningKey {
@@ -67,4 +67,20 @@ export async function issueAccessToken(
     .setExpirationTime(exp)
     .sign(key.privateKey);
   return { token, expiresAt: new Date(exp * 1000) };
+}
+
+/**
+ * Signs a service credential for `service` (kit/service-token.ts): the user service is the
+ * issuer, so it signs its own when it calls another service's services-only methods.
+ */
+export async function issueServiceToken(key: SigningKey, service: string, ttlSeconds: number): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: 'JWT' })
+    .setSubject(serviceSubject(service))
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(SERVICE_AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ttlSeconds)
+    .sign(key.privateKey);
 }

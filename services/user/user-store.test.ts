@@ -1,7 +1,7 @@
 import { createIdGenerator, openDatabase, type Database } from '../kit';
 import { Role } from '../../gen/acme/user/v1/user';
 import { dropSchema, tempDir, testBackends, uniqueSchema } from '../test-support';
-import { EMAIL_TAKEN, UserStore, userMigrations, type NewUser, type UserRecord } from './user-store';
+import { EMAIL_TAKEN, EventGapError, UserStore, userMigrations, type NewUser, type UserRecord } from './user-store';
 
 describe.each(testBackends())('UserStore on $name', ({ databaseUrl }) => {
   const dir = tempDir();
@@ -110,5 +110,46 @@ describe.each(testBackends())('UserStore on $name', ({ databaseUrl }) => {
     expect(await store.delete(rec.id)).toBe(true);
     expect(await store.delete(rec.id)).toBe(false);
     expect(await store.get(rec.id)).toBeUndefined();
+  });
+
+  it('applies post events once each, in order, with the cursor in the same transaction', async () => {
+    const [ann, ben] = [record('pc-ann@example.com'), record('pc-ben@example.com')];
+    await store.insert(ann);
+    await store.insert(ben);
+    const counts = async (id: bigint) => {
+      const u = (await store.get(id))!;
+      return [u.postCount, u.publishedPostCount];
+    };
+    const change = (sequence: bigint, authorId: bigint, posts: number, published: number) => ({ sequence, authorId, posts, published });
+    expect(await store.postEventCursor()).toBe(0n);
+    expect(await store.applyPostEvents([change(1n, ann.id, 1, 0), change(2n, ann.id, 0, 1), change(3n, ben.id, 1, 0)])).toBe(3);
+    expect(await store.postEventCursor()).toBe(3n);
+    // A replay (the consumer reconnected from an older cursor) counts nothing twice.
+    expect(await store.applyPostEvents([change(2n, ann.id, 0, 1), change(3n, ben.id, 1, 0), change(4n, ben.id, 1, 0)])).toBe(1);
+    expect([await counts(ann.id), await counts(ben.id)]).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
+    // A gap means an event was missed: nothing of the batch is applied.
+    await expect(store.applyPostEvents([change(5n, ann.id, -1, -1), change(7n, ann.id, 1, 0)])).rejects.toBeInstanceOf(EventGapError);
+    expect(await store.postEventCursor()).toBe(4n);
+    expect(await counts(ann.id)).toEqual([1, 1]);
+    // An author deleted meanwhile: the event still moves the cursor.
+    await store.delete(ben.id);
+    expect(await store.applyPostEvents([change(5n, ben.id, -1, 0)])).toBe(1);
+    expect(await store.postEventCursor()).toBe(5n);
+  });
+
+  it('applies each event once when two consumers race on one database', async () => {
+    const ann = record('pc-race@example.com');
+    await store.insert(ann);
+    const base = await store.postEventCursor();
+    const changes = Array.from({ length: 30 }, (_, i) => ({ sequence: base + BigInt(i + 1), authorId: ann.id, posts: 1, published: 0 }));
+    const chunks = [changes.slice(0, 10), changes.slice(0, 20), changes.slice(10, 20), changes.slice(0, 30), changes.slice(20, 30)];
+    const results = await Promise.allSettled(chunks.map((c) => store.applyPostEvents(c)));
+    // Whatever order they ran in, a batch applies only what follows the cursor (or fails on a gap and is retried).
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(EventGapError);
+    await store.applyPostEvents(changes);
+    expect((await store.get(ann.id))!.postCount).toBe(30);
   });
 });

@@ -2,6 +2,9 @@
 import { isUniqueViolation, type Database, type Migration, type Queryable, type Row } from '../kit';
 import { Role } from '../../gen/acme/user/v1/user';
 
+/** The event_cursors row of the content service's post events. */
+export const POST_EVENTS_SOURCE = 'content.post_events';
+
 /** Schema of the user service; apply with openDatabase. */
 export const userMigrations: readonly Migration[] = [
   {
@@ -36,6 +39,15 @@ export const userMigrations: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN published_post_count integer NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 4,
+    name: 'event cursors',
+    // The last event applied per event source, moved in the same transaction as the event's effect.
+    sql: `
+      CREATE TABLE event_cursors (source text PRIMARY KEY, sequence bigint NOT NULL);
+      INSERT INTO event_cursors (source, sequence) VALUES ('${POST_EVENTS_SOURCE}', 0);
+    `,
+  },
 ];
 
 /** One stored account. */
@@ -60,6 +72,25 @@ export type NewUser = Omit<UserRecord, 'tokenVersion' | 'role' | 'postCount' | '
 
 /** The fields an update may change. */
 export type UserChanges = Partial<Pick<UserRecord, 'email' | 'displayName' | 'role'>>;
+
+/** One event's change to an author's counts, at its place in the stream. */
+export interface CountChange {
+  sequence: bigint;
+  authorId: bigint;
+  posts: number;
+  published: number;
+}
+
+/** Thrown when an event is not the one after the stored cursor: an event was missed. */
+export class EventGapError extends Error {
+  constructor(
+    readonly cursor: bigint,
+    readonly got: bigint,
+  ) {
+    super(`post event ${got} arrived after ${cursor}: events ${cursor + 1n}..${got - 1n} are missing`);
+    this.name = 'EventGapError';
+  }
+}
 
 /** Returned instead of a record when the email belongs to another account. */
 export const EMAIL_TAKEN = 'email_taken' as const;
@@ -140,6 +171,43 @@ export class UserStore {
       if (isUniqueViolation(err)) return EMAIL_TAKEN;
       throw err;
     }
+  }
+
+  /** The sequence of the last post event applied (0 before the first). */
+  async postEventCursor(): Promise<bigint> {
+    const rows = await this.db.query('SELECT sequence FROM event_cursors WHERE source = $1', [POST_EVENTS_SOURCE]);
+    return BigInt(rows[0].sequence as string);
+  }
+
+  /**
+   * Applies post events' count changes and moves the cursor past them, in one transaction: an
+   * event at or before the cursor was applied already and is skipped (a replay after a
+   * reconnect), so none counts twice. Events must follow the cursor without a gap
+   * (EventGapError, nothing applied). Returns how many were applied.
+   */
+  async applyPostEvents(changes: readonly CountChange[]): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      // FOR UPDATE: two consumers on one database (two instances) apply each event once between them.
+      const [row] = await tx.query('SELECT sequence FROM event_cursors WHERE source = $1 FOR UPDATE', [POST_EVENTS_SOURCE]);
+      let cursor = BigInt(row.sequence as string);
+      let applied = 0;
+      for (const c of changes) {
+        if (c.sequence <= cursor) continue;
+        if (c.sequence !== cursor + 1n) throw new EventGapError(cursor, c.sequence);
+        if (c.posts !== 0 || c.published !== 0) {
+          // An author deleted meanwhile has no row: the event still moves the cursor.
+          await tx.query('UPDATE users SET post_count = post_count + $2, published_post_count = published_post_count + $3 WHERE id = $1', [
+            c.authorId,
+            c.posts,
+            c.published,
+          ]);
+        }
+        cursor = c.sequence;
+        applied++;
+      }
+      if (applied > 0) await tx.query('UPDATE event_cursors SET sequence = $2 WHERE source = $1', [POST_EVENTS_SOURCE, cursor]);
+      return applied;
+    });
   }
 
   /** Deletes an account; false when there was none. */

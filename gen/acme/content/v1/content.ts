@@ -37,6 +37,18 @@ export enum PostStatus {
   POST_STATUS_PUBLISHED = 2,
 }
 
+/** What happened to a post. */
+export enum PostEventType {
+  /** POST_EVENT_TYPE_UNSPECIFIED - Not set; never recorded. */
+  POST_EVENT_TYPE_UNSPECIFIED = 0,
+  /** POST_EVENT_TYPE_CREATED - A post was created (as a draft). */
+  POST_EVENT_TYPE_CREATED = 1,
+  /** POST_EVENT_TYPE_PUBLISHED - A draft was published. */
+  POST_EVENT_TYPE_PUBLISHED = 2,
+  /** POST_EVENT_TYPE_DELETED - A post was deleted. */
+  POST_EVENT_TYPE_DELETED = 3,
+}
+
 /** A post. */
 export interface Post {
   /** Server-assigned identifier; a 64-bit number, sent as a string in JSON. */
@@ -161,6 +173,34 @@ export interface WatchPostsRequest {
 export interface WatchPostsResponse {
   /** The post that was just published. */
   post: Post | undefined;
+}
+
+/** Where to resume the event stream. */
+export interface WatchPostEventsRequest {
+  /** The sequence of the last event the consumer applied; 0 for the first event ever. */
+  afterSequence: bigint;
+}
+
+/** One post event. */
+export interface WatchPostEventsResponse {
+  /** The event. */
+  event: PostEvent | undefined;
+}
+
+/** A change to a post, as recorded in the content service's outbox. */
+export interface PostEvent {
+  /** Position in the stream: 1 for the first event, then one more for each; never reused. */
+  sequence: bigint;
+  /** What happened. */
+  type: PostEventType;
+  /** The post's identifier. */
+  postId: bigint;
+  /** The post's author. */
+  authorId: bigint;
+  /** The post's status after the change; for a deletion, the status it had when deleted. */
+  postStatus: PostStatus;
+  /** When the change was committed. */
+  eventTime: Timestamp | undefined;
 }
 
 function createBasePost(): Post {
@@ -1205,6 +1245,249 @@ export const WatchPostsResponse: MessageFns<WatchPostsResponse> = {
   },
 };
 
+function createBaseWatchPostEventsRequest(): WatchPostEventsRequest {
+  return { afterSequence: 0n };
+}
+
+export const WatchPostEventsRequest: MessageFns<WatchPostEventsRequest> = {
+  encode(message: WatchPostEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.afterSequence !== 0n) {
+      if (BigInt.asIntN(64, message.afterSequence) !== message.afterSequence) {
+        throw new globalThis.Error("value provided for field message.afterSequence of type int64 too large");
+      }
+      writer.uint32(8).int64(message.afterSequence);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchPostEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchPostEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.afterSequence = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<WatchPostEventsRequest>, I>>(base?: I): WatchPostEventsRequest {
+    return WatchPostEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchPostEventsRequest>, I>>(object: I): WatchPostEventsRequest {
+    const message = createBaseWatchPostEventsRequest();
+    message.afterSequence = (object.afterSequence !== undefined && object.afterSequence !== null)
+      ? BigInt(object.afterSequence)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseWatchPostEventsResponse(): WatchPostEventsResponse {
+  return { event: undefined };
+}
+
+export const WatchPostEventsResponse: MessageFns<WatchPostEventsResponse> = {
+  encode(message: WatchPostEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.event !== undefined) {
+      PostEvent.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchPostEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchPostEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = PostEvent.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<WatchPostEventsResponse>, I>>(base?: I): WatchPostEventsResponse {
+    return WatchPostEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchPostEventsResponse>, I>>(object: I): WatchPostEventsResponse {
+    const message = createBaseWatchPostEventsResponse();
+    message.event = (object.event !== undefined && object.event !== null)
+      ? PostEvent.fromPartial(object.event)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePostEvent(): PostEvent {
+  return { sequence: 0n, type: 0, postId: 0n, authorId: 0n, postStatus: 0, eventTime: undefined };
+}
+
+export const PostEvent: MessageFns<PostEvent> = {
+  encode(message: PostEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0n) {
+      if (BigInt.asIntN(64, message.sequence) !== message.sequence) {
+        throw new globalThis.Error("value provided for field message.sequence of type int64 too large");
+      }
+      writer.uint32(8).int64(message.sequence);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.postId !== 0n) {
+      if (BigInt.asIntN(64, message.postId) !== message.postId) {
+        throw new globalThis.Error("value provided for field message.postId of type int64 too large");
+      }
+      writer.uint32(24).int64(message.postId);
+    }
+    if (message.authorId !== 0n) {
+      if (BigInt.asIntN(64, message.authorId) !== message.authorId) {
+        throw new globalThis.Error("value provided for field message.authorId of type int64 too large");
+      }
+      writer.uint32(32).int64(message.authorId);
+    }
+    if (message.postStatus !== 0) {
+      writer.uint32(40).int32(message.postStatus);
+    }
+    if (message.eventTime !== undefined) {
+      Timestamp.encode(message.eventTime, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PostEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePostEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = reader.int64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.postId = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.authorId = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.postStatus = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.eventTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PostEvent>, I>>(base?: I): PostEvent {
+    return PostEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PostEvent>, I>>(object: I): PostEvent {
+    const message = createBasePostEvent();
+    message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
+    message.type = object.type ?? 0;
+    message.postId = (object.postId !== undefined && object.postId !== null) ? BigInt(object.postId) : 0n;
+    message.authorId = (object.authorId !== undefined && object.authorId !== null) ? BigInt(object.authorId) : 0n;
+    message.postStatus = object.postStatus ?? 0;
+    message.eventTime = (object.eventTime !== undefined && object.eventTime !== null)
+      ? Timestamp.fromPartial(object.eventTime)
+      : undefined;
+    return message;
+  },
+};
+
 /** Posts: drafts written by users, published for everyone to read. */
 export type ContentServiceService = typeof ContentServiceService;
 export const ContentServiceService = {
@@ -1281,6 +1564,27 @@ export const ContentServiceService = {
     responseSerialize: (value: WatchPostsResponse): Buffer => Buffer.from(WatchPostsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchPostsResponse => WatchPostsResponse.decode(value),
   },
+  /**
+   * Streams the post events recorded after `after_sequence`, in sequence order: first the
+   * ones already recorded, then each new one as it is committed, until the caller hangs up.
+   * Every post creation, publication and deletion records its event in the same transaction
+   * as the change (a transactional outbox), so none is lost. Delivery is at least once: a
+   * consumer stores the sequence of the last event it applied, in the same transaction as
+   * its effect, and resumes after it. Sequences are gapless (1, 2, 3...): a consumer that
+   * sees a gap has missed an event and must resume from its stored sequence.
+   * Internal: no HTTP route, and only service credentials (role "service") may call it.
+   */
+  watchPostEvents: {
+    path: "/acme.content.v1.ContentService/WatchPostEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchPostEventsRequest): Buffer =>
+      Buffer.from(WatchPostEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchPostEventsRequest => WatchPostEventsRequest.decode(value),
+    responseSerialize: (value: WatchPostEventsResponse): Buffer =>
+      Buffer.from(WatchPostEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchPostEventsResponse => WatchPostEventsResponse.decode(value),
+  },
 } as const;
 
 export interface ContentServiceServer extends UntypedServiceImplementation {
@@ -1301,6 +1605,17 @@ export interface ContentServiceServer extends UntypedServiceImplementation {
   publishPost: handleUnaryCall<PublishPostRequest, PublishPostResponse>;
   /** Streams posts as they are published, until the caller hangs up. */
   watchPosts: handleServerStreamingCall<WatchPostsRequest, WatchPostsResponse>;
+  /**
+   * Streams the post events recorded after `after_sequence`, in sequence order: first the
+   * ones already recorded, then each new one as it is committed, until the caller hangs up.
+   * Every post creation, publication and deletion records its event in the same transaction
+   * as the change (a transactional outbox), so none is lost. Delivery is at least once: a
+   * consumer stores the sequence of the last event it applied, in the same transaction as
+   * its effect, and resumes after it. Sequences are gapless (1, 2, 3...): a consumer that
+   * sees a gap has missed an event and must resume from its stored sequence.
+   * Internal: no HTTP route, and only service credentials (role "service") may call it.
+   */
+  watchPostEvents: handleServerStreamingCall<WatchPostEventsRequest, WatchPostEventsResponse>;
 }
 
 export interface ContentServiceClient extends Client {
@@ -1410,6 +1725,25 @@ export interface ContentServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchPostsResponse>;
+  /**
+   * Streams the post events recorded after `after_sequence`, in sequence order: first the
+   * ones already recorded, then each new one as it is committed, until the caller hangs up.
+   * Every post creation, publication and deletion records its event in the same transaction
+   * as the change (a transactional outbox), so none is lost. Delivery is at least once: a
+   * consumer stores the sequence of the last event it applied, in the same transaction as
+   * its effect, and resumes after it. Sequences are gapless (1, 2, 3...): a consumer that
+   * sees a gap has missed an event and must resume from its stored sequence.
+   * Internal: no HTTP route, and only service credentials (role "service") may call it.
+   */
+  watchPostEvents(
+    request: WatchPostEventsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchPostEventsResponse>;
+  watchPostEvents(
+    request: WatchPostEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchPostEventsResponse>;
 }
 
 export const ContentServiceClient = makeGenericClientConstructor(
