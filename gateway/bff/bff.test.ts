@@ -187,10 +187,12 @@ describe('aggregation endpoints (acme.bff.v1, a local upstream) over real servic
       const body = (await res.json()) as any;
       expect(res.status).toBe(200);
       expect(body.user.id).toBe(alice.id);
-      expect(body.partialFailures.map((f: any) => [f.part, f.status.code, reasonOf(f.status)]).sort()).toEqual([
-        ['post_count', 4, 'DEADLINE_EXCEEDED'],
-        ['recent_posts', 4, 'DEADLINE_EXCEEDED'],
+      expect(body.partialFailures.map((f: any) => [f.part, f.status.code]).sort()).toEqual([
+        ['post_count', 4],
+        ['recent_posts', 4],
       ]);
+      // DEADLINE_EXCEEDED: the gateway's own (reason DEADLINE_EXCEEDED), or the service's when it noticed first.
+      for (const f of body.partialFailures) expect([undefined, 'DEADLINE_EXCEEDED']).toContain(reasonOf(f.status));
     } finally {
       await strict.close();
     }
