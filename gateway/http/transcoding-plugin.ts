@@ -149,7 +149,8 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     } catch (err) {
       return sendError(reply, err, route);
     }
-    const rendered = route.response.render(result.message);
+    // A direct-codec body is a view of the codec's buffer: written (or copied, below) at once.
+    const rendered = route.response.renderNow(result.message);
     const status = route.rpc.policy.successStatus;
     if (!NO_BODY_STATUSES.has(status)) {
       // One write with the route's compiled header block (unary-writer.ts); false: as below.

@@ -11,7 +11,7 @@ import { BinaryToJson } from './codec';
 import { randomMessage, seededRandom } from '../test-support/codec-random';
 import { GatewayError } from './errors';
 import { DEFAULT_JSON_OPTIONS } from './json-options';
-import { ResponsePlan } from './response-plan';
+import { ResponsePlan, type RenderedBody } from './response-plan';
 
 const registry: Registry = echoRegistry();
 const ECHO = registry.getMessage('acme.echo.v1.EchoMessage') as DescMessage;
@@ -34,10 +34,16 @@ describe('ResponsePlan.render: the direct writer changes no answer', () => {
       for (let i = 0; i < 40; i++) {
         const bytes = toBinary(ECHO, randomMessage(ECHO, rnd, { wkt: 0.05, maxDepth: 2 }));
         expect(outcome(() => plan.render(bytes))).toEqual(outcome(() => plan['renderCanonical'](bytes)));
+        expect(outcome(() => asText(plan.renderNow(bytes)))).toEqual(outcome(() => plan['renderCanonical'](bytes)));
       }
     }
   });
 });
+
+/** renderNow's bytes (a view of the codec's buffer) read as text, before anything renders again. */
+function asText(r: RenderedBody): RenderedBody {
+  return { contentType: r.contentType, body: typeof r.body === 'string' ? r.body : Buffer.from(r.body).toString('utf8') };
+}
 
 /** EchoMessage wire data built by hand. */
 function wire(build: (w: BinaryWriter) => void): Uint8Array {
@@ -126,7 +132,10 @@ describe('ResponsePlan.render: hand-made wire data', () => {
     new ResponsePlan(ECHO, '', registry, { ...DEFAULT_JSON_OPTIONS, emitUnpopulated: true }),
   ];
   it.each(ROWS)('$name', ({ bytes, direct }) => {
-    for (const plan of plans) expect(outcome(() => plan.render(bytes))).toEqual(outcome(() => plan['renderCanonical'](bytes)));
+    for (const plan of plans) {
+      expect(outcome(() => plan.render(bytes))).toEqual(outcome(() => plan['renderCanonical'](bytes)));
+      expect(outcome(() => asText(plan.renderNow(bytes)))).toEqual(outcome(() => plan['renderCanonical'](bytes)));
+    }
     expect(new BinaryToJson(ECHO, DEFAULT_JSON_OPTIONS).render(bytes) !== undefined).toBe(direct);
   });
 });

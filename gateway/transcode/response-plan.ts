@@ -75,6 +75,17 @@ export class ResponsePlan {
     return this.renderCanonical(bytes);
   }
 
+  /**
+   * `render` for a body written out at once: JSON from the direct codec comes as UTF-8 bytes in
+   * the codec's shared buffer, valid only until the next render (the unary writer copies it into
+   * the answer straight away), so no string is made for it.
+   */
+  renderNow(bytes: Uint8Array): RenderedBody {
+    const json = this.direct?.renderBytes(bytes);
+    if (json !== undefined) return { contentType: JSON_TYPE, body: json };
+    return this.renderCanonical(bytes);
+  }
+
   /** The @bufbuild/protobuf path: message objects, then toJson. */
   private renderCanonical(bytes: Uint8Array): RenderedBody {
     let message;

@@ -61,6 +61,18 @@ export class BinaryToJson {
    * absent), or undefined to let protobuf-es render it.
    */
   render(bytes: Uint8Array): string | undefined {
+    return this.renderWith(bytes, asText);
+  }
+
+  /**
+   * `render` as UTF-8 bytes, without a string in between: a view of the process's one JSON
+   * buffer, valid only until the next render (copy it before anything else renders).
+   */
+  renderBytes(bytes: Uint8Array): Uint8Array | undefined {
+    return this.renderWith(bytes, asBytes);
+  }
+
+  private renderWith<T>(bytes: Uint8Array, out: (start: number, end: number) => T): T | undefined {
     if (this.plan.opaque) return undefined;
     reader.reset(bytes);
     sink.reset();
@@ -68,9 +80,13 @@ export class BinaryToJson {
     pickStart = pickEnd = -1;
     try {
       writeMessage(this.plan, bytes.length, 0);
-      if (!picked) return sink.text(0, sink.pos);
-      if (pickStart < 0) return Buffer.from(picked.zero).toString('latin1');
-      return sink.text(pickStart, pickEnd);
+      if (!picked) return out(0, sink.pos);
+      if (pickStart < 0) {
+        sink.reset();
+        sink.raw(picked.zero);
+        return out(0, sink.pos);
+      }
+      return out(pickStart, pickEnd);
     } catch {
       // BAIL, or anything unforeseen: protobuf-es is the canonical path and words the error.
       return undefined;
@@ -80,6 +96,9 @@ export class BinaryToJson {
     }
   }
 }
+
+const asText = (start: number, end: number): string => sink.text(start, end);
+const asBytes = (start: number, end: number): Uint8Array => sink.buf.subarray(start, end);
 
 function writeMessage(plan: MessagePlan, limit: number, depth: number): void {
   if (plan.opaque || depth > MAX_DEPTH) throw BAIL;
