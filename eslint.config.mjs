@@ -53,8 +53,6 @@ export default tseslint.config(
       // Optional heavy modules (grpc-js, jose, OpenTelemetry, Swagger UI) are require()d only
       // when configured, to keep them out of memory otherwise: that is deliberate.
       '@typescript-eslint/no-require-imports': 'off',
-      // Input validation matches control characters on purpose (services/kit/validation.ts).
-      'no-control-regex': 'off',
       // Unused arguments named `_x` are intentional (interface shapes, callbacks).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },

@@ -225,7 +225,12 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   if (config.docs) {
     const { buildOpenApiDocument, openApiOptions } = require('./openapi') as typeof import('./openapi');
     const { registerDocs } = require('./http/docs-plugin') as typeof import('./http/docs-plugin');
-    await registerDocs(app, buildOpenApiDocument(routes, registry, openApiOptions(config, routes)), routes);
+    try {
+      await registerDocs(app, buildOpenApiDocument(routes, registry, openApiOptions(config, routes)), routes);
+    } catch (err) {
+      await app.close(); // a start-up error: release the upstream pool and the bucket store before saying why
+      throw err;
+    }
   }
 
   return {

@@ -155,7 +155,34 @@ describe('services under attack', () => {
       ['post title', () => callError(c.createPost.bind(c), { post: post(nul) }, bearer(admin.token)), 'post.title'],
       ['post body', () => callError(c.createPost.bind(c), { post: post('t', nul) }, bearer(admin.token)), 'post.body'],
       ['post title (escape)', () => callError(c.createPost.bind(c), { post: post('a\u001bb') }, bearer(admin.token)), 'post.title'],
+      [
+        'display name (line separator)',
+        () => callError(u.createUser.bind(u), { email: 'ls@example.com', displayName: 'a\u2028b', password: PASSWORD }),
+        'display_name',
+      ],
+      ['password', () => callError(u.createUser.bind(u), { email: 'pw@example.com', displayName: 'P', password: `${PASSWORD}${nul}` }), 'password'],
     ])('refuses a control character in the %s with INVALID_ARGUMENT naming the field', async (_what, send, field) => {
+      const err = await send();
+      expect(err.code).toBe(status.INVALID_ARGUMENT);
+      expect(err.decoded?.fieldViolations.map((v) => v.field)).toEqual([field]);
+    });
+
+    // The proto's buf.validate rules, enforced by the services themselves as well as by the gateway.
+    it.each([
+      [
+        'a blank display name',
+        () => callError(u.createUser.bind(u), { email: 'blank@example.com', displayName: ' \u3000\u00a0', password: PASSWORD }),
+        'display_name',
+      ],
+      ['a blank post title', () => callError(c.createPost.bind(c), { post: post(' \ufeff ') }, bearer(admin.token)), 'post.title'],
+      ['a negative author filter', () => callError(c.listPosts.bind(c), { authorId: -1n, status: 0, pageSize: 0, pageToken: '', tag: '' }), 'author_id'],
+      ['a malformed tag filter', () => callError(c.listPosts.bind(c), { authorId: 0n, status: 0, pageSize: 0, pageToken: '', tag: 'Not A Tag' }), 'tag'],
+      [
+        'an unknown role',
+        () => callError(u.updateUser.bind(u), { user: User.fromPartial({ id: admin.id, role: 7 as Role }), updateMask: ['role'] }, bearer(admin.token)),
+        'user.role',
+      ],
+    ])('refuses %s with INVALID_ARGUMENT naming the field', async (_what, send, field) => {
       const err = await send();
       expect(err.code).toBe(status.INVALID_ARGUMENT);
       expect(err.decoded?.fieldViolations.map((v) => v.field)).toEqual([field]);

@@ -18,3 +18,4 @@ export { checkPortFree, listenError, lockFile, splitHostPort } from './startup-c
 export { activeTelemetry, closingTelemetry, startTelemetry, type SpanExportStats, type Telemetry, type TelemetryOptions } from './telemetry';
 export { TelemetryConfigError, telemetrySettings, tracingEnabled, type SamplerName, type TelemetrySettings } from './telemetry-config';
 export { bearerToken } from './bearer';
+export { createRuleChecks, type FieldNaming, type RuleCheck, type RuleViolation } from './request-rules';

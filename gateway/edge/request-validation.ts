@@ -1,36 +1,30 @@
 /**
  * Request validation from `buf.validate` rules in the descriptors, before the upstream call:
- * each decoded request message is checked with @bufbuild/protovalidate, and a request that
- * breaks any rule is 400 INVALID_ARGUMENT (reason VALIDATION_FAILED) with a
- * google.rpc.BadRequest listing every violation by its JSON path (`tags[2]`, `post.title`).
- * Routes whose request message carries no rule get no interceptor at all (decided at
- * start-up). Regex rules (`string.pattern`) run on protovalidate's default engine, RE2
- * (@bufbuild/re2: linear time, no backreferences or lookaround), never on JavaScript's
- * backtracking RegExp, so a rule cannot be a ReDoS hazard.
+ * each decoded request message is checked with @bufbuild/protovalidate (shared-kit's rule
+ * checks, which the services run too), and a request that breaks any rule is 400
+ * INVALID_ARGUMENT (reason VALIDATION_FAILED) with a google.rpc.BadRequest listing every
+ * violation by its JSON path (`tags[2]`, `post.title`). Routes whose request message carries
+ * no rule get no interceptor at all, and the rules are compiled at start-up (a rule that does
+ * not compile stops the start naming the method). Regex rules run on RE2: no ReDoS.
  */
-import { fromBinary, hasOption, type DescExtension, type DescField, type DescMessage, type Registry } from '@bufbuild/protobuf';
-import type { Path } from '@bufbuild/protobuf/reflect';
-import { createValidator, type Violation } from '@bufbuild/protovalidate';
+import { fromBinary, type Registry } from '@bufbuild/protobuf';
+import { createRuleChecks } from '../../shared-kit';
 import { encodeMessages, encodeRequest, mapMessages, type InterceptorFactory } from '../pipeline';
-import { GatewayError, type FieldViolation } from '../transcode';
+import { GatewayError } from '../transcode';
 
 /** Validates requests of routes whose service is not switched off by `skip`. */
 export function validationInterceptor(registry: Registry, skip: (service: string) => boolean): InterceptorFactory {
-  const validator = createValidator({ registry });
-  const fieldRules = registry.getExtension('buf.validate.field');
-  const messageRules = registry.getExtension('buf.validate.message');
-  const withRules = new Map<DescMessage, boolean>();
+  const checkFor = createRuleChecks(registry, 'json');
   return (route) => {
     const input = route.rpc.input;
-    if (skip(route.rpc.service) || !hasRules(input, fieldRules, messageRules, withRules)) return undefined;
+    if (skip(route.rpc.service)) return undefined;
+    const rules = checkFor(input, `${route.rpc.service}/${route.rpc.name}`);
+    if (!rules) return undefined;
     const check = (bytes: Uint8Array): void => {
-      const result = validator.validate(input, fromBinary(input, bytes));
-      if (result.kind === 'valid') return;
-      if (result.kind === 'invalid') {
-        const violations = result.violations.map(toFieldViolation);
+      const violations = rules(fromBinary(input, bytes));
+      if (violations.length > 0) {
         throw new GatewayError('VALIDATION_FAILED', `request violates ${violations.length} rule(s) of ${input.typeName}`, violations);
       }
-      throw result.error; // a rule that does not compile: INTERNAL, logged
     };
     const checked = (bytes: Uint8Array): Uint8Array => {
       check(bytes);
@@ -44,40 +38,4 @@ export function validationInterceptor(registry: Registry, skip: (service: string
       return next(call);
     };
   };
-}
-
-/** One violation as a BadRequest field violation, its field named by JSON path. */
-function toFieldViolation(v: Violation): FieldViolation {
-  return { field: jsonPath(v.field), description: v.message };
-}
-
-function jsonPath(path: Path): string {
-  let out = '';
-  for (const item of path) {
-    if (item.kind === 'field') out += out === '' ? item.jsonName : `.${item.jsonName}`;
-    else if (item.kind === 'list_sub') out += `[${item.index}]`;
-    else if (item.kind === 'map_sub') out += `[${JSON.stringify(String(item.key))}]`;
-  }
-  return out;
-}
-
-const has = hasOption as unknown as (element: DescField | DescMessage, ext: DescExtension) => boolean;
-
-/** True when `message` or a message reachable from it declares a rule. */
-function hasRules(message: DescMessage, field: DescExtension | undefined, whole: DescExtension | undefined, seen: Map<DescMessage, boolean>): boolean {
-  const known = seen.get(message);
-  if (known !== undefined) return known;
-  seen.set(message, false); // a cycle adds nothing
-  let found = (whole !== undefined && has(message, whole)) || (field !== undefined && message.fields.some((f) => has(f, field)));
-  if (!found) {
-    for (const f of message.fields) {
-      const sub = f.fieldKind === 'message' ? f.message : f.fieldKind === 'list' || f.fieldKind === 'map' ? f.message : undefined;
-      if (sub && hasRules(sub, field, whole, seen)) {
-        found = true;
-        break;
-      }
-    }
-  }
-  seen.set(message, found);
-  return found;
 }

@@ -1,9 +1,14 @@
 /**
  * /openapi.json, /openapi.yaml and /docs served by a real gateway beside its transcoded
  * routes: the served document is the one built from the route table, the UI's assets come
- * from node_modules, and `docs: false` leaves the paths to the transcoder (404 Status).
+ * from node_modules, `docs: false` leaves the paths to the transcoder (404 Status), and a
+ * proto route on one of the docs' paths stops the start unless the docs are off.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { buildGateway } from '../app';
 import { resolveConfig } from '../config';
 import { openApiForConfig } from '../openapi';
 import { startHarness, type Harness } from '../test-support/gateway-harness';
@@ -64,5 +69,38 @@ describe('docs off', () => {
     const res = await h.request('GET', path);
     expect(res.status).toBe(404);
     expect(errorReason(await readJson(res))).toBe('ROUTE_NOT_FOUND');
+  });
+});
+
+describe('a proto route on a docs path', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'docs-paths-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The echo service with Echo also bound to GET `route`, through a service config's http rule. */
+  const configBinding = (route: string, docs: boolean) => {
+    const serviceConfig = path.join(dir, `${route.replace(/\W/g, '_')}.yaml`);
+    writeFileSync(
+      serviceConfig,
+      `type: google.api.Service\nconfig_version: 3\nhttp:\n  rules:\n    - selector: acme.echo.v1.EchoService.Echo\n      get: ${route}\n`,
+    );
+    return resolveConfig({ port: 0, upstreams: { 'acme.echo.v1': '127.0.0.1:1' }, auth: { mode: 'off' }, serviceConfig, docs });
+  };
+
+  it.each(['/docs', '/openapi.json', '/openapi.yaml', '/docs/{name=**}'])('GET %s stops the start naming the method and the way out', async (route) => {
+    await expect(buildGateway(configBinding(route, true), false)).rejects.toThrow(
+      /^GET \/(docs|openapi)\S* is bound by acme\.echo\.v1\.EchoService\.Echo \(.+\); the docs would hide it: start with --no-docs \(config docs: false\)$/,
+    );
+  });
+
+  it('starts with the docs off, the route served by the transcoder', async () => {
+    const gateway = await buildGateway(configBinding('/docs', false), false);
+    try {
+      expect(gateway.routes.trie.match('GET', '/docs').kind).toBe('match');
+    } finally {
+      await gateway.close();
+    }
   });
 });

@@ -1,12 +1,10 @@
 /** RPC handlers of acme.content.v1.ContentService; behaviour follows the comments in content.proto. */
 import { Metadata, status } from '@grpc/grpc-js';
 import {
-  checkId,
   checkUpdateMask,
   decodePageToken,
   encodePageToken,
   pageSize,
-  rejectViolations,
   requireCaller,
   requireOwnerOrAdmin,
   statusError,
@@ -16,7 +14,7 @@ import {
 } from '../kit';
 import { PostStatus, type ContentServiceService, type Post } from '../../gen/acme/content/v1/content';
 import type { PostChanges, PostRecord, PostStore, Viewer } from './content-store';
-import { checkBody, checkTagFilter, checkTags, checkTitle, parsePostName } from './content-validation';
+import { parsePostName, UPDATABLE } from './content-validation';
 import { streamPostEvents } from './post-event-stream';
 import type { PostEvents } from './post-events';
 
@@ -28,9 +26,8 @@ export interface ContentServiceDeps {
 
 const LIST_DEFAULT = 20;
 const LIST_MAX = 100;
-const UPDATABLE = ['title', 'body', 'tags'] as const;
 
-/** The handlers, to be bound with kit's bindService. */
+/** The handlers, to be bound with kit's bindService with `contentChecks`: requests arrive validated. */
 export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof ContentServiceService> {
   const { store, events } = deps;
 
@@ -51,12 +48,6 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
     async createPost(req, { caller }) {
       const author = requireCaller(caller);
       const p = req.post;
-      rejectViolations(
-        p ? [] : [{ field: 'post', description: 'is required' }],
-        checkTitle('post.title', p?.title ?? 'x'),
-        checkBody('post.body', p?.body ?? ''),
-        checkTags('post.tags', p?.tags ?? []),
-      );
       const now = new Date();
       const post = await store.insert({
         id: deps.nextId(),
@@ -75,18 +66,14 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
     async getPost(req, { caller }) {
       if (req.name !== '') {
         const ref = parsePostName(req.name);
-        if (!ref) rejectViolations([{ field: 'name', description: 'must be users/{author_id}/posts/{id}' }]);
-        if (req.id !== 0n && req.id !== ref!.id) rejectViolations([{ field: 'id', description: 'does not match name' }]);
         const post = await visiblePost(ref!.id, caller);
         if (post.authorId !== ref!.authorId) throw notFound(ref!.id);
         return { post: toPost(post) };
       }
-      rejectViolations(req.id === 0n ? [{ field: 'id', description: 'id or name is required' }] : checkId('id', req.id));
       return { post: toPost(await visiblePost(req.id, caller)) };
     },
 
     async listPosts(req, { caller }) {
-      rejectViolations(req.authorId < 0n ? [{ field: 'author_id', description: 'must be a positive id or 0' }] : [], checkTagFilter('tag', req.tag));
       const filters = { authorId: req.authorId || undefined, status: req.status || undefined, tag: req.tag || undefined };
       const limit = pageSize(req.pageSize, LIST_DEFAULT, LIST_MAX);
       const beforeId = decodePageToken(req.pageToken, filters);
@@ -99,12 +86,6 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
       const caller = requireCaller(maybeCaller);
       const paths = checkUpdateMask(req.updateMask, UPDATABLE);
       const p = req.post;
-      rejectViolations(
-        p ? checkId('post.id', p.id) : [{ field: 'post', description: 'is required' }],
-        p && paths.has('title') ? checkTitle('post.title', p.title) : [],
-        p && paths.has('body') ? checkBody('post.body', p.body) : [],
-        p && paths.has('tags') ? checkTags('post.tags', p.tags) : [],
-      );
       await ownedPost(p!.id, caller);
       const changes: PostChanges = {};
       if (paths.has('title')) changes.title = p!.title.trim();
@@ -116,14 +97,12 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
     },
 
     async deletePost(req, { caller }) {
-      rejectViolations(checkId('id', req.id));
       await ownedPost(req.id, requireCaller(caller));
       if (!(await store.delete(req.id))) throw notFound(req.id);
       return {};
     },
 
     async publishPost(req, { caller }) {
-      rejectViolations(checkId('id', req.id));
       const post = await ownedPost(req.id, requireCaller(caller));
       const published = post.status === PostStatus.POST_STATUS_DRAFT ? await store.publish(req.id, new Date()) : undefined;
       if (!published) {
@@ -138,7 +117,6 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
 
     async watchPosts(call) {
       const { authorId, tag } = call.request;
-      rejectViolations(authorId < 0n ? [{ field: 'author_id', description: 'must be a positive id or 0' }] : [], checkTagFilter('tag', tag));
       // A client that hung up while its token was being verified must not leave a subscription behind.
       if (call.cancelled) return;
       await new Promise<void>((resolve, reject) => {
@@ -159,8 +137,8 @@ export function contentHandlers(deps: ContentServiceDeps): Handlers<typeof Conte
     },
 
     async watchPostEvents(call) {
-      // bindService admitted only a service credential (the method's policy role is "service").
-      rejectViolations(call.request.afterSequence < 0n ? [{ field: 'after_sequence', description: 'must be 0 or more' }] : []);
+      // bindService admitted only a service credential (the method's policy role is "service"),
+      // and after_sequence >= 0 (the proto's rule).
       if (call.cancelled) return;
       await streamPostEvents(call, store, events);
     },

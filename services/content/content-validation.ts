@@ -1,35 +1,40 @@
-/** Field rules of acme.content.v1 (see the comments in content.proto); each returns the violations it finds. */
-import { checkNoControl, checkText, INT64_MAX, type FieldViolation } from '../kit';
+/**
+ * What acme.content.v1's buf.validate rules cannot say (content.proto carries the rest: lengths,
+ * control characters, tags, positive ids, the shape of a post name), checked by bindService with
+ * the rules. Post is both what CreatePost and UpdatePost send and what every method answers, so
+ * its rules apply only to fields that are set: a title is required on create and when named in
+ * update_mask, which no field rule sees. A post name's ids must fit in int64 and agree with `id`.
+ */
+import { checkId, checkRequired, INT64_MAX, updateMaskViolations, type FieldViolation, type RequestChecks } from '../kit';
+import type { ContentServiceService } from '../../gen/acme/content/v1/content';
 
-const MAX_TITLE = 200;
-const MAX_BODY = 100_000;
-const MAX_TAGS = 10;
-const TAG = /^[a-z0-9-]{1,32}$/;
+/** The paths UpdatePost may change. */
+export const UPDATABLE = ['title', 'body', 'tags'] as const;
+
 const NAME = /^users\/(\d{1,19})\/posts\/(\d{1,19})$/;
 
-export function checkTitle(field: string, title: string): FieldViolation[] {
-  return checkText(field, title, MAX_TITLE);
-}
+export const contentChecks: RequestChecks<typeof ContentServiceService> = {
+  createPost: (req) => (req.post ? checkRequired('post.title', req.post.title) : []),
 
-export function checkBody(field: string, body: string): FieldViolation[] {
-  const control = checkNoControl(field, body, true);
-  if (control.length > 0) return control;
-  return [...body].length > MAX_BODY ? [{ field, description: `must be at most ${MAX_BODY} characters` }] : [];
-}
+  getPost(req): FieldViolation[] {
+    if (req.name === '') return req.id === 0n ? [{ field: 'id', description: 'id or name is required' }] : [];
+    if (!NAME.test(req.name)) return []; // malformed: the rule's pattern names it
+    const ref = parsePostName(req.name);
+    if (!ref) return [{ field: 'name', description: `ids must be at most ${INT64_MAX}` }];
+    return req.id !== 0n && req.id !== ref.id ? [{ field: 'id', description: 'does not match name' }] : [];
+  },
 
-export function checkTags(field: string, tags: readonly string[]): FieldViolation[] {
-  const out: FieldViolation[] = [];
-  if (tags.length > MAX_TAGS) out.push({ field, description: `at most ${MAX_TAGS} tags` });
-  tags.forEach((t, i) => {
-    if (!TAG.test(t)) out.push({ field: `${field}[${i}]`, description: 'must be 1 to 32 characters of [a-z0-9-]' });
-  });
-  return out;
-}
-
-/** A tag used as a filter: empty means no filter. */
-export function checkTagFilter(field: string, tag: string): FieldViolation[] {
-  return tag === '' || TAG.test(tag) ? [] : [{ field, description: 'must be 1 to 32 characters of [a-z0-9-]' }];
-}
+  updatePost(req) {
+    const paths: readonly string[] = req.updateMask ?? [];
+    const post = req.post;
+    return [
+      // An absent mask or post is the rules' `required`.
+      ...(req.updateMask ? updateMaskViolations(paths, UPDATABLE) : []),
+      ...(post ? checkId('post.id', post.id) : []), // Post.id is output-only elsewhere
+      ...(post && paths.includes('title') ? checkRequired('post.title', post.title) : []),
+    ];
+  },
+};
 
 /** Parses `users/{author_id}/posts/{id}`; undefined when malformed or an id is past int64. */
 export function parsePostName(name: string): { authorId: bigint; id: bigint } | undefined {

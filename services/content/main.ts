@@ -23,6 +23,7 @@ import { closingTelemetry, runMain, startTelemetry } from '../../shared-kit';
 import { ContentServiceService, type ContentServiceServer } from '../../gen/acme/content/v1/content';
 import { contentHandlers } from './content-service';
 import { contentMigrations, PostStore } from './content-store';
+import { contentChecks } from './content-validation';
 import { PostEvents } from './post-events';
 import { userServiceKeys } from './user-jwks';
 
@@ -45,7 +46,7 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
     const handlers = contentHandlers({ store, events, nextId: createIdGenerator() });
     // WatchPostEvents takes service credentials, signed by the user service too.
     const verifyService = createServiceTokenVerifier(userKeys.keys);
-    const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify, verifyService, log });
+    const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify, verifyService, log, checks: contentChecks });
     const server = await startGrpcServer(
       config.contentAddr,
       [{ name: 'acme.content.v1.ContentService', definition: ContentServiceService, implementation }],

@@ -4,8 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFileRegistry, fromBinary, getExtension, hasExtension, type FileRegistry } from '@bufbuild/protobuf';
+import { createFileRegistry, fromBinary, getExtension, hasExtension, type DescMessage, type FileRegistry } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema, type FileDescriptorSet } from '@bufbuild/protobuf/wkt';
+import { createRuleChecks, type RuleCheck } from '../../shared-kit';
 import { buildReflectionIndex, type ReflectionIndex } from './reflection-index';
 
 /** What `(acme.gateway.v1.method)` says about one RPC, as far as the services care. */
@@ -22,6 +23,8 @@ let bytes: Buffer | undefined;
 let set: FileDescriptorSet | undefined;
 let policies: ReadonlyMap<string, MethodPolicy> | undefined;
 let index: ReflectionIndex | undefined;
+let registry: FileRegistry | undefined;
+let ruleChecks: ((input: DescMessage, where: string) => RuleCheck | undefined) | undefined;
 
 /** The raw bytes of gen/api.binpb, read once. */
 export function descriptorSetBytes(): Buffer {
@@ -43,6 +46,27 @@ function descriptorSet(): FileDescriptorSet {
   return set;
 }
 
+/** The set as a protobuf-es registry (messages, services, extensions), built once. */
+function descriptorRegistry(): FileRegistry {
+  registry ??= createFileRegistry(descriptorSet());
+  return registry;
+}
+
+/**
+ * The `buf.validate` check of a method's request (path `/pkg.Service/Method`), compiled now;
+ * undefined when its request message carries no rule. Field paths use proto names (`post.tags[1]`).
+ */
+export function requestRules(path: string): { input: DescMessage; check: RuleCheck } | undefined {
+  const [service, method] = path.slice(1).split('/');
+  const input = descriptorRegistry()
+    .getService(service)
+    ?.methods.find((m) => m.name === method)?.input;
+  if (!input) throw new Error(`no descriptor for method ${path}: regenerate gen/ with npm run gen`);
+  ruleChecks ??= createRuleChecks(descriptorRegistry(), 'proto');
+  const check = ruleChecks(input, path);
+  return check && { input, check };
+}
+
 /** What server reflection answers from: the set's files, by name and by symbol. */
 export function reflectionIndex(): ReflectionIndex {
   index ??= buildReflectionIndex(descriptorSetBytes());
@@ -51,7 +75,7 @@ export function reflectionIndex(): ReflectionIndex {
 
 /** Policies keyed by gRPC path (`/acme.user.v1.UserService/Login`). */
 export function methodPolicies(): ReadonlyMap<string, MethodPolicy> {
-  policies ??= readPolicies(createFileRegistry(descriptorSet()));
+  policies ??= readPolicies(descriptorRegistry());
   return policies;
 }
 

@@ -5,14 +5,15 @@
  */
 import { invalidArgument, type FieldViolation } from './status-error';
 
+/** What is wrong with a mask's paths: none at all, or one naming an unknown or immutable field. */
+export function updateMaskViolations(paths: readonly string[], allowed: readonly string[], field = 'update_mask'): FieldViolation[] {
+  if (paths.length === 0) return [{ field, description: `must name at least one of: ${allowed.join(', ')}` }];
+  return paths.filter((p) => !allowed.includes(p)).map((p) => ({ field, description: `unknown or immutable path "${p}"; allowed: ${allowed.join(', ')}` }));
+}
+
 /** Returns the mask's distinct paths, or throws INVALID_ARGUMENT naming each bad path. */
 export function checkUpdateMask<P extends string>(paths: readonly string[] | undefined = [], allowed: readonly P[], field = 'update_mask'): Set<P> {
-  if (paths.length === 0) {
-    throw invalidArgument([{ field, description: `must name at least one of: ${allowed.join(', ')}` }]);
-  }
-  const violations: FieldViolation[] = paths
-    .filter((p) => !(allowed as readonly string[]).includes(p))
-    .map((p) => ({ field, description: `unknown or immutable path "${p}"; allowed: ${allowed.join(', ')}` }));
+  const violations = updateMaskViolations(paths, allowed, field);
   if (violations.length > 0) throw invalidArgument(violations);
   return new Set(paths as P[]);
 }

@@ -1,6 +1,9 @@
 /**
  * Binds plain async handlers to grpc-js: each call is authenticated per the method's proto
- * policy, and whatever a handler throws becomes a status. A StatusError passes through;
+ * policy, then its request is checked against the proto's `buf.validate` rules (the same
+ * rules the gateway enforces: defence in depth) plus the service's own checks for what the
+ * rules cannot say, every violation answered at once as INVALID_ARGUMENT with a
+ * google.rpc.BadRequest; whatever a handler throws becomes a status. A StatusError passes through;
  * anything else is logged and answered INTERNAL with a generic message, so internals never leak.
  */
 import {
@@ -14,9 +17,10 @@ import {
 } from '@grpc/grpc-js';
 import { authenticate, authenticateService } from './auth';
 import { databaseStatus } from './database-errors';
-import { methodPolicy } from './descriptors';
+import { fromBinary } from '@bufbuild/protobuf';
+import { methodPolicy, requestRules } from './descriptors';
 import type { Logger } from '../../shared-kit';
-import { StatusError, statusError } from './status-error';
+import { invalidArgument, StatusError, statusError, type FieldViolation } from './status-error';
 import { SERVICE_ROLE, type ServiceTokenVerifier } from './service-token';
 import type { Caller, TokenVerifier } from './token-verifier';
 
@@ -50,32 +54,44 @@ export type Handlers<D extends AnyMethods> = { [K in keyof D]: HandlerOf<D[K]> }
 /** The grpc-js implementation; assignable to the generated `XxxServiceServer`. */
 export type GrpcImplementation<D extends AnyMethods> = { [K in keyof D]: GrpcHandlerOf<D[K]> };
 
-export interface BindOptions {
+type RequestOf<M> = M extends MethodDefinition<infer Req, infer _Res> ? Req : never;
+/** A method's checks beyond its proto rules: the violations they find in a request. */
+export type RequestChecks<D extends AnyMethods> = { [K in keyof D]?: (request: RequestOf<D[K]>) => FieldViolation[] };
+
+export interface BindOptions<D extends AnyMethods = AnyMethods> {
   verify: TokenVerifier;
   /** Verifies service credentials for services-only methods; without it those methods refuse every call. */
   verifyService?: ServiceTokenVerifier;
   log: Logger;
+  /** What the proto's buf.validate rules cannot express, per method; run with the rules, after authentication. */
+  checks?: RequestChecks<D>;
 }
 
-/** Adapts `handlers` to grpc-js. Policies are looked up now, so an unknown method fails at start. */
-export function bindService<D extends AnyMethods>(definition: D, handlers: Handlers<D>, options: BindOptions): GrpcImplementation<D> {
+/** Adapts `handlers` to grpc-js. Policies and rules are compiled now, so an unknown method or a broken rule fails at start. */
+export function bindService<D extends AnyMethods>(definition: D, handlers: Handlers<D>, options: BindOptions<D>): GrpcImplementation<D> {
   const out: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
     if (method.requestStream) throw new Error(`${method.path}: client streaming is not supported by bindService`);
     const policy = methodPolicy(method.path);
     const handler = handlers[name] as (input: unknown, ctx: CallContext) => Promise<unknown>;
     const toError = (err: unknown) => toServiceError(err, method.path, options.log);
-    const context = policy.roles.includes(SERVICE_ROLE)
+    const validate = requestValidator(method, options.checks?.[name] as ((request: unknown) => FieldViolation[]) | undefined);
+    const authenticated = policy.roles.includes(SERVICE_ROLE)
       ? async (metadata: Metadata): Promise<CallContext> => ({
           caller: undefined,
           service: await authenticateService(metadata, options.verifyService),
           metadata,
         })
       : async (metadata: Metadata): Promise<CallContext> => ({ caller: await authenticate(metadata, policy, options.verify), metadata });
+    const context = async (metadata: Metadata, request: unknown): Promise<CallContext> => {
+      const ctx = await authenticated(metadata);
+      validate?.(request);
+      return ctx;
+    };
 
     out[name] = method.responseStream
       ? (call: ServerWritableStream<unknown, unknown>) => {
-          context(call.metadata)
+          context(call.metadata, call.request)
             .then((ctx) => handler(call, ctx))
             .then(
               () => call.end(),
@@ -83,7 +99,7 @@ export function bindService<D extends AnyMethods>(definition: D, handlers: Handl
             );
         }
       : (call: { request: unknown; metadata: Metadata }, callback: (err: ServiceError | null, res?: unknown) => void) => {
-          context(call.metadata)
+          context(call.metadata, call.request)
             .then((ctx) => handler(call.request, ctx))
             .then(
               (res) => callback(null, res),
@@ -92,6 +108,23 @@ export function bindService<D extends AnyMethods>(definition: D, handlers: Handl
         };
   }
   return out as GrpcImplementation<D>;
+}
+
+/**
+ * Throws INVALID_ARGUMENT listing every violation of the method's proto rules (the request
+ * re-encoded and read by protovalidate) and of its own checks; undefined when it has neither.
+ */
+function requestValidator(
+  method: MethodDefinition<unknown, unknown>,
+  checks: ((request: unknown) => FieldViolation[]) | undefined,
+): ((request: unknown) => void) | undefined {
+  const rules = requestRules(method.path);
+  if (!rules && !checks) return undefined;
+  return (request) => {
+    const violations = rules ? rules.check(fromBinary(rules.input, method.requestSerialize(request))) : [];
+    if (checks) violations.push(...checks(request));
+    if (violations.length > 0) throw invalidArgument(violations);
+  };
 }
 
 /**

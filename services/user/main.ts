@@ -25,6 +25,7 @@ import { startPostCountConsumer } from './post-count-consumer';
 import { issueServiceToken, loadOrCreateSigningKey } from './signing-key';
 import { roleName, userHandlers } from './user-service';
 import { UserStore, userMigrations } from './user-store';
+import { userChecks } from './user-validation';
 
 /** Lifetime of the service credential signed for each WatchPostEvents connection (checked when the stream opens). */
 const SERVICE_TOKEN_TTL_SECONDS = 300;
@@ -57,7 +58,7 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
       tokenTtlSeconds: config.tokenTtlSeconds,
       forgetAccount: (id) => verify.forget(id),
     });
-    const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log });
+    const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log, checks: userChecks });
     const server = await startGrpcServer(config.userAddr, [{ name: 'acme.user.v1.UserService', definition: UserServiceService, implementation }], log);
     log.info(`store: ${db.driver} (schema ${db.schema}); signing key ${key.kid}`);
     // Post counts from the content service's events, with a service credential this service signs itself.

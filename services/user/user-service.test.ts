@@ -163,7 +163,7 @@ describe('UserService over gRPC', () => {
       expect((await callError(client.getUser.bind(client), { id: 2n ** 62n }, bearer(bob.token))).code).toBe(status.NOT_FOUND);
       const err = await callError(client.getUser.bind(client), { id: 0n }, bearer(bob.token));
       expect(err.code).toBe(status.INVALID_ARGUMENT);
-      expect(err.decoded?.fieldViolations).toEqual([{ field: 'id', description: 'must be a positive id' }]);
+      expect(err.decoded?.fieldViolations).toEqual([{ field: 'id', description: 'must be greater than 0' }]); // the proto's int64.gt rule
     });
   });
 

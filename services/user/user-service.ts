@@ -1,13 +1,10 @@
 /** RPC handlers of acme.user.v1.UserService; behaviour follows the comments in user.proto. */
 import { status } from '@grpc/grpc-js';
 import {
-  checkId,
-  checkNoControl,
   checkUpdateMask,
   decodePageToken,
   encodePageToken,
   pageSize,
-  rejectViolations,
   requireCaller,
   requireOwnerOrAdmin,
   statusError,
@@ -21,7 +18,7 @@ import { Role, type User, type UserServiceService } from '../../gen/acme/user/v1
 import { dummyPasswordHash, hashPassword, verifyPassword } from './password';
 import { issueAccessToken, type SigningKey } from './signing-key';
 import { EMAIL_TAKEN, type UserChanges, type UserRecord, type UserStore } from './user-store';
-import { checkDisplayName, checkEmail, checkPassword } from './user-validation';
+import { UPDATABLE } from './user-validation';
 
 export interface UserServiceDeps {
   store: UserStore;
@@ -36,9 +33,8 @@ export interface UserServiceDeps {
 
 const LIST_DEFAULT = 50;
 const LIST_MAX = 100;
-const UPDATABLE = ['display_name', 'email', 'role'] as const;
 
-/** The handlers, to be bound with kit's bindService. */
+/** The handlers, to be bound with kit's bindService with `userChecks`: requests arrive validated. */
 export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserServiceService> {
   const { store } = deps;
 
@@ -50,7 +46,6 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
 
   return {
     async createUser(req) {
-      rejectViolations(checkEmail('email', req.email), checkDisplayName('display_name', req.displayName), checkPassword('password', req.password));
       const email = req.email.trim();
       const now = new Date();
       const created = await store.insert({
@@ -67,7 +62,6 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
     },
 
     async getUser(req, { caller }) {
-      rejectViolations(checkId('id', req.id));
       return { user: toUser(await mustGet(req.id), requireCaller(caller)) };
     },
 
@@ -85,16 +79,7 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
     async updateUser(req, { caller: maybeCaller }) {
       const caller = requireCaller(maybeCaller);
       const paths = checkUpdateMask(req.updateMask, UPDATABLE);
-      const patch = req.user;
-      if (!patch) throw statusError(status.INVALID_ARGUMENT, 'user is required', { fieldViolations: [{ field: 'user', description: 'is required' }] });
-      rejectViolations(
-        checkId('user.id', patch.id),
-        paths.has('email') ? checkEmail('user.email', patch.email) : [],
-        paths.has('display_name') ? checkDisplayName('user.display_name', patch.displayName) : [],
-        paths.has('role') && patch.role !== Role.ROLE_USER && patch.role !== Role.ROLE_ADMIN
-          ? [{ field: 'user.role', description: 'must be ROLE_USER or ROLE_ADMIN' }]
-          : [],
-      );
+      const patch = req.user!;
       requireOwnerOrAdmin(caller, patch.id, 'change this account');
       if (paths.has('role') && caller.role !== 'admin') {
         throw statusError(status.PERMISSION_DENIED, 'only admins may change roles', { reason: 'ROLE_REQUIRED' });
@@ -111,7 +96,6 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
     },
 
     async deleteUser(req, { caller }) {
-      rejectViolations(checkId('id', req.id));
       requireOwnerOrAdmin(requireCaller(caller), req.id, 'delete this account');
       const deleted = await store.delete(req.id);
       deps.forgetAccount(req.id);
@@ -120,10 +104,6 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
     },
 
     async login(req) {
-      rejectViolations(
-        req.email === '' ? [{ field: 'email', description: 'is required' }] : checkNoControl('email', req.email),
-        req.password === '' ? [{ field: 'password', description: 'is required' }] : [],
-      );
       const user = await store.getByEmail(req.email.trim());
       // Verify against a dummy hash for unknown emails so both failures take the same time.
       const ok = await verifyPassword(req.password, user?.passwordHash ?? (await dummyPasswordHash));

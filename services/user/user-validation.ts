@@ -1,27 +1,28 @@
-/** Field rules of acme.user.v1 (see the comments in user.proto); each returns the violations it finds. */
-import { checkNoControl, checkText, type FieldViolation } from '../kit';
+/**
+ * What acme.user.v1's buf.validate rules cannot say (user.proto carries the rest: email format,
+ * lengths, control characters, positive ids, page bounds), checked by bindService with the rules.
+ * User is both what UpdateUser sends and what every method answers, so its rules apply only to
+ * fields that are set; whether a field must be set depends on update_mask, which no field rule sees.
+ */
+import { checkId, checkRequired, updateMaskViolations, type RequestChecks } from '../kit';
+import { Role, type UserServiceService } from '../../gen/acme/user/v1/user';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const MAX_EMAIL = 254; // RFC 5321 path limit
-const MAX_DISPLAY_NAME = 80;
-const MIN_PASSWORD = 8;
-const MAX_PASSWORD = 1024; // bounds scrypt work per request
+/** The paths UpdateUser may change. */
+export const UPDATABLE = ['display_name', 'email', 'role'] as const;
 
-export function checkEmail(field: string, email: string): FieldViolation[] {
-  if (email === '') return [{ field, description: 'is required' }];
-  const control = checkNoControl(field, email);
-  if (control.length > 0) return control;
-  if (email.length > MAX_EMAIL || !EMAIL.test(email)) return [{ field, description: 'must be a valid email address' }];
-  return [];
-}
-
-export function checkDisplayName(field: string, name: string): FieldViolation[] {
-  return checkText(field, name, MAX_DISPLAY_NAME);
-}
-
-export function checkPassword(field: string, password: string): FieldViolation[] {
-  if (password.length < MIN_PASSWORD) return [{ field, description: `must be at least ${MIN_PASSWORD} characters` }];
-  if (password.length > MAX_PASSWORD) return [{ field, description: `must be at most ${MAX_PASSWORD} characters` }];
-  if (password.includes('\u0000')) return [{ field, description: 'must not contain NUL characters' }];
-  return [];
-}
+export const userChecks: RequestChecks<typeof UserServiceService> = {
+  updateUser(req) {
+    const paths: readonly string[] = req.updateMask ?? [];
+    const user = req.user;
+    return [
+      // An absent mask or user is the rules' `required`.
+      ...(req.updateMask ? updateMaskViolations(paths, UPDATABLE) : []),
+      ...(user ? checkId('user.id', user.id) : []), // User.id is output-only elsewhere: 0 is fine in answers
+      ...(user && paths.includes('email') ? checkRequired('user.email', user.email) : []),
+      ...(user && paths.includes('display_name') ? checkRequired('user.display_name', user.displayName) : []),
+      ...(user && paths.includes('role') && user.role === Role.ROLE_UNSPECIFIED
+        ? [{ field: 'user.role', description: 'must be ROLE_USER or ROLE_ADMIN' }]
+        : []),
+    ];
+  },
+};

@@ -55,9 +55,12 @@ export interface Post {
   id: bigint;
   /** The account that wrote it; set from the caller's token. */
   authorId: bigint;
-  /** Headline, 1 to 200 characters. */
+  /**
+   * Headline, 1 to 200 characters. Required on create and when an update names it; the
+   * rules apply when it is set (an update that leaves it out of update_mask may leave it empty).
+   */
   title: string;
-  /** Text of the post, at most 100,000 characters. */
+  /** Text of the post, at most 100,000 characters; tabs and line breaks allowed. */
   body: string;
   /** Up to 10 tags, each 1 to 32 characters of [a-z0-9-]. */
   tags: string[];
@@ -111,7 +114,7 @@ export interface ListPostsRequest {
   pageSize: number;
   /** next_page_token from the previous page; empty for the first page. */
   pageToken: string;
-  /** Only posts carrying this tag. */
+  /** Only posts carrying this tag; empty for any. */
   tag: string;
 }
 
@@ -165,7 +168,7 @@ export interface PublishPostResponse {
 export interface WatchPostsRequest {
   /** Only posts by this account; 0 for every author. */
   authorId: bigint;
-  /** Only posts carrying this tag. */
+  /** Only posts carrying this tag; empty for any. */
   tag: string;
 }
 

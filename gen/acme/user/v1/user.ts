@@ -39,9 +39,12 @@ export enum Role {
 export interface User {
   /** Server-assigned identifier; a 64-bit number, sent as a string in JSON. */
   id: bigint;
-  /** Sign-in address, unique among accounts, compared case-insensitively. */
+  /**
+   * Sign-in address, unique among accounts, compared case-insensitively. The rules apply
+   * when it is set: an update that leaves it out of update_mask may leave it empty.
+   */
   email: string;
-  /** Name shown to other users, 1 to 80 characters. */
+  /** Name shown to other users, 1 to 80 characters (when set, as email). */
   displayName: string;
   /** What the account may do. Only admins may change it. */
   role: Role;
@@ -69,7 +72,7 @@ export interface CreateUserRequest {
   email: string;
   /** Name shown to other users, 1 to 80 characters. */
   displayName: string;
-  /** At least 8 characters. Stored only as a scrypt hash. */
+  /** 8 to 1024 characters, no NUL. Stored only as a scrypt hash. */
   password: string;
 }
 
