@@ -5,6 +5,7 @@
  * known traceparent gives one tree: client's span → gateway SERVER (with its stage spans) →
  * gateway CLIENT → user SERVER, over the default h2 transport and over grpc-js alike.
  */
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -54,7 +55,14 @@ beforeAll(async () => {
     '--upstream',
     'acme.bff.v1=local',
   ];
-  const [h2, grpcJs] = [startGateway([], otel), startGateway(['--transport', 'grpc-js'], otel)];
+  // A plain HTTP route (proxy/) on the h2 gateway, to a plain HTTP service process.
+  const legacy = new NodeProcess(path.join(__dirname, '..', 'proxy', 'test-support', 'http-upstream-main.ts'), ['--name', 'legacy'], {
+    NODE_OPTIONS: '--disable-warning=MODULE_TYPELESS_PACKAGE_JSON',
+  });
+  const httpRoutes = path.join(dir.path, 'http-routes.json');
+  const legacyRoute = { path: '/legacy/**', upstreams: `http://127.0.0.1:${await legacy.port()}`, public: true };
+  writeFileSync(httpRoutes, JSON.stringify({ httpRoutes: { routes: { legacy: legacyRoute } } }));
+  const [h2, grpcJs] = [startGateway(['--config', httpRoutes], otel), startGateway(['--transport', 'grpc-js'], otel)];
   gateways.h2 = `http://127.0.0.1:${await h2.port()}`;
   gateways['grpc-js'] = `http://127.0.0.1:${await grpcJs.port()}`;
 
@@ -171,6 +179,18 @@ it('traces a local (BFF) route like any other: its SERVER span, and a CLIENT spa
     expect(client.parentSpanId).toBe(server.spanId);
     expect(spans.some((s) => s.kind === SERVER && s.service !== 'acme-gateway' && s.parentSpanId === client.spanId)).toBe(true);
   }
+});
+
+it('traces a plain HTTP route: its SERVER span named by the pattern, sent upstream as the traceparent', async () => {
+  const traceId = randomHex(16);
+  const res = await fetch(`${gateways.h2}/legacy/echo`, { headers: { traceparent: `00-${traceId}-${randomHex(8)}-01` } });
+  expect(res.status).toBe(200);
+  const seen = ((await res.json()) as { headers: Record<string, string> }).headers;
+  const spans = await receiver.until('the proxied trace', inTrace(traceId, 1));
+  const server = spans.find((s) => s.service === 'acme-gateway' && s.kind === SERVER)!;
+  expect(server.name).toBe('GET /legacy/**');
+  expect(server.attributes).toMatchObject({ 'http.route': '/legacy/**', 'http.response.status_code': 200 });
+  expect(seen.traceparent).toBe(`00-${traceId}-${server.spanId}-01`);
 });
 
 it('marks a refused request: a 401 ends the auth span in error, with no upstream call', async () => {
