@@ -6,7 +6,7 @@ import { EchoMessage, ExpandRequest } from '../gen/acme/echo/v1/echo';
 import { echoFromJson } from './echo-json';
 import type { WsCase } from './ws-load';
 
-export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000' | 'post-1k' | 'ws-stream-1000';
+export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000' | 'post-1k' | 'ws-stream-1000' | 'ws-bidi-echo';
 
 export interface BenchCase {
   /** 1-based number, as in the issue and on the command line (--cases=1,2). */
@@ -108,6 +108,16 @@ export function benchCases(): BenchCase[] {
       grpc: { path: EXPAND, streaming: true, request: ExpandRequest.encode(ExpandRequest.create({ count: 1000 })).finish() },
       messagesPerCall: 1000,
       ws: { mode: 'server-stream' },
+    },
+    {
+      // Bidi echo over WebSocket (acme.conformance.v1.ShapesService/Chat, body "nested"): each
+      // socket keeps one message in flight for the window; a request is one message round trip.
+      n: 8,
+      id: 'ws-bidi-echo',
+      title: 'WebSocket /v1/chat/{id} bidi echo, 1 message in flight per socket',
+      http: { method: 'GET', path: '/v1/chat/1' },
+      messagesPerCall: 1,
+      ws: { mode: 'bidi', message: JSON.stringify({ value: 'hello', inner: { value: 'deep', count: '7' } }), inFlight: 1 },
     },
   ];
 }

@@ -27,7 +27,7 @@ export interface BenchOptions {
   reps: number;
   /** Concurrency levels: HTTP connections, or gRPC calls in flight for `direct` (--connections=32,256). */
   connections: number[];
-  /** Case numbers to run: 1-4 and 6 (a 1 KiB POST), 7 (WebSocket) (--cases=1,2); case 5, route matching, runs unless --no-routes. */
+  /** Case numbers to run: 1-4 and 6 (a 1 KiB POST), 7 and 8 (WebSocket) (--cases=1,2); case 5, route matching, runs unless --no-routes. */
   cases: number[];
   targets: TargetName[];
   /** Route bench time per table size, ms (--route-ms). */
@@ -56,7 +56,7 @@ export interface BenchOptions {
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup=S] [--reps=N]
-  [--connections=32,256] [--cases=1,2,3,4,6,7] [--targets=${TARGETS.join(',')}] (also ${EXTRA_TARGETS.join(',')})
+  [--connections=32,256] [--cases=1,2,3,4,6,7,8] [--targets=${TARGETS.join(',')}] (also ${EXTRA_TARGETS.join(',')})
   [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--gateway-node-args="FLAGS"] [--out=FILE]
   [--peers=DIR]  Go backend + grpc-gateway peer (targets ${PEER_TARGETS.join(',')}, cases 1,2,3,6)
   [--baseline=DIR]  A/B: gateway-h2 against gateway-h2-base, built in the checkout DIR`;
@@ -117,8 +117,8 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     throw new Error('target "grpc-gateway" needs --peers=DIR (or BENCH_PEERS)');
   }
   if (targets.includes('gateway-h2-base') && !baselineDir) throw new Error('target "gateway-h2-base" needs --baseline=DIR (or BENCH_BASELINE)');
-  const cases = list('cases', 'BENCH_CASES', peersDir ? '1,2,3,6' : '1,2,3,4,6,7').map(Number);
-  const caseNumbers = peersDir ? [1, 2, 3, 6] : [1, 2, 3, 4, 6, 7];
+  const cases = list('cases', 'BENCH_CASES', peersDir ? '1,2,3,6' : '1,2,3,4,6,7,8').map(Number);
+  const caseNumbers = peersDir ? [1, 2, 3, 6] : [1, 2, 3, 4, 6, 7, 8];
   for (const c of cases) if (!caseNumbers.includes(c)) throw new Error(`unknown case "${c}" (${caseNumbers.join(', ')})`);
 
   return {

@@ -2,7 +2,8 @@
  * The bench backend: a minimal @grpc/grpc-js server for acme.echo.v1.EchoService, in its own
  * process. Unlike gateway/test-support/echo-backend.ts it does no per-call work beyond the
  * RPC itself (no metadata echo, no trailers, no dynamic messages): Echo answers with the
- * request bytes, Expand streams `count` pre-encoded EchoMessage {name: text, small: i}. So
+ * request bytes, Expand streams `count` pre-encoded EchoMessage {name: text, small: i}, and
+ * acme.conformance.v1.ShapesService/Chat (bidi) sends each message back. So
  * every target in the bench pays the same, small, backend cost.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -11,10 +12,11 @@ import { announceReady, serveRequests } from './ipc';
 import { windowStatsHandlers } from './process-stats';
 
 const SERVICE = 'acme.echo.v1.EchoService';
+const SHAPES = 'acme.conformance.v1.ShapesService';
 const bytes = (b: Buffer): Buffer => b;
-const method = (name: string, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> => ({
-  path: `/${SERVICE}/${name}`,
-  requestStream: false,
+const method = (name: string, responseStream: boolean, requestStream = false, service = SERVICE): grpc.MethodDefinition<Buffer, Buffer> => ({
+  path: `/${service}/${name}`,
+  requestStream,
   responseStream,
   requestSerialize: bytes,
   requestDeserialize: bytes,
@@ -62,6 +64,16 @@ async function main(): Promise<void> {
     {
       Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request),
       Expand: expand,
+    },
+  );
+  // Bidi for the WebSocket bench (case 8): acme.conformance.v1.ShapesService/Chat sends each message back.
+  server.addService(
+    { Chat: method('Chat', true, true, SHAPES) },
+    {
+      Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        call.on('data', (b: Buffer) => call.write(b));
+        call.on('end', () => call.end());
+      },
     },
   );
   const port = await new Promise<number>((resolve, reject) =>

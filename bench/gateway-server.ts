@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   const config = resolveConfig({
     port: 0,
     ...(descriptor ? { descriptor } : {}),
-    upstreams: { [argValue('package') ?? 'acme.echo.v1']: backend },
+    // acme.conformance.v1.ShapesService: its bidi Chat, for the WebSocket bench (case 8).
+    upstreams: argValue('package') ? { [argValue('package')!]: backend } : { 'acme.echo.v1': backend, 'acme.conformance.v1.ShapesService': backend },
     transport,
     auth: { mode: 'off' },
     // Rate limiting stays on (its cost per request is measured) with a limit no bench reaches:

@@ -158,9 +158,9 @@ async function measureWindow(
   };
 }
 
-/** The targets that run case `c`: WebSocket cases only on the gateways (and direct, the ceiling). */
+/** The targets that run case `c`: WebSocket cases only on the gateways (and direct, the ceiling, when it can make the call). */
 function targetsOf(c: BenchCase, options: BenchOptions): TargetName[] {
-  return c.ws ? options.targets.filter((t) => t === 'direct' || GATEWAY_TARGETS[t] !== undefined) : options.targets;
+  return c.ws ? options.targets.filter((t) => (t === 'direct' ? c.grpc !== undefined : GATEWAY_TARGETS[t] !== undefined)) : options.targets;
 }
 
 /** One call of a WebSocket case on every target: all frames and a 1000 close, the same frames everywhere. */

@@ -126,7 +126,8 @@ export interface LimitsConfig {
 
 /**
  * WebSocket access to the transcoded routes (http/websocket-plugin.ts; README "WebSocket").
- * Each connection is one call and holds one of the client's `limits.maxStreamsPerClient`.
+ * Each connection is one call and holds one of the client's `limits.maxStreamsPerClient`;
+ * a slow reader pauses the upstream past `limits.streamBufferBytes`, as for HTTP streams.
  */
 export interface WebSocketConfig {
   /** Accept WebSocket upgrades on the routes' templates. */
@@ -139,11 +140,6 @@ export interface WebSocketConfig {
   readonly maxMessagesPerSecond: number;
   /** Request messages a connection may send at once above the sustained rate (bucket size). */
   readonly messageBurst: number;
-  /**
-   * Bytes queued on the socket for a slow reader above which the upstream stream is paused
-   * (HTTP/2 flow control); it resumes once the queue drains below half of it.
-   */
-  readonly maxBufferedBytes: number;
 }
 
 /** Token-bucket rate limits per caller (see edge/rate-limit.ts). */
@@ -422,7 +418,6 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     maxMessageBytes: 1024 * 1024,
     maxMessagesPerSecond: 1_000,
     messageBurst: 2_000,
-    maxBufferedBytes: 1024 * 1024,
   },
   upstreams: {},
   transport: 'h2',

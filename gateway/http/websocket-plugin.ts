@@ -30,8 +30,8 @@ export interface WebSocketOptions {
   /** Open streams per client, shared with the HTTP adapter's server streams. */
   readonly streamSlots: StreamSlots;
   readonly config: WebSocketConfig;
-  /** The HTTP body limit: a client stream may hold this much before it half-closes. */
-  readonly bodyLimit: number;
+  /** Unsent response bytes a connection may hold before its upstream is paused (limits.streamBufferBytes). */
+  readonly streamBufferBytes: number;
 }
 
 /**
@@ -41,7 +41,7 @@ export interface WebSocketOptions {
 export async function registerWebSocket(scope: FastifyInstance, options: WebSocketOptions): Promise<WebsocketHandler> {
   const { table, registry, metadata, handlers, streamSlots, config } = options;
   const sessions = new Set<WebSocketSession>();
-  const ctx: SessionContext = { registry, config, bodyLimit: options.bodyLimit, log: scope.log };
+  const ctx: SessionContext = { registry, config, bufferBytes: options.streamBufferBytes, log: scope.log };
 
   await scope.register(fastifyWebsocket, {
     options: {

@@ -6,15 +6,20 @@
  * - unary and server-streaming: the request is the path and query, plus the first text frame
  *   as the body when the binding has one (the call starts on that frame, or on a half-close
  *   without one); a further message is UNEXPECTED_MESSAGE;
- * - client-streaming: every text frame is a message until the empty frame half-closes; a
- *   binding without a body sends the path and query as its one message at once;
+ * - client- and bidi-streaming: the call starts when the socket opens (so auth and limits
+ *   answer first); every text frame is pushed to the call's MessageSource as it arrives and
+ *   the empty frame half-closes it; a binding without a body sends the path and query as its
+ *   one message, and takes no frame;
  * - the upstream ending closes the socket with its status; the client closing the socket
  *   (or a dead peer cut by the keep-alive) cancels the upstream call at once.
  *
- * Per connection: a token bucket on request messages (`websocket.maxMessagesPerSecond`),
- * ws's `maxPayload` on message size (1009), and the keep-alive flag the plugin's ping
- * timer reads.
+ * Backpressure both ways: a full MessageSource (the upstream's HTTP/2 window is used up)
+ * pauses reading the socket until it drains; a socket holding more than `bufferBytes` unsent
+ * pauses the upstream's responses (ResponseFlow) until it drains. Per connection: a token
+ * bucket on request messages (`websocket.maxMessagesPerSecond`), ws's `maxPayload` on message
+ * size (1009), and the keep-alive flag the plugin's ping timer reads.
  */
+import type { Socket } from 'node:net';
 import type { Registry } from '@bufbuild/protobuf';
 import type { WebSocket } from 'ws';
 import type { WebSocketConfig } from '../config';
@@ -30,8 +35,8 @@ import { closeWithStatus, resultFrame, CLOSE_OK } from './websocket-protocol';
 export interface SessionContext {
   readonly registry: Registry;
   readonly config: WebSocketConfig;
-  /** Largest sum of a client stream's messages held before its call starts (config bodyLimit). */
-  readonly bodyLimit: number;
+  /** Response bytes a socket may hold unsent before the upstream is paused (limits.streamBufferBytes). */
+  readonly bufferBytes: number;
   readonly log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
 }
 
@@ -39,8 +44,8 @@ export interface SessionContext {
 export interface SessionRequest {
   readonly headers: Call['headers'];
   readonly metadata: Metadata;
-  /** The connection's socket, corked while a burst of frames is written (one writev per tick, not per frame). */
-  readonly transport: { cork(): void; uncork(): void };
+  /** The connection's socket: corked while a burst of frames is written, watched for 'drain'. */
+  readonly transport: Socket;
 }
 
 type State = 'waiting' | 'running' | 'done';
@@ -53,11 +58,14 @@ export class WebSocketSession implements ResponseSink {
   private readonly cancellation = new Cancellation();
   private tokens: number;
   private tokensAt = Date.now();
-  /** Client-streaming: the encoded messages received so far, sent when the client half-closes. */
-  private readonly messages: Uint8Array[] = [];
-  private messageBytes = 0;
+  /** Client and bidi streams: the request messages' JSON texts, pulled by the upstream call. */
+  private input: MessageSource | undefined;
+  private halfClosed = false;
   private bodyFrame: Buffer | undefined;
   private corked = false;
+  /** The upstream's response flow control, and whether it is paused for a slow reader. */
+  private flow: ResponseFlow | null = null;
+  private paused = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -78,23 +86,13 @@ export class WebSocketSession implements ResponseSink {
     });
     socket.on('close', () => this.onClose());
     const { route } = this.target;
-    switch (route.rpc.kind) {
-      case 'unary':
-      case 'server_streaming':
-        if (!route.request.hasBody) this.start();
-        break;
-      case 'client_streaming':
-        if (!route.request.hasBody) {
-          this.messages.push(route.request.build(this.target.values, this.target.rawQuery, undefined, undefined));
-          this.start();
-        }
-        break;
-      default:
-        // TODO(stream-h1): serve bidi once the transport's duplex call lands.
-        this.fail(
-          new GatewayError('BIDI_STREAMING_UNSUPPORTED', `${route.rpc.service}.${route.rpc.name} is bidi-streaming, which the gateway does not serve yet`),
-        );
-    }
+    if (this.streamsRequests()) {
+      const input = new MessageSource();
+      input.onDrain(() => socket.resume());
+      input.onCancel(() => socket.resume()); // the call ended: frames are read (and ignored) again
+      this.input = input;
+      this.start();
+    } else if (!route.request.hasBody) this.start();
   }
 
   /** Keep-alive tick: cuts a peer that did not answer the last ping, else pings it. */
@@ -110,20 +108,17 @@ export class WebSocketSession implements ResponseSink {
   /** Ends the call with `err` (shutdown, a limit): error frame, close code, upstream cancelled. */
   fail(err: unknown): void {
     this.finish(this.statusOf(err));
+    this.input?.cancel();
     this.cancellation.abort();
   }
 
-  // StreamSink: the upstream's response stream, written as frames.
-
-  onHeaders(): void {}
-
-  /** The upstream's flow control: paused when onMessage answers false, resumed once the frames drained. */
-  private flow: ResponseFlow | null = null;
-  private paused = false;
+  // ResponseSink: the upstream's response stream, written as frames.
 
   onFlow(flow: ResponseFlow): void {
     this.flow = flow;
   }
+
+  onHeaders(): void {}
 
   onMessage(message: Uint8Array): boolean {
     if (this.state === 'done') return true;
@@ -135,22 +130,28 @@ export class WebSocketSession implements ResponseSink {
       return true;
     }
     this.send(rendered.body);
-    // False pauses the upstream (no HTTP/2 window goes back); the send callback resumes it.
-    if (this.socket.bufferedAmount < this.ctx.config.maxBufferedBytes) return true;
-    this.paused = true;
+    // False pauses the upstream (no HTTP/2 window goes back) until the socket drains.
+    if (this.socket.bufferedAmount <= this.ctx.bufferBytes) return true;
+    if (!this.paused) {
+      this.paused = true;
+      this.request.transport.once('drain', this.onDrained);
+    }
     return false;
   }
 
-  /** A frame went out: resume a paused upstream once the socket's buffer has room again. */
-  private readonly onSent = (): void => {
-    if (this.paused && this.socket.bufferedAmount < this.ctx.config.maxBufferedBytes / 2) {
-      this.paused = false;
-      this.flow?.resume();
-    }
-  };
-
   onEnd(status: CallStatus): void {
     this.finish(status.code === 0 ? undefined : this.statusOf(new CallError(status)));
+  }
+
+  /** The socket wrote out what it held: a paused upstream goes on. */
+  private readonly onDrained = (): void => {
+    this.paused = false;
+    if (this.state !== 'done') this.flow?.resume();
+  };
+
+  private streamsRequests(): boolean {
+    const kind = this.target.route.rpc.kind;
+    return kind === 'client_streaming' || kind === 'bidi_streaming';
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -172,22 +173,21 @@ export class WebSocketSession implements ResponseSink {
     }
     const halfClose = data.length === 0;
     const { route } = this.target;
-    if (route.rpc.kind === 'client_streaming') {
-      if (this.state === 'running' || !route.request.hasBody) {
-        if (!halfClose) this.fail(new GatewayError('UNEXPECTED_MESSAGE', 'the request stream is closed'));
+    const input = this.input;
+    if (input !== undefined) {
+      if (input.cancelled) return; // the call is ending; its end closes the socket
+      if (halfClose) {
+        this.halfClosed = true;
+        input.end();
         return;
       }
-      if (halfClose) return this.start();
-      this.messageBytes += data.length;
-      if (this.messageBytes > this.ctx.bodyLimit) {
-        this.fail(new GatewayError('BODY_TOO_LARGE', `a client stream may send at most ${this.ctx.bodyLimit} bytes before it half-closes`));
+      if (this.halfClosed || !route.request.hasBody) {
+        this.fail(
+          new GatewayError('UNEXPECTED_MESSAGE', this.halfClosed ? 'the request stream is half-closed' : `${route.binding.path} takes no request message`),
+        );
         return;
       }
-      try {
-        this.messages.push(route.request.build(this.target.values, this.target.rawQuery, data, undefined));
-      } catch (err) {
-        this.fail(err);
-      }
+      if (!input.push(data)) this.socket.pause();
       return;
     }
     // Unary and server-streaming: at most one message, the body.
@@ -203,11 +203,12 @@ export class WebSocketSession implements ResponseSink {
     this.start();
   }
 
-  /** Runs the pipeline once the request is complete. */
+  /** Runs the pipeline: at once for request streams, else once the request is complete. */
   private start(): void {
     this.state = 'running';
     const { route, values, rawQuery } = this.target;
     const kind = route.rpc.kind;
+    const streamsResponses = kind === 'server_streaming' || kind === 'bidi_streaming';
     const call: Call = {
       route,
       headers: this.request.headers,
@@ -219,16 +220,19 @@ export class WebSocketSession implements ResponseSink {
       body: this.bodyFrame,
       contentType: 'application/json',
       request: undefined,
-      input: undefined,
-      messages: kind === 'client_streaming' ? MessageSource.of(this.messages) : undefined,
-      sink: kind === 'server_streaming' ? this : undefined,
+      input: this.input,
+      messages: undefined,
+      sink: streamsResponses ? this : undefined,
     };
     this.handler(call).then(
       (result) => {
-        if (kind === 'server_streaming') return; // onEnd closed the socket already
+        if (streamsResponses) return; // onEnd closed the socket already
         this.onUnary(result as UnaryResult);
       },
-      (err: unknown) => this.finish(this.statusOf(err)),
+      (err: unknown) => {
+        this.finish(this.statusOf(err));
+        this.input?.cancel();
+      },
     );
   }
 
@@ -250,14 +254,16 @@ export class WebSocketSession implements ResponseSink {
     if (!this.corked) {
       this.corked = true;
       this.request.transport.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.request.transport.uncork();
-      });
+      process.nextTick(this.uncork);
     }
-    if (typeof body === 'string') this.socket.send(resultFrame(body), this.onSent);
-    else this.socket.send(body, { binary: true }, this.onSent);
+    if (typeof body === 'string') this.socket.send(resultFrame(body));
+    else this.socket.send(body, { binary: true });
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.request.transport.uncork();
+  };
 
   /** Sends the end: close 1000, or the error frame and 4000 + code. Once. */
   private finish(status: StatusJson | undefined): void {
@@ -275,7 +281,11 @@ export class WebSocketSession implements ResponseSink {
   private onClose(): void {
     const running = this.state !== 'done';
     this.state = 'done';
-    if (running) this.cancellation.abort();
+    this.request.transport.removeListener('drain', this.onDrained);
+    if (running) {
+      this.input?.cancel();
+      this.cancellation.abort();
+    }
   }
 
   private statusOf(err: unknown): StatusJson {

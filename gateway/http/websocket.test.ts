@@ -12,6 +12,8 @@ import { WsClient } from '../test-support/ws-client';
 
 const ANY = 'type.googleapis.com/';
 const EXPAND = '/acme.echo.v1.EchoService/Expand';
+const CHAT = '/acme.conformance.v1.ShapesService/Chat';
+const COLLECT = '/acme.echo.v1.EchoService/Collect';
 const SUBPROTOCOL = 'acme.grpc-json.v1';
 
 /** The Status that Expand ends with when asked to fail with `code` (echo-backend.ts). */
@@ -182,11 +184,78 @@ describe.each(TRANSPORTS)('WebSocket over %s', (transport) => {
     await expect(WsClient.connect(`${ws}/v1/expand?count=1`, ['mqtt'])).rejects.toThrow(/subprotocol/);
   });
 
-  it('a bidi method is refused until bidi lands (4012 BIDI_STREAMING_UNSUPPORTED)', async () => {
-    const c = await WsClient.connect(`${ws}/v1/chat/1`);
+  it('bidi echo, interleaved: each answer arrives before the next message is sent; half-close ends it OK', async () => {
+    const c = await WsClient.connect(`${ws}/v1/chat/7`);
+    c.send({ value: 'a' });
+    await c.waitForFrames(1);
+    expect(c.texts).toEqual([{ result: { id: '7', nested: { value: 'a' } } }]);
+    c.send({ value: 'b', inner: { value: 'deep' } });
+    await c.waitForFrames(2);
+    expect(c.texts[1]).toEqual({ result: { id: '7', nested: { value: 'b', inner: { value: 'deep' } } } });
+    c.send('');
+    expect((await c.end()).close).toEqual({ code: 1000, reason: '' });
+  });
+
+  it('bidi: the upstream failing mid-stream sends its Status (with details) and closes 4000+code', async () => {
+    const c = await WsClient.connect(`${ws}/v1/chat/7`);
+    c.send({ value: 'a' });
+    await c.waitForFrames(1);
+    c.send({ value: 'fail' });
     const { texts, close } = await c.end();
-    expect(close.code).toBe(4012);
-    expect(reasonOf(texts[0])).toBe('BIDI_STREAMING_UNSUPPORTED');
+    expect(texts[0]).toEqual({ result: { id: '7', nested: { value: 'a' } } });
+    expect(texts[1]).toEqual({ error: { ...streamFailure(10), message: 'bidi failed' } });
+    expect(close).toEqual({ code: 4010, reason: JSON.stringify({ code: 10, message: 'bidi failed' }) });
+  });
+
+  it('bidi: the client closing cancels the upstream at once (CANCELLED)', async () => {
+    const before = h.backend.cancelled.length;
+    const c = await WsClient.connect(`${ws}/v1/chat/7`);
+    c.send({ value: 'a' });
+    await c.waitForFrames(1);
+    c.socket.close(1000);
+    await c.closed;
+    await waitFor(() => h.backend.cancelled.slice(before).includes(CHAT), 2000, 'upstream cancelled');
+  });
+
+  it('bidi: a bad message mid-stream fails the call (4003 INVALID_ARGUMENT) and cancels the upstream', async () => {
+    const before = h.backend.cancelled.length;
+    const c = await WsClient.connect(`${ws}/v1/chat/7`);
+    c.send({ value: 'a' });
+    await c.waitForFrames(1);
+    c.send('{"value": 5}');
+    const { texts, close } = await c.end();
+    expect(close.code).toBe(4003);
+    expect((texts[1] as { error: { code: number } }).error.code).toBe(3);
+    await waitFor(() => h.backend.cancelled.slice(before).includes(CHAT), 2000, 'upstream cancelled');
+  });
+
+  it('client stream: messages reach the upstream as they arrive (the call starts before the first frame)', async () => {
+    const collectsBefore = h.backend.calls.get(COLLECT) ?? 0;
+    const c = await WsClient.connect(`${ws}/v1/collect`);
+    await waitFor(() => (h.backend.calls.get(COLLECT) ?? 0) > collectsBefore, 2000, 'upstream call opened');
+    c.send({ name: 'late' });
+    c.send('');
+    expect((await c.end()).texts).toEqual([{ result: { messages: [{ name: 'late' }] } }]);
+  });
+
+  it('a slow reader pauses the upstream (HTTP/2 flow control) instead of buffering its stream', async () => {
+    // ~100 MB in 100,000 messages; the client reads nothing for a while.
+    const c = await WsClient.connect(`${ws}/v1/expand?count=100000&text=${'x'.repeat(1000)}`);
+    c.socket.pause();
+    await waitFor(() => h.backend.expandSent > 1000, 5000, 'stream started');
+    let sent = -1;
+    // The backend stops once every window and buffer on the way is full: its count stands still.
+    for (let i = 0; i < 50 && sent !== h.backend.expandSent; i++) {
+      sent = h.backend.expandSent;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(h.backend.expandSent).toBe(sent);
+    // ~4-6 MB measured: the h2 window (4 MiB), streamBufferBytes and the socket buffers; not the 100 MB.
+    expect(sent).toBeLessThan(20_000);
+    c.socket.resume();
+    await waitFor(() => h.backend.expandSent > sent + 1000, 10_000, 'upstream resumed');
+    c.socket.close();
+    await c.closed;
   });
 });
 

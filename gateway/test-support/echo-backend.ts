@@ -18,6 +18,8 @@ export interface EchoBackend {
   readonly cancelled: string[];
   /** Calls received per path (every attempt, retries included). */
   readonly calls: Map<string, number>;
+  /** Messages Expand has written in its latest call (it waits for the stream's 'drain' when write() says full). */
+  expandSent: number;
   /** Metadata of the last call, as the server received it. */
   lastMetadata: grpc.Metadata | undefined;
   /** grpc.health.v1 status of every service served (and of ''). */
@@ -50,6 +52,7 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
     target: '',
     cancelled,
     calls,
+    expandSent: 0,
     lastMetadata: undefined,
     setServing: (serving) => {
       for (const name of healthNames) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
@@ -127,13 +130,16 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
         stopped = true;
         cancelled.push(call.getPath());
       });
+      backend.expandSent = 0;
       const next = (): void => {
         if (stopped) return;
         if (i < r.count) {
           if (i === 0) call.sendMetadata(headers);
-          call.write(Buffer.from(toBinary(echo, create(echo, { name: r.text, small: i++ } as never))));
+          const room = call.write(Buffer.from(toBinary(echo, create(echo, { name: r.text, small: i++ } as never))));
+          backend.expandSent = i;
           if (r.intervalMs > 0) setTimeout(next, r.intervalMs);
-          else setImmediate(next);
+          else if (room) setImmediate(next);
+          else call.once('drain', next);
           return;
         }
         if (r.count === 0 && !r.failCode) call.sendMetadata(headers);
@@ -143,6 +149,7 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
       next();
     },
     Collect: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      count(call.getPath());
       call.sendMetadata(echoHeaders(call.metadata));
       const echo = msg('acme.echo.v1.EchoMessage');
       const messages: unknown[] = [];
@@ -167,7 +174,7 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
     };
   }
   server.addService(definition, handlers);
-  for (const shapes of CONFORMANCE_SERVICES) addConformanceService(server, registry.getService(shapes)!, echoHeaders, trailer);
+  for (const shapes of CONFORMANCE_SERVICES) addConformanceService(server, registry.getService(shapes)!, echoHeaders, trailer, cancelled);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${listenPort}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -180,13 +187,15 @@ const CONFORMANCE_SERVICES = ['acme.conformance.v1.ShapesService', 'acme.conform
 /**
  * Serves every method of a conformance service from its requests alone: unary echoes the
  * request, a client stream answers acme.echo.v1.CollectResponse of what it received, bidi
- * sends each message back.
+ * sends each message back, or fails (ABORTED, with details) on one whose `nested.value` is
+ * "fail". Cancelled bidi calls are recorded in `cancelled`.
  */
 function addConformanceService(
   server: grpc.Server,
   service: DescService,
   echoHeaders: (md: grpc.Metadata) => grpc.Metadata,
   trailer: () => grpc.Metadata,
+  cancelled: string[],
 ): void {
   const registry = echoRegistry();
   const collect = registry.getMessage('acme.echo.v1.CollectResponse')!;
@@ -220,7 +229,12 @@ function addConformanceService(
     } else {
       handlers[m.name] = (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
         call.sendMetadata(echoHeaders(call.metadata));
-        call.on('data', (b: Buffer) => call.write(b));
+        call.on('cancelled', () => cancelled.push(call.getPath()));
+        call.on('data', (b: Buffer) => {
+          const m = fromBinary(echo, b) as unknown as { nested?: { value: string } };
+          if (m.nested?.value === 'fail') call.emit('error', failure(registry, grpc.status.ABORTED, 'bidi failed', true));
+          else call.write(b);
+        });
         call.on('end', () => call.end(trailer()));
       };
     }
