@@ -1,13 +1,13 @@
 /**
  * What the aggregation endpoints share, built once at start-up: the upstream sources (user,
- * posts, counts), the partial-failure renderer, and a new Aggregation per request.
+ * posts), the partial-failure renderer, and a new Aggregation per request.
  */
 import type { Registry } from '@bufbuild/protobuf';
 import type { BffConfig } from '../config';
 import type { Call } from '../pipeline';
 import { Aggregation } from './parts';
 import { PartialFailures } from './partial-failure';
-import { PostCounts } from './post-counts';
+import { checkUserCounts } from './post-counts';
 import { Posts } from './posts';
 import type { UpstreamRpcs } from './upstream-rpc';
 import { Users } from './users';
@@ -15,7 +15,6 @@ import { Users } from './users';
 export interface BffParts {
   readonly users: Users;
   readonly posts: Posts;
-  readonly counts: PostCounts;
   /** A new aggregated answer for `call`. */
   aggregation(call: Call): Aggregation;
 }
@@ -27,7 +26,7 @@ interface Log {
 export function bffParts(rpcs: UpstreamRpcs, registry: Registry, config: BffConfig, log: Log): BffParts {
   const users = new Users(rpcs);
   const posts = new Posts(rpcs);
-  const counts = new PostCounts(users.user, posts);
+  checkUserCounts(users.user);
   const failures = new PartialFailures(registry, log);
-  return { users, posts, counts, aggregation: (call) => new Aggregation(call, config.partTimeoutMs, failures) };
+  return { users, posts, aggregation: (call) => new Aggregation(call, config.partTimeoutMs, failures) };
 }

@@ -1,7 +1,7 @@
 /**
  * GET /v1/me/home (acme.bff.v1.BffService/GetHome): for the caller (the verified token's
- * subject), their account (primary), the most recent published posts from everyone and
- * their draft count, fetched in parallel.
+ * subject), their account (primary) with their draft count (kept on the user), and the most
+ * recent published posts from everyone, fetched in parallel.
  */
 import { create, type DescMessage } from '@bufbuild/protobuf';
 import { decodeJwt } from 'jose';
@@ -10,6 +10,7 @@ import type { Call } from '../pipeline';
 import { GatewayError } from '../transcode';
 import type { BffParts } from './bff-parts';
 import type { LocalMethod } from './local-upstream';
+import { draftCount } from './post-counts';
 
 const MAX_INT64 = 2n ** 63n - 1n;
 
@@ -17,17 +18,17 @@ const MAX_INT64 = 2n ** 63n - 1n;
 const RECENT_POSTS = 20;
 
 export function getHome(parts: BffParts, output: DescMessage): LocalMethod {
-  const { users, posts, counts } = parts;
+  const { users, posts } = parts;
   return async (_request, call) => {
     const me = callerId(call);
     const agg = parts.aggregation(call);
     const user = agg.primary((scope) => users.get(call, me, scope));
     const recentPosts = agg.secondary('recent_posts', (scope) => posts.recent(call, { authorId: 0n, status: posts.published }, RECENT_POSTS, scope));
-    const draftCount = counts.drafts(agg, call, me, user, 'draft_count');
+    const account = await user;
     return create(output, {
-      user: await user,
+      user: account,
       recentPosts: (await recentPosts) ?? [],
-      draftCount: await draftCount,
+      draftCount: draftCount(account),
       partialFailures: await agg.partialFailures(),
     });
   };

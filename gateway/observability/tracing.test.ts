@@ -157,11 +157,11 @@ it('traces a local (BFF) route like any other: its SERVER span, and a CLIENT spa
     headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${randomHex(8)}-01` },
   });
   expect(res.status).toBe(200);
-  // GetUser, ListPosts (recent) and ListPosts (the count): each answered by its service's SERVER span.
+  // GetUser and ListPosts (recent posts): each answered by its service's SERVER span.
   const spans = await receiver.until('the profile tree', (all) => {
     const found = all.filter((s) => s.traceId === traceId);
     const served = found.filter((s) => s.kind === SERVER && s.service !== 'acme-gateway' && /\/(GetUser|ListPosts)$/.test(s.name));
-    return served.length >= 3 && found.some((s) => s.service === 'acme-gateway' && s.kind === SERVER) ? found : undefined;
+    return served.length >= 2 && found.some((s) => s.service === 'acme-gateway' && s.kind === SERVER) ? found : undefined;
   });
   const gateway = spans.filter((s) => s.service === 'acme-gateway');
   const server = gateway.find((s) => s.kind === SERVER)!;
@@ -170,11 +170,7 @@ it('traces a local (BFF) route like any other: its SERVER span, and a CLIENT spa
     attributes: expect.objectContaining({ 'rpc.service': 'acme.bff.v1.BffService', 'rpc.method': 'GetUserProfile', 'http.response.status_code': 200 }),
   });
   const clients = gateway.filter((s) => s.kind === CLIENT);
-  expect(clients.map((c) => c.name).sort()).toEqual([
-    'acme.content.v1.ContentService/ListPosts',
-    'acme.content.v1.ContentService/ListPosts',
-    'acme.user.v1.UserService/GetUser',
-  ]);
+  expect(clients.map((c) => c.name).sort()).toEqual(['acme.content.v1.ContentService/ListPosts', 'acme.user.v1.UserService/GetUser']);
   for (const client of clients) {
     expect(client.parentSpanId).toBe(server.spanId);
     expect(spans.some((s) => s.kind === SERVER && s.service !== 'acme-gateway' && s.parentSpanId === client.spanId)).toBe(true);

@@ -40,7 +40,10 @@ export interface GetUserProfileResponse {
     | undefined;
   /** Part `recent_posts`: up to five of the user's published posts, newest first. */
   recentPosts: Post[];
-  /** Part `post_count`: how many posts the user has published. Absent when this part failed. */
+  /**
+   * How many posts the user has published: the user's published_post_count, kept by the user
+   * service from the content service's post events (eventually consistent).
+   */
   postCount?:
     | bigint
     | undefined;
@@ -60,7 +63,7 @@ export interface GetHomeResponse {
     | undefined;
   /** Part `recent_posts`: the most recent published posts from everyone (at most 20), newest first. */
   recentPosts: Post[];
-  /** Part `draft_count`: how many drafts the caller has. Absent when this part failed. */
+  /** How many drafts the caller has: the user's post_count less published_post_count. */
   draftCount?:
     | bigint
     | undefined;
@@ -70,7 +73,7 @@ export interface GetHomeResponse {
 
 /** One part of an answer that could not be fetched. The rest of the answer is valid. */
 export interface PartialFailure {
-  /** The missing part, named as its field: `recent_posts`, `post_count`, `draft_count`. */
+  /** The missing part, named as its field: `recent_posts`. */
   part: string;
   /**
    * Why: the status of the call that failed, as an error response would carry it
@@ -448,8 +451,9 @@ export const PartialFailure: MessageFns<PartialFailure> = {
  * the same routes and policies as any upstream method: map the package to `local` in the
  * gateway's upstreams (`--upstream acme.bff.v1=local`).
  *
- * Each answer has a primary part (the user) and secondary parts (posts, counts), fetched in
- * parallel, each with its own deadline within the request's. When a secondary part fails
+ * Each answer has a primary part (the user, with the post counts the user service keeps on
+ * it) and secondary parts (posts), fetched in parallel, each with its own deadline within the
+ * request's. When a secondary part fails
  * the answer is still 200, with what could be fetched and one entry in `partial_failures`
  * per missing part; when the primary part fails the request fails with its status (404 for
  * an unknown user, 503 when the user service is unavailable).
