@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { DEFAULT_LOG_SETTINGS, parseLogFormat, StartupError, type LogSettings } from '../../shared-kit';
 
 /**
@@ -34,6 +35,13 @@ export interface Config {
    * still works on a service that did not make the change. At most 10000.
    */
   accountCacheMs: number;
+  /**
+   * PASSWORD_HASH_CONCURRENCY: scrypt hashes (sign-up, login) the user service runs at once
+   * (default: the number of cores); PASSWORD_HASH_QUEUE: how many more may wait (default 32).
+   * Beyond both, the call fails at once with RESOURCE_EXHAUSTED (reason PASSWORD_HASHING_BUSY).
+   */
+  passwordHashConcurrency: number;
+  passwordHashQueue: number;
   /** LOG_LEVEL (fatal…trace, default info) and LOG_FORMAT (auto: pretty on a terminal, JSON otherwise; pretty; json). */
   log: LogSettings;
 }
@@ -59,6 +67,8 @@ export function loadConfig(env: Env = process.env): Config {
     tokenTtlSeconds: positiveInt(env, 'TOKEN_TTL_SECONDS', 3600),
     shutdownGraceMs: positiveInt(env, 'SHUTDOWN_GRACE_MS', 10_000),
     accountCacheMs: Math.min(positiveInt(env, 'ACCOUNT_CACHE_MS', 2_000), 10_000),
+    passwordHashConcurrency: positiveInt(env, 'PASSWORD_HASH_CONCURRENCY', availableParallelism()),
+    passwordHashQueue: positiveInt(env, 'PASSWORD_HASH_QUEUE', 32),
     log: {
       level: env.LOG_LEVEL || DEFAULT_LOG_SETTINGS.level,
       format: env.LOG_FORMAT ? (parseLogFormat(env.LOG_FORMAT) ?? fail('LOG_FORMAT must be auto, pretty or json')) : DEFAULT_LOG_SETTINGS.format,

@@ -23,6 +23,7 @@ import { closingTelemetry, runMain, startTelemetry } from '../../shared-kit';
 import { UserServiceService, type UserServiceServer } from '../../gen/acme/user/v1/user';
 import { startPostCountConsumer } from './post-count-consumer';
 import { issueServiceToken, loadOrCreateSigningKey } from './signing-key';
+import { PasswordHasher } from './password';
 import { roleName, userHandlers } from './user-service';
 import { UserStore, userMigrations } from './user-store';
 import { userChecks } from './user-validation';
@@ -56,6 +57,7 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
       nextId: createIdGenerator(),
       adminEmails: config.userAdminEmails,
       tokenTtlSeconds: config.tokenTtlSeconds,
+      passwords: new PasswordHasher(config.passwordHashConcurrency, config.passwordHashQueue),
       forgetAccount: (id) => verify.forget(id),
     });
     const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log, checks: userChecks });

@@ -15,7 +15,7 @@ import {
   type RoleName,
 } from '../kit';
 import { Role, type User, type UserServiceService } from '../../gen/acme/user/v1/user';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './password';
+import { dummyPasswordHash, type PasswordHasher } from './password';
 import { issueAccessToken, type SigningKey } from './signing-key';
 import { EMAIL_TAKEN, type UserChanges, type UserRecord, type UserStore } from './user-store';
 import { UPDATABLE } from './user-validation';
@@ -27,6 +27,8 @@ export interface UserServiceDeps {
   /** Lower-cased addresses that sign up as admins while no admin exists. */
   adminEmails: readonly string[];
   tokenTtlSeconds: number;
+  /** scrypt within a cap on concurrent hashes (sign-up, login). */
+  passwords: PasswordHasher;
   /** Drops an account's cached state after a change, so this service refuses its old tokens at once. */
   forgetAccount: (id: bigint) => void;
 }
@@ -53,7 +55,7 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
         email,
         displayName: req.displayName.trim(),
         bootstrapAdmin: deps.adminEmails.includes(email.toLowerCase()),
-        passwordHash: await hashPassword(req.password),
+        passwordHash: await deps.passwords.hash(req.password),
         createTime: now,
         updateTime: now,
       });
@@ -106,7 +108,7 @@ export function userHandlers(deps: UserServiceDeps): Handlers<typeof UserService
     async login(req) {
       const user = await store.getByEmail(req.email.trim());
       // Verify against a dummy hash for unknown emails so both failures take the same time.
-      const ok = await verifyPassword(req.password, user?.passwordHash ?? (await dummyPasswordHash));
+      const ok = await deps.passwords.verify(req.password, user?.passwordHash ?? (await dummyPasswordHash));
       if (!user || !ok) throw unauthenticated('invalid email or password', 'BAD_CREDENTIALS');
       const { token, expiresAt } = await issueAccessToken(deps.key, user.id, roleName(user.role), user.tokenVersion, deps.tokenTtlSeconds);
       return { accessToken: token, tokenType: 'Bearer', expireTime: toTimestamp(expiresAt), user: toUser(user, undefined) };
