@@ -17,6 +17,7 @@ import type { MetadataMapper } from '../upstream/metadata';
 import { gatewayFailure } from '../upstream/upstream-failure';
 import { Cancellation, type CallStatus, type Metadata, type UnaryResult } from '../upstream/transport';
 import { createBodyReader } from './body-reader';
+import { readNdjson } from './ndjson-reader';
 import { errorReply } from './error-reply';
 import { warnSummarized } from '../observability/failure-summary';
 import { httpStatusFromCode } from './status-map';
@@ -56,7 +57,19 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
   // Bodies are read as bytes: routes decide (JSON, NDJSON, raw HttpBody), and JSON is parsed once.
   app.removeAllContentTypeParsers();
   const reader = createBodyReader(options.bodyLimit, options.maxBufferedBodyBytes);
-  app.addContentTypeParser('*', { bodyLimit: options.bodyLimit }, reader.parse);
+  app.addContentTypeParser('*', { bodyLimit: options.bodyLimit }, (req, payload, done) => {
+    // Client and bidi streams read their body line by line as it arrives (ndjson-reader.ts).
+    if (streamsRequest(req as FastifyRequest)) return done(null, undefined);
+    reader.parse(req, payload, done);
+  });
+  const streamsRequest = (request: FastifyRequest): boolean => {
+    const url = request.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const match = table.trie.match(request.method, q === -1 ? url : url.slice(0, q));
+    if (match.kind !== 'match') return false;
+    const kind = match.value.rpc.kind;
+    return kind === 'client_streaming' || kind === 'bidi_streaming';
+  };
   for (const method of table.customMethods) {
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
@@ -98,12 +111,15 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       throw new GatewayError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, [], { allow: match.allow.join(', ') });
     }
     const route = match.value;
-    if (route.rpc.kind === 'bidi_streaming') {
-      throw new GatewayError('BIDI_STREAMING_UNSUPPORTED', `${route.rpc.service}.${route.rpc.name} is bidi-streaming, which the gateway does not serve yet`);
-    }
-    const streaming = route.rpc.kind === 'server_streaming';
-    const clientStreaming = route.rpc.kind === 'client_streaming';
+    const kind = route.rpc.kind;
+    const streaming = kind === 'server_streaming' || kind === 'bidi_streaming';
+    const requestStreaming = kind === 'client_streaming' || kind === 'bidi_streaming';
     if (streaming) holdStreamSlot(request.socket.remoteAddress ?? '', reply);
+    let input: MessageSource | undefined;
+    if (requestStreaming) {
+      input = new MessageSource();
+      readNdjson(request.raw, input, options.bodyLimit);
+    }
     const cancellation = new Cancellation();
     cancellations.set(reply.raw, cancellation);
     reply.raw.on('close', cancelOnEarlyClose);
@@ -119,8 +135,8 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       signal: cancellation,
       values: match.bindings.map((b) => b[1]),
       rawQuery: q === -1 ? '' : url.slice(q + 1),
-      body: clientStreaming ? undefined : (request.body as Buffer | undefined),
-      input: clientStreaming ? MessageSource.of(ndjsonLines(request.body as Buffer | undefined)) : undefined,
+      body: request.body as Buffer | undefined,
+      input,
       contentType: request.headers['content-type'],
       request: undefined,
       messages: undefined,
@@ -136,9 +152,12 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       try {
         await routeHandler(call);
       } catch (err) {
-        // Refused before the stream began (auth, open breaker, bad request): a plain error.
+        // Refused before the stream began (auth, open breaker, bad request): a plain error;
+        // a bidi request message that fails mid-stream: an error line.
         const r = errorReply(err, registry, reply.log, route.rpc.service);
         (call.sink as StreamWriter).failWith(r.httpStatus, r.headers, r.status);
+      } finally {
+        input?.cancel();
       }
       return;
     }
@@ -148,6 +167,9 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       result = (await routeHandler(call)) as UnaryResult;
     } catch (err) {
       return sendError(reply, err, route);
+    } finally {
+      // A call refused before it read its body: drop the rest of it.
+      input?.cancel();
     }
     // A direct-codec body is a view of the codec's buffer: written (or copied, below) at once.
     const rendered = route.response.renderNow(result.message);
@@ -236,17 +258,6 @@ const cancellations = new WeakMap<ServerResponse, Cancellation>();
 /** A client that goes away before its answer is written cancels the upstream call. */
 function cancelOnEarlyClose(this: ServerResponse): void {
   if (!this.writableFinished) cancellations.get(this)?.abort();
-}
-
-/** The non-blank lines of an NDJSON body, trimmed. */
-function ndjsonLines(body: Buffer | undefined): Buffer[] {
-  if (!body || body.length === 0) return [];
-  const out: Buffer[] = [];
-  for (const line of body.toString('utf8').split('\n')) {
-    const json = line.trim();
-    if (json.length > 0) out.push(Buffer.from(json));
-  }
-  return out;
 }
 
 function responseHeaders(metadata: MetadataMapper, headers: Metadata, trailers: Metadata): Record<string, string | string[]> {

@@ -79,7 +79,7 @@ describe('one operation per binding', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('documents exactly the routes a table with warnings serves (replaced and unservable bindings left out), bidi with its 501', () => {
+  it('documents exactly the routes a table with warnings serves (replaced and unservable bindings left out), bidi as a stream', () => {
     const config = resolveConfig({ upstreams: { 'acme.conformance.v1': 'unused:1' } });
     const { files } = loadDescriptors(config.descriptor, BUILTIN_DESCRIPTOR);
     const table = compileRoutes(
@@ -94,7 +94,7 @@ describe('one operation per binding', () => {
       .sort();
     expect(documented).toEqual(served);
     const chat = operations(documentFor(config.upstreams)).find((o) => o.op.operationId === 'ShapesService_Chat')!;
-    expect(Object.keys(chat.op.responses)).toEqual(['501']);
+    expect(Object.keys(chat.op.responses)).toContain('200');
   });
 
   it('is valid with every shape the route table serves (** in the middle, repeated path fields, /)', async () => {

@@ -125,12 +125,6 @@ export function buildOperation(
   // An optional bearer on public methods: a token that is sent is verified all the same.
   op.security = policy.public ? [{}, { [BEARER_SCHEME]: [] }] : [{ [BEARER_SCHEME]: [...policy.roles] }];
 
-  if (rpc.kind === 'bidi_streaming') {
-    op.responses = {
-      '501': { description: 'UNIMPLEMENTED (BIDI_STREAMING_UNSUPPORTED): the gateway does not transcode bidi streams yet.', content: statusContent() },
-    };
-    return op;
-  }
   const responses = successResponse(route, schemas, errors);
   for (const e of errorStatuses(route, errors)) responses[e.status] = { description: e.description, content: statusContent() };
   responses.default = { description: 'An error status from the upstream service (any gRPC code, mapped to HTTP).', content: statusContent() };

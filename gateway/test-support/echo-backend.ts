@@ -159,6 +159,18 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
         callback(null, Buffer.from(toBinary(res, create(res, { messages } as never))), trailer());
       });
     },
+    Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      count(call.getPath());
+      call.sendMetadata(echoHeaders(call.metadata));
+      const echo = msg('acme.echo.v1.EchoMessage');
+      call.on('cancelled', () => cancelled.push(call.getPath()));
+      call.on('data', (b: Buffer) => {
+        const m = fromBinary(echo, b) as unknown as { name: string; small: number };
+        if (m.name === 'fail') call.emit('error', failure(registry, m.small || 10, 'stream failed', true));
+        else call.write(b);
+      });
+      call.on('end', () => call.end(trailer()));
+    },
   };
 
   const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};

@@ -87,9 +87,6 @@ export function compileRoutes(
         warnings.push(`${where}: not served: ${(err as Error).message}`);
         continue;
       }
-      if (rpc.kind === 'bidi_streaming' && bindings.length > 0) {
-        warnings.push(`${where}: bidi-streaming is not supported yet: its routes answer 501 UNIMPLEMENTED`);
-      }
       for (const binding of bindings) {
         const at = `${where} (${binding.httpMethod} ${binding.path})`;
         let route: Route;

@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -1505,6 +1507,20 @@ export const EchoServiceService = {
     responseSerialize: (value: CollectResponse): Buffer => Buffer.from(CollectResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CollectResponse => CollectResponse.decode(value),
   },
+  /**
+   * Bidi: answers each message the moment it arrives (the message itself), ends when the
+   * request stream half-closes; a message named "fail" fails the call with the code in its
+   * `small` field (ABORTED when 0), with rich details.
+   */
+  chat: {
+    path: "/acme.echo.v1.EchoService/Chat" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
+    responseSerialize: (value: EchoMessage): Buffer => Buffer.from(EchoMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EchoMessage => EchoMessage.decode(value),
+  },
   /** Stores raw bytes under a name and answers with them as they were sent. */
   upload: {
     path: "/acme.echo.v1.EchoService/Upload" as const,
@@ -1544,6 +1560,12 @@ export interface EchoServiceServer extends UntypedServiceImplementation {
   expand: handleServerStreamingCall<ExpandRequest, EchoMessage>;
   /** Collects a stream of messages into one answer. */
   collect: handleClientStreamingCall<EchoMessage, CollectResponse>;
+  /**
+   * Bidi: answers each message the moment it arrives (the message itself), ends when the
+   * request stream half-closes; a message named "fail" fails the call with the code in its
+   * `small` field (ABORTED when 0), with rich details.
+   */
+  chat: handleBidiStreamingCall<EchoMessage, EchoMessage>;
   /** Stores raw bytes under a name and answers with them as they were sent. */
   upload: handleUnaryCall<UploadRequest, HttpBody>;
   /** Echoes a raw HttpBody request (the whole body is the HttpBody). */
@@ -1654,6 +1676,14 @@ export interface EchoServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CollectResponse) => void,
   ): ClientWritableStream<EchoMessage>;
+  /**
+   * Bidi: answers each message the moment it arrives (the message itself), ends when the
+   * request stream half-closes; a message named "fail" fails the call with the code in its
+   * `small` field (ABORTED when 0), with rich details.
+   */
+  chat(): ClientDuplexStream<EchoMessage, EchoMessage>;
+  chat(options: Partial<CallOptions>): ClientDuplexStream<EchoMessage, EchoMessage>;
+  chat(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<EchoMessage, EchoMessage>;
   /** Stores raw bytes under a name and answers with them as they were sent. */
   upload(request: UploadRequest, callback: (error: ServiceError | null, response: HttpBody) => void): ClientUnaryCall;
   upload(
