@@ -30,7 +30,7 @@ describe.each(testBackends())('PostStore on $name', ({ databaseUrl }) => {
       const post = await store.insert(draft(author, title, [...tags]));
       if (title !== 'b2') await store.publish(post.id, new Date());
     }
-  });
+  }, 120_000); // PGlite compiles its WebAssembly on first open: over a minute on a loaded machine
   afterAll(async () => {
     await db.close();
     await dropSchema(databaseUrl, schema);

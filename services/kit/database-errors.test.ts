@@ -32,7 +32,7 @@ describe('databaseStatus', () => {
     let db: Database;
     beforeAll(async () => {
       db = await openDatabase({ pgliteDir: dir.path, schema: 'errs', migrations: [] });
-    });
+    }, 120_000); // PGlite's first open compiles its WebAssembly
     afterAll(async () => {
       await db.close();
       dir.remove();

@@ -15,7 +15,7 @@ describe.each(testBackends())('database on $name', ({ databaseUrl }) => {
 
   beforeAll(async () => {
     db = await open();
-  });
+  }, 120_000); // PGlite's first open compiles its WebAssembly
   afterAll(async () => {
     await db.close();
     await dropSchema(databaseUrl, schema);

@@ -25,7 +25,7 @@ describe.each(testBackends())('UserStore on $name', ({ databaseUrl }) => {
   beforeAll(async () => {
     db = await openDatabase({ databaseUrl, pgliteDir: dir.path, schema, migrations: userMigrations });
     store = new UserStore(db);
-  });
+  }, 120_000); // PGlite compiles its WebAssembly on first open: over a minute on a loaded machine
   const extra: { dir: ReturnType<typeof tempDir>; schema: string }[] = [];
   const freshStore = async () => {
     const d = tempDir();
