@@ -12,6 +12,7 @@ import {
   openServiceDatabase,
   resolveConfig,
   runningService,
+  startServiceMetrics,
   startGrpcServer,
   type Config,
   type Database,
@@ -34,8 +35,10 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
   // Port and data directory first: a second instance stops here, before touching the database.
   const release = await claimServiceResources(config, 'content', config.contentAddr);
   let db: Database | undefined;
+  let served: Awaited<ReturnType<typeof startServiceMetrics>>;
   let userKeys: ReturnType<typeof userServiceKeys> | undefined;
   try {
+    served = await startServiceMetrics(config, log);
     db = await openServiceDatabase(config, 'content', contentMigrations);
     userKeys = userServiceKeys(config.userServiceTarget);
     const events = new PostEvents();
@@ -46,7 +49,13 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
     const handlers = contentHandlers({ store, events, nextId: createIdGenerator() });
     // WatchPostEvents takes service credentials, signed by the user service too.
     const verifyService = createServiceTokenVerifier(userKeys.keys);
-    const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, { verify, verifyService, log, checks: contentChecks });
+    const implementation: ContentServiceServer = bindService(ContentServiceService, handlers, {
+      verify,
+      verifyService,
+      log,
+      checks: contentChecks,
+      metrics: served?.metrics,
+    });
     const server = await startGrpcServer(
       config.contentAddr,
       [{ name: 'acme.content.v1.ContentService', definition: ContentServiceService, implementation }],
@@ -58,6 +67,7 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
       server,
       graceMs: config.shutdownGraceMs,
       log,
+      metrics: served?.server,
       // Watch streams never end by themselves: end them (UNAVAILABLE, so clients reconnect) so the server can drain.
       beforeShutdown: () => events.closeAll(),
       afterShutdown: async () => {
@@ -67,6 +77,7 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
       },
     });
   } catch (err) {
+    await served?.server.close();
     userKeys?.close();
     await db?.close();
     release();

@@ -42,6 +42,13 @@ export interface Config {
    */
   passwordHashConcurrency: number;
   passwordHashQueue: number;
+  /**
+   * METRICS_PORT: when set, a small HTTP server answers `GET /metrics` (Prometheus text) on
+   * METRICS_HOST:METRICS_PORT (0 picks a free port); unset, no metrics server. METRICS_HOST
+   * defaults to loopback. One port per process: give each service its own.
+   */
+  metricsPort: number | undefined;
+  metricsHost: string;
   /** LOG_LEVEL (fatal…trace, default info) and LOG_FORMAT (auto: pretty on a terminal, JSON otherwise; pretty; json). */
   log: LogSettings;
 }
@@ -69,6 +76,8 @@ export function loadConfig(env: Env = process.env): Config {
     accountCacheMs: Math.min(positiveInt(env, 'ACCOUNT_CACHE_MS', 2_000), 10_000),
     passwordHashConcurrency: positiveInt(env, 'PASSWORD_HASH_CONCURRENCY', availableParallelism()),
     passwordHashQueue: positiveInt(env, 'PASSWORD_HASH_QUEUE', 32),
+    metricsPort: port(env, 'METRICS_PORT'),
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
     log: {
       level: env.LOG_LEVEL || DEFAULT_LOG_SETTINGS.level,
       format: env.LOG_FORMAT ? (parseLogFormat(env.LOG_FORMAT) ?? fail('LOG_FORMAT must be auto, pretty or json')) : DEFAULT_LOG_SETTINGS.format,
@@ -90,5 +99,14 @@ function positiveInt(env: Env, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new StartupError(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+/** A TCP port (0 picks a free one), or undefined when `name` is unset. */
+function port(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new StartupError(`${name} must be a port number (0-65535), got "${raw}"`);
   return n;
 }

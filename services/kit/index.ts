@@ -8,6 +8,7 @@ export { createIdGenerator } from './ids';
 export { createJwksCache } from './jwks-cache';
 export { createLogger, silentLogger, type Logger } from '../../shared-kit';
 export { claimServiceResources } from './startup';
+export { serviceMetrics, startMetricsServer, startServiceMetrics, type MetricsServer, type ServiceMetrics } from './metrics';
 export type { Migration } from './migrations';
 export { decodePageToken, encodePageToken, pageSize } from './page-token';
 export { bindService, toServiceError, type CallContext, type Handlers, type RequestChecks } from './rpc-handler';

@@ -19,6 +19,7 @@ import { authenticate, authenticateService } from './auth';
 import { databaseStatus } from './database-errors';
 import { fromBinary } from '@bufbuild/protobuf';
 import { methodPolicy, requestRules } from './descriptors';
+import type { ServiceMetrics } from './metrics';
 import type { Logger } from '../../shared-kit';
 import { invalidArgument, StatusError, statusError, type FieldViolation } from './status-error';
 import { SERVICE_ROLE, type ServiceTokenVerifier } from './service-token';
@@ -65,6 +66,8 @@ export interface BindOptions<D extends AnyMethods = AnyMethods> {
   log: Logger;
   /** What the proto's buf.validate rules cannot express, per method; run with the rules, after authentication. */
   checks?: RequestChecks<D>;
+  /** Records every call's status code and latency (grpc_server_*), here once for all handlers. */
+  metrics?: ServiceMetrics;
 }
 
 /** Adapts `handlers` to grpc-js. Policies and rules are compiled now, so an unknown method or a broken rule fails at start. */
@@ -89,26 +92,47 @@ export function bindService<D extends AnyMethods>(definition: D, handlers: Handl
       return ctx;
     };
 
+    const metrics = options.metrics;
+    const started = metrics ? () => metrics.start(method.path) : () => noRecord;
+
     out[name] = method.responseStream
       ? (call: ServerWritableStream<unknown, unknown>) => {
+          const done = started();
           context(call.metadata, call.request)
             .then((ctx) => handler(call, ctx))
             .then(
-              () => call.end(),
-              (err: unknown) => call.emit('error', toError(err)),
+              () => {
+                done(status.OK);
+                call.end();
+              },
+              (err: unknown) => {
+                const e = toError(err);
+                done(e.code);
+                call.emit('error', e);
+              },
             );
         }
       : (call: { request: unknown; metadata: Metadata }, callback: (err: ServiceError | null, res?: unknown) => void) => {
+          const done = started();
           context(call.metadata, call.request)
             .then((ctx) => handler(call.request, ctx))
             .then(
-              (res) => callback(null, res),
-              (err: unknown) => callback(toError(err)),
+              (res) => {
+                done(status.OK);
+                callback(null, res);
+              },
+              (err: unknown) => {
+                const e = toError(err);
+                done(e.code);
+                callback(e);
+              },
             );
         };
   }
   return out as GrpcImplementation<D>;
 }
+
+const noRecord = (_code: number): void => {};
 
 /**
  * Throws INVALID_ARGUMENT listing every violation of the method's proto rules (the request

@@ -8,6 +8,7 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import { HealthImplementation } from 'grpc-health-check';
 import { reflectionIndex } from './descriptors';
 import type { Logger } from '../../shared-kit';
+import type { MetricsServer } from './metrics';
 import { addReflection } from './reflection';
 
 /** The standard health service every server carries (grpc-health-check implements it). */
@@ -72,6 +73,8 @@ export interface RunningService {
   port: number;
   /** host:port to dial. */
   address: string;
+  /** host:port of the `GET /metrics` server, when METRICS_PORT is set. */
+  metricsAddress?: string;
   /** Drains in-flight calls, stops the server and releases resources. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -84,6 +87,8 @@ export interface ServiceParts {
   beforeShutdown?: () => void;
   /** Runs after the server stopped (closing the store, clients). */
   afterShutdown: () => Promise<void>;
+  /** The metrics server, closed once the gRPC server has stopped (so it can be scraped while draining). */
+  metrics?: MetricsServer;
 }
 
 /** Wraps a started server and its resources into a RunningService with one idempotent close. */
@@ -92,10 +97,12 @@ export function runningService(parts: ServiceParts): RunningService {
   return {
     port: parts.server.port,
     address: parts.server.address,
+    metricsAddress: parts.metrics?.address,
     close: () =>
       (closing ??= (async () => {
         parts.beforeShutdown?.();
         await parts.server.shutdown(parts.graceMs);
+        await parts.metrics?.close();
         await parts.afterShutdown();
       })()),
   };

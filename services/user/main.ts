@@ -12,6 +12,7 @@ import {
   openServiceDatabase,
   resolveConfig,
   runningService,
+  startServiceMetrics,
   startGrpcServer,
   type Config,
   type Database,
@@ -38,7 +39,9 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
   // Port and data directory first: a second instance stops here, before touching the database.
   const release = await claimServiceResources(config, 'user', config.userAddr);
   let db: Database | undefined;
+  let served: Awaited<ReturnType<typeof startServiceMetrics>>;
   try {
+    served = await startServiceMetrics(config, log);
     const key = await loadOrCreateSigningKey(config.dataDir);
     db = await openServiceDatabase(config, 'user', userMigrations);
     const store = new UserStore(db);
@@ -60,7 +63,7 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
       passwords: new PasswordHasher(config.passwordHashConcurrency, config.passwordHashQueue),
       forgetAccount: (id) => verify.forget(id),
     });
-    const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log, checks: userChecks });
+    const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log, checks: userChecks, metrics: served?.metrics });
     const server = await startGrpcServer(config.userAddr, [{ name: 'acme.user.v1.UserService', definition: UserServiceService, implementation }], log);
     log.info(`store: ${db.driver} (schema ${db.schema}); signing key ${key.kid}`);
     // Post counts from the content service's events, with a service credential this service signs itself.
@@ -78,6 +81,7 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
       server,
       graceMs: config.shutdownGraceMs,
       log,
+      metrics: served?.server,
       afterShutdown: async () => {
         await consumer?.stop();
         await opened.close();
@@ -85,6 +89,7 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
       },
     });
   } catch (err) {
+    await served?.server.close();
     await db?.close();
     release();
     throw err;
