@@ -185,6 +185,8 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     maxStreamsPerClient: config.limits.maxStreamsPerClient,
     streamSlots,
     streamBufferBytes: config.limits.streamBufferBytes,
+    sseKeepAliveMs: config.limits.sseKeepAliveMs,
+    sseRetryMs: config.limits.sseRetryMs,
     handlers,
     streamFormat: config.streamFormat,
   };

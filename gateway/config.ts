@@ -122,6 +122,13 @@ export interface LimitsConfig {
    * is bounded by this plus the transport's receive window per stream (h2: 4 MiB).
    */
   readonly streamBufferBytes: number;
+  /**
+   * An open SSE stream gets a `: keep-alive` comment line this often, so proxies and clients
+   * that time out idle connections keep a quiet stream open (0 = none).
+   */
+  readonly sseKeepAliveMs: number;
+  /** The `retry:` advice at the start of every SSE stream: how long EventSource waits before reconnecting. */
+  readonly sseRetryMs: number;
 }
 
 /**
@@ -400,6 +407,8 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     maxBufferedBodyBytes: 256 * 1024 * 1024,
     maxStreamsPerClient: 32,
     streamBufferBytes: 256 * 1024,
+    sseKeepAliveMs: 15_000,
+    sseRetryMs: 3_000,
   },
   rateLimit: {
     enabled: true,

@@ -7,12 +7,20 @@
  * response headers (or the first message); a stream that fails before that (a trailers-only
  * answer) gets a plain error response with the mapped HTTP status. grpc-gateway waits for
  * the first message instead, which leaves clients of a quiet stream without any answer.
+ *
+ * SSE streams open with a `retry:` advice and, while open, get a `: keep-alive` comment every
+ * hooks.sseKeepAliveMs. A request with `TE: trailers` over HTTP/1.1 gets its NDJSON stream's
+ * end as real HTTP trailers too, as grpc-gateway sends them: `Grpc-Status`, `Grpc-Message`
+ * (declared up front in `Trailer:`) and the upstream's trailing metadata under the trailer
+ * prefix (not declared: its names are only known at the end; the `Trailer` header is advisory).
+ * Unary answers keep sending trailers as headers.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route, StatusJson } from '../transcode';
 import type { ResponseSink } from '../pipeline';
 import type { CallStatus, Metadata, ResponseFlow } from '../upstream/transport';
 import { errorStatusHeaders } from './status-map';
+import { encodeGrpcMessage } from '../upstream/h2';
 
 /**
  * How a stream is framed on the wire: `ndjson` (ours), `ndjson-json` (the same lines under
@@ -29,6 +37,17 @@ export type StreamFormat = 'ndjson' | 'ndjson-json' | 'json-array';
 export function streamFraming(route: Route, accept: string | undefined, format: StreamFormat = 'ndjson'): StreamFraming {
   if (route.response.raw) return 'raw';
   return accept !== undefined && accept.includes('text/event-stream') ? 'sse' : format;
+}
+
+/**
+ * Whether the client takes HTTP trailers: `TE` lists the token `trailers` (grpc-gateway's
+ * requestAcceptsTrailers) and the response can be chunked (HTTP/1.1; 1.0 has no trailers).
+ */
+export function acceptsTrailers(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) return false;
+  const te = req.headers.te;
+  if (te === undefined) return false;
+  return (Array.isArray(te) ? te.join(',') : te).split(',').some((t) => t.split(';')[0].trim().toLowerCase() === 'trailers');
 }
 
 const CONTENT_TYPES: Record<Exclude<StreamFraming, 'raw'>, string> = {
@@ -49,6 +68,12 @@ export interface StreamWriterHooks {
    * before the upstream is paused until the client has read them (config streamBufferBytes).
    */
   readonly bufferBytes: number;
+  /** Interval of SSE `: keep-alive` comments (config limits.sseKeepAliveMs); 0 = none. */
+  readonly sseKeepAliveMs?: number;
+  /** The `retry:` advice at the start of an SSE stream (config limits.sseRetryMs); 0 = none. */
+  readonly sseRetryMs?: number;
+  /** The client sent `TE: trailers` (acceptsTrailers): NDJSON streams end with HTTP trailers. */
+  readonly trailers?: boolean;
 }
 
 /**
@@ -62,13 +87,17 @@ export class StreamWriter implements ResponseSink {
   private written = 0;
   private flow: ResponseFlow | null = null;
   private paused = false;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private readonly trailers: boolean;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly route: Route,
     private readonly framing: StreamFraming,
     private readonly hooks: StreamWriterHooks,
-  ) {}
+  ) {
+    this.trailers = hooks.trailers === true && (framing === 'ndjson' || framing === 'ndjson-json');
+  }
 
   onFlow(flow: ResponseFlow): void {
     this.flow = flow;
@@ -117,6 +146,8 @@ export class StreamWriter implements ResponseSink {
     if (this.res.destroyed || this.res.writableEnded) return;
     if (status.code === 0) {
       this.start(undefined);
+      this.stopKeepAlive();
+      this.addTrailers(0, '', status.trailers);
       if (this.framing === 'json-array') this.res.end(this.written === 0 ? '[]' : ']');
       else this.res.end();
       return;
@@ -140,6 +171,7 @@ export class StreamWriter implements ResponseSink {
 
   private end(httpStatus: number, body: StatusJson, extraHeaders: Readonly<Record<string, string>>, trailers: Metadata): void {
     const json = JSON.stringify(body);
+    this.stopKeepAlive();
     if (!this.started) {
       this.res.writeHead(httpStatus, {
         ...this.hooks.metadataHeaders(this.headers, trailers),
@@ -151,6 +183,7 @@ export class StreamWriter implements ResponseSink {
       this.res.end(json);
       return;
     }
+    this.addTrailers(body.code, body.message, trailers);
     if (this.framing === 'sse') this.res.end(`event: error\ndata: ${json}\n\n`);
     else if (this.framing === 'ndjson' || this.framing === 'ndjson-json') this.res.end(`{"error":${json}}\n`);
     else this.res.destroy(); // a raw body cannot carry a status: cut it so the client sees a failure
@@ -166,6 +199,37 @@ export class StreamWriter implements ResponseSink {
       'content-type': contentType,
       'cache-control': 'no-cache',
       ...(this.framing === 'sse' ? { 'x-accel-buffering': 'no' } : {}),
+      ...(this.trailers ? { trailer: 'grpc-status, grpc-message' } : {}),
+    });
+    if (this.framing === 'sse') this.startSse();
+  }
+
+  private startSse(): void {
+    const retry = this.hooks.sseRetryMs ?? 0;
+    if (retry > 0) this.res.write(`retry: ${retry}\n\n`);
+    const every = this.hooks.sseKeepAliveMs ?? 0;
+    if (every <= 0) return;
+    this.keepAlive = setInterval(() => {
+      if (this.res.destroyed || this.res.writableEnded) this.stopKeepAlive();
+      // A reader that is behind has bytes coming already: no comment on top of them.
+      else if (this.res.writableLength === 0) this.res.write(': keep-alive\n\n');
+    }, every).unref();
+    this.res.once('close', () => this.stopKeepAlive());
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAlive === undefined) return;
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
+
+  /** The call's end as HTTP trailers, when the client asked for them (TE: trailers). */
+  private addTrailers(code: number, message: string, metadata: Metadata): void {
+    if (!this.trailers) return;
+    this.res.addTrailers({
+      ...this.hooks.metadataHeaders([], metadata),
+      'grpc-status': String(code),
+      'grpc-message': encodeGrpcMessage(message),
     });
   }
 }

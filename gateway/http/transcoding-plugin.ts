@@ -22,7 +22,7 @@ import { errorReply } from './error-reply';
 import { warnSummarized } from '../observability/failure-summary';
 import { httpStatusFromCode } from './status-map';
 import { StreamSlots } from './stream-slots';
-import { StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
+import { acceptsTrailers, StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
 import { hasReplyHooks, headerBlock, UnaryWriter, type HeaderBlock } from './unary-writer';
 import { gatewayStatusJson } from '../transcode';
 
@@ -43,6 +43,10 @@ export interface TranscodingOptions {
   readonly streamBufferBytes: number;
   /** Framing of JSON server streams when the client does not ask for SSE (config `streamFormat`). */
   readonly streamFormat?: StreamFormat;
+  /** SSE `: keep-alive` comment interval, 0 = none (config `limits.sseKeepAliveMs`). */
+  readonly sseKeepAliveMs?: number;
+  /** SSE `retry:` advice in ms (config `limits.sseRetryMs`). */
+  readonly sseRetryMs?: number;
   /** Serves WebSocket upgrades on the GET catch-all (websocket-plugin.ts); none when WebSocket is off. */
   readonly websocketHandler?: WebsocketHandler;
 }
@@ -140,7 +144,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       contentType: request.headers['content-type'],
       request: undefined,
       messages: undefined,
-      sink: streaming ? streamWriter(reply, route, request.headers.accept) : undefined,
+      sink: streaming ? streamWriter(reply, route, request.headers.accept, acceptsTrailers(request.raw)) : undefined,
     };
     const routeHandler = handlers.get(route)!;
 
@@ -208,9 +212,12 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     done();
   });
 
-  const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined): StreamWriter =>
+  const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined, trailers: boolean): StreamWriter =>
     new StreamWriter(reply.raw, route, streamFraming(route, accept, options.streamFormat), {
       bufferBytes: options.streamBufferBytes,
+      sseKeepAliveMs: options.sseKeepAliveMs ?? 0,
+      sseRetryMs: options.sseRetryMs ?? 0,
+      trailers,
       metadataHeaders: (h, t) => responseHeaders(metadata, h, t),
       failure: (s: CallStatus) => {
         const own = gatewayFailure(s, route.rpc.service);

@@ -27,11 +27,11 @@ const ndjson = (text: string): unknown[] =>
     .split('\n')
     .map((line) => JSON.parse(line));
 
-/** Parses an SSE body into its events. */
+/** Parses an SSE body into its events (blocks without data, `retry:` or comments, are none). */
 function sseEvents(text: string): Array<{ event: string; data: unknown }> {
   return text
     .split('\n\n')
-    .filter((block) => block.trim() !== '')
+    .filter((block) => /^data: /m.test(block))
     .map((block) => {
       let event = 'message';
       let data = '';
@@ -85,7 +85,9 @@ describe.each(TRANSPORTS)('transcoding over %s: streaming, HttpBody and success 
     const res = await h.request('GET', '/v1/expand?count=2&text=s', { headers: { accept: 'text/event-stream' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream');
-    expect(sseEvents(await res.text())).toEqual([
+    const text = await res.text();
+    expect(text.startsWith('retry: 3000\n\n')).toBe(true);
+    expect(sseEvents(text)).toEqual([
       { event: 'message', data: { name: 's' } },
       { event: 'message', data: { name: 's', small: 1 } },
     ]);

@@ -179,6 +179,8 @@ export class OpenApiContract {
       const events = response.body.split('\n\n');
       events.pop();
       events.forEach((event, i) => {
+        // A block of only comments (`: keep-alive`) or `retry:` advice carries no event.
+        if (!/^data: /m.test(event)) return;
         const error = /^event: error$/m.test(event);
         const data = event
           .split('\n')
