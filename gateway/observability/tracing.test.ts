@@ -200,6 +200,51 @@ it('marks a refused request: a 401 ends the auth span in error, with no upstream
   expect(spans.filter((s) => s.kind === CLIENT)).toEqual([]);
 });
 
+it('records retries and breaker decisions as span events: attempts on a dead upstream, then circuit_open', async () => {
+  // A gateway whose user upstream is a closed port: GET /.well-known/jwks.json (public, GET, so
+  // retried) fails UNAVAILABLE on each attempt; after 5 failures in a row the breaker opens.
+  const dead = createServer();
+  await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+  const deadPort = (dead.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => dead.close(() => resolve()));
+  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_SERVICE_NAME: undefined };
+  const args = ['--upstream', `acme.user.v1=127.0.0.1:${deadPort}`, '--upstream', `acme.content.v1=127.0.0.1:${deadPort}`, '--port', '0'];
+  const gw = new NodeProcess(path.join(project.dir, 'gateway/main.js'), args, otel);
+  const base = `http://127.0.0.1:${await gw.port()}`;
+
+  const retried = randomHex(16);
+  const first = await fetch(`${base}/.well-known/jwks.json`, { headers: { traceparent: `00-${retried}-${randomHex(8)}-01` } });
+  expect(first.status).toBe(503);
+  let refused = '';
+  for (let i = 0; i < 10 && refused === ''; i++) {
+    const traceId = randomHex(16);
+    const res = await fetch(`${base}/.well-known/jwks.json`, { headers: { traceparent: `00-${traceId}-${randomHex(8)}-01` } });
+    const body = (await res.json()) as { details?: { reason?: string }[] };
+    if (body.details?.some((d) => d.reason === 'CIRCUIT_OPEN')) refused = traceId;
+  }
+  expect(refused).not.toBe('');
+
+  const isServer = (s: ReceivedSpan) => s.service === 'acme-gateway' && s.kind === SERVER;
+  const retriedSpans = await receiver.until('the retried trace', (all) => {
+    const found = all.filter((s) => s.traceId === retried);
+    return found.some(isServer) ? found : undefined;
+  });
+  const attempts = retriedSpans.filter((s) => s.kind === CLIENT);
+  expect(attempts.map((c) => c.attributes['rpc.attempt']).sort()).toEqual([1, 2, 3]);
+  const retryEvents = retriedSpans.find(isServer)!.events.filter((e) => e.name === 'retry');
+  expect(retryEvents.map((e) => e.attributes['rpc.attempt'])).toEqual([2, 3]);
+
+  const refusedSpans = await receiver.until('the refused trace', (all) => {
+    const found = all.filter((s) => s.traceId === refused);
+    return found.some(isServer) ? found : undefined;
+  });
+  const server = refusedSpans.find(isServer)!;
+  expect(server.events.map((e) => e.name)).toContain('circuit_open');
+  expect(server.attributes['error.type']).toBe('CIRCUIT_OPEN');
+  expect(refusedSpans.filter((s) => s.kind === CLIENT)).toEqual([]);
+  await gw.stop();
+}, 60_000);
+
 describe('a collector that is down or never answers', () => {
   let blackhole: Server;
   const sockets = new Set<Socket>();
