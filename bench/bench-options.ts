@@ -3,6 +3,7 @@
  * variables: `--duration=5` / BENCH_DURATION (seconds), and so on; `--quick` is a smoke run.
  */
 import * as path from 'node:path';
+import { findWrk } from './wrk-load';
 
 /** The targets a run measures unless --targets names others. */
 export const TARGETS = ['gateway-h2', 'gateway-grpc-js', 'proxy', 'direct'] as const;
@@ -48,6 +49,14 @@ export interface BenchOptions {
    * (--baseline=DIR, BENCH_BASELINE): target `gateway-h2-base` runs DIR/dist/bench/gateway-server.js.
    */
   baselineDir: string | undefined;
+  /**
+   * The HTTP load generator (--load=wrk|autocannon, BENCH_LOAD): wrk when it is on PATH (or
+   * --wrk=PATH is given), autocannon otherwise. autocannon shares this Node process and the
+   * cores, so on 2 cores it caps every target near the same req/s; wrk costs a fraction of that.
+   */
+  load: 'wrk' | 'autocannon';
+  /** wrk's binary when `load` is wrk. */
+  wrkPath: string | undefined;
   /** Where the JSON results go (--out). */
   out: string;
   quick: boolean;
@@ -58,6 +67,7 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup=S] [--reps=N]
   [--connections=32,256] [--cases=1,2,3,4,6,7,8] [--targets=${TARGETS.join(',')}] (also ${EXTRA_TARGETS.join(',')})
   [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--gateway-node-args="FLAGS"] [--out=FILE]
+  [--load=wrk|autocannon] [--wrk=PATH]  HTTP load generator (default: wrk when on PATH)
   [--peers=DIR]  Go backend + grpc-gateway peer (targets ${PEER_TARGETS.join(',')}, cases 1,2,3,6)
   [--baseline=DIR]  A/B: gateway-h2 against gateway-h2-base, built in the checkout DIR`;
 
@@ -84,6 +94,8 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     'out',
     'peers',
     'baseline',
+    'load',
+    'wrk',
     'help',
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
@@ -121,7 +133,14 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const caseNumbers = peersDir ? [1, 2, 3, 6] : [1, 2, 3, 4, 6, 7, 8];
   for (const c of cases) if (!caseNumbers.includes(c)) throw new Error(`unknown case "${c}" (${caseNumbers.join(', ')})`);
 
+  const loadRaw = flags.get('load') ?? env.BENCH_LOAD;
+  if (loadRaw !== undefined && loadRaw !== 'wrk' && loadRaw !== 'autocannon') throw new Error(`--load must be wrk or autocannon, got "${loadRaw}"`);
+  const wrkPath = loadRaw === 'autocannon' ? undefined : findWrk(flags.get('wrk') ?? env.BENCH_WRK);
+  if (loadRaw === 'wrk' && !wrkPath) throw new Error('--load=wrk: wrk not found (apt-get install wrk, or --wrk=PATH)');
+
   return {
+    load: wrkPath ? 'wrk' : 'autocannon',
+    wrkPath,
     warmupMs: num('warmup', 'BENCH_WARMUP', quick ? 0.5 : 2) * 1000,
     durationMs: num('duration', 'BENCH_DURATION', quick ? 1 : 5) * 1000,
     reps: Math.round(num('reps', 'BENCH_REPS', quick ? 1 : 2)),

@@ -13,7 +13,7 @@
  *   grpc-gateway the Go peer (--peers=DIR): Go grpc-gateway; the backend is then the Go echo
  *                backend serving bench.v1 for every target (go-peers.ts)
  *
- * HTTP load comes from autocannon in this process. For each concurrency, case and rep, every
+ * HTTP load comes from wrk when it is installed, else autocannon in this process. For each concurrency, case and rep, every
  * target gets a warm-up and then a measured window, in an order that rotates per rep.
  */
 import { execSync } from 'node:child_process';
@@ -40,6 +40,7 @@ import {
   type WindowRecord,
 } from './report';
 import { type RouteBenchResult, runRouteBench } from './route-match-bench';
+import { runWrkLoad } from './wrk-load';
 import { runWsLoad, sampleWs } from './ws-load';
 
 interface Target {
@@ -128,11 +129,13 @@ async function measureWindow(
       ? direct!.request<LoadResult>('run', { caseN: c.n, connections, durationMs: ms })
       : c.ws
         ? runWsLoad(t.baseUrl!, c, connections, ms)
-        : runHttpLoad(t.baseUrl!, c, connections, ms);
+        : options.wrkPath
+          ? runWrkLoad(options.wrkPath, t.baseUrl!, c, connections, ms)
+          : runHttpLoad(t.baseUrl!, c, connections, ms);
   await load(options.warmupMs);
   await Promise.all([backend.request('window-start'), t.server?.request('window-start'), direct?.request('window-start')]);
-  const ownCpu = process.cpuUsage(); // autocannon runs in this process
-  const result = await load(options.durationMs);
+  const ownCpu = process.cpuUsage(); // autocannon runs in this process; wrk reports its own
+  const result: LoadResult & { clientCpuUs?: number } = await load(options.durationMs);
   const ownCpuUs = process.cpuUsage(ownCpu);
   const [backendStats, serverStats, directStats] = await Promise.all([
     backend.request<WindowStats>('window-end'),
@@ -154,7 +157,7 @@ async function measureWindow(
     serverHeapTotalBytes: serverStats?.heapTotalBytes,
     serverExternalBytes: serverStats?.externalBytes,
     backendCpuUs: backendStats.cpuUs,
-    clientCpuUs: t.name === 'direct' ? directStats!.cpuUs : ownCpuUs.user + ownCpuUs.system,
+    clientCpuUs: t.name === 'direct' ? directStats!.cpuUs : (result.clientCpuUs ?? ownCpuUs.user + ownCpuUs.system),
   };
 }
 
@@ -207,6 +210,9 @@ async function main(): Promise<void> {
   const estimateS = Math.round((windowsTotal * (options.warmupMs + options.durationMs)) / 1000 + (options.routes ? (4 * options.routeMs) / 1000 : 0));
   console.log(`bench: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`);
   if (peers) console.log(`bench: Go peers from ${options.peersDir}: Go echo backend (bench.v1) behind every target`);
+  console.log(
+    `bench: HTTP load from ${options.wrkPath ? `wrk -t1 (${options.wrkPath})` : 'autocannon (install wrk for figures the load generator does not cap)'}`,
+  );
   console.log(`bench: ${windowsTotal} windows of ${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s, ~${Math.ceil(estimateS / 60)} min`);
 
   // Case 5 first, while the machine is quiet.
@@ -301,7 +307,7 @@ async function main(): Promise<void> {
       cpuModel: os.cpus()[0]?.model,
       directClient: 'gateway lean h2 transport (createH2Transport), static ts-proto codecs',
       backend: peers ? `Go echo backend ${peers.backend} (bench.v1)` : 'echo-server.ts (@grpc/grpc-js)',
-      httpLoad: `autocannon, HTTP/1.1 keep-alive, pipelining 1`,
+      httpLoad: options.wrkPath ? `wrk -t1 (${options.wrkPath}), HTTP/1.1 keep-alive` : `autocannon, HTTP/1.1 keep-alive, pipelining 1`,
       options: { ...options, out: undefined },
     },
     cases: cases.map((c) => ({

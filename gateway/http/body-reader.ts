@@ -48,7 +48,8 @@ export function createBodyReader(
     payload.on('data', onData);
     payload.on('end', () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)));
     payload.on('error', (err) => finish(err));
-    payload.on('close', () => finish(new GatewayError('BAD_REQUEST', 'the request body ended early')));
+    // 'close' follows 'end' on every request: build the error (and its stack) only when it is one.
+    payload.on('close', () => finished || finish(new GatewayError('BAD_REQUEST', 'the request body ended early')));
   };
   return { parse, buffered: () => buffered };
 }
