@@ -8,11 +8,12 @@ import { findWrk } from './wrk-load';
 /** The targets a run measures unless --targets names others. */
 export const TARGETS = ['gateway-h2', 'gateway-grpc-js', 'proxy', 'direct'] as const;
 /**
- * Targets measured only when named: `gateway-h2-w2` is gateway-h2 with --workers 2 (a cluster
- * primary and 2 workers); `grpc-gateway` is the Go peer (needs --peers, the default there);
+ * Targets measured only when named: `gateway-h2-w2` is gateway-h2 with --workers 2 (a primary
+ * and 2 workers, balanced as --workers balances by default: SO_REUSEPORT on Linux),
+ * `gateway-h2-w2-cluster` the same with --worker-balancing cluster; `grpc-gateway` is the Go peer (needs --peers, the default there);
  * `gateway-h2-base` is gateway-h2 built from another checkout (needs --baseline, the default there).
  */
-export const EXTRA_TARGETS = ['gateway-h2-w2', 'grpc-gateway', 'gateway-h2-base'] as const;
+export const EXTRA_TARGETS = ['gateway-h2-w2', 'gateway-h2-w2-cluster', 'grpc-gateway', 'gateway-h2-base'] as const;
 /** The targets a run with the Go peers measures unless --targets names others. */
 export const PEER_TARGETS = ['gateway-h2', 'grpc-gateway'] as const;
 /** Targets that need our own backend and acme.echo.v1 (not available with the Go backend). */

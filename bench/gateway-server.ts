@@ -1,13 +1,13 @@
 /**
  * The gateway under test, in its own process: `--backend host:port --transport h2|grpc-js
- * [--workers N] [--descriptor api.binpb --package pkg.v1]` (the last two for the Go peers'
+ * [--workers N [--worker-balancing reuseport|cluster]] [--descriptor api.binpb --package pkg.v1]` (the last two for the Go peers'
  * bench.v1; by default our own descriptor and acme.echo.v1). Auth off and no request logging (the hand-written proxy logs nothing either),
  * rate limits on but out of reach, everything else at its defaults. Reports build time and its port, then answers window-stats
- * requests. With N > 1 this process is the cluster primary of N workers (gateway-worker.ts) and
+ * requests. With N > 1 this process is the primary of N workers (gateway-worker.ts) and
  * its window stats are its own plus theirs, added up (sumWindowStats).
  */
 import * as path from 'node:path';
-import { resolveConfig, type GatewayConfig } from '../gateway/config';
+import { resolveConfig, type GatewayConfig, type WorkerBalancing } from '../gateway/config';
 import { startGateway } from '../gateway/main';
 import { startWorkers } from '../gateway/workers';
 import { startTelemetry } from '../shared-kit';
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     // all load comes from one loopback caller, which the default (6,000/min) would answer 429.
     rateLimit: { requestsPerMinute: 1_000_000_000, burst: 1_000_000_000 },
     workers: Number(argValue('workers') ?? 1),
+    ...(argValue('worker-balancing') ? { workerBalancing: argValue('worker-balancing') as WorkerBalancing } : {}),
   });
   if (config.workers > 1) return serveWithWorkers(config, start);
   const gateway = await startGateway(config, false);

@@ -1,5 +1,5 @@
 /**
- * A cluster worker of the `gateway-h2-w2` target: the gateway exactly as a `--workers` worker
+ * A worker of the `gateway-h2-w2` and `gateway-h2-w2-cluster` targets: the gateway exactly as a `--workers` worker
  * runs it (gateway/workers.ts runWorker), without request logging like the other targets, and
  * answering window-stats requests from its primary (gateway-server.ts), which adds them up.
  * Each process measures itself (process.cpuUsage, sampled RSS), as every other target does.

@@ -168,7 +168,7 @@ export function checkTargets(rows: ResultRow[], routes: RouteBenchResult | undef
     }
   }
   // The memory target holds for the gateway as deployed: with workers, primary and workers together.
-  for (const t of ['gateway-h2', 'gateway-grpc-js', 'gateway-h2-w2']) {
+  for (const t of ['gateway-h2', 'gateway-grpc-js', 'gateway-h2-w2', 'gateway-h2-w2-cluster']) {
     const at256 = rows.filter((r) => r.target === t && r.connections === 256 && r.peakRssMb !== undefined);
     if (at256.length === 0) continue;
     const peak = Math.max(...at256.map((r) => r.peakRssMb!));

@@ -5,8 +5,10 @@
  *   backend      echo-server.ts (grpc-js), shared by every target
  *   gateway-h2   the gateway, lean h2 transport              } gateway-server.ts
  *   gateway-grpc-js  the gateway, @grpc/grpc-js transport   }
- *   gateway-h2-w2    gateway-h2 with --workers 2 (only when named in --targets): a cluster
- *                primary and 2 workers (gateway-worker.ts), CPU and RSS summed over all three
+ *   gateway-h2-w2    gateway-h2 with --workers 2 (only when named in --targets): a primary
+ *                and 2 workers (gateway-worker.ts), CPU and RSS summed over all three,
+ *                balanced as --workers is by default (SO_REUSEPORT on Linux)
+ *   gateway-h2-w2-cluster  the same with --worker-balancing cluster (round-robin from the primary)
  *   proxy        hand-written Fastify + grpc-js + ts-proto proxy (proxy-server.ts)
  *   direct       the same gRPC calls straight to the backend (direct-load.ts, lean h2 client)
  *   gateway-h2-base  gateway-h2 as built in another checkout (--baseline=DIR): same-run A/B
@@ -51,10 +53,11 @@ interface Target {
 }
 
 /** How gateway-server.ts runs each gateway target. */
-const GATEWAY_TARGETS: Partial<Record<TargetName, { transport: 'h2' | 'grpc-js'; workers: number }>> = {
+const GATEWAY_TARGETS: Partial<Record<TargetName, { transport: 'h2' | 'grpc-js'; workers: number; balancing?: 'cluster' }>> = {
   'gateway-h2': { transport: 'h2', workers: 1 },
   'gateway-grpc-js': { transport: 'grpc-js', workers: 1 },
   'gateway-h2-w2': { transport: 'h2', workers: 2 },
+  'gateway-h2-w2-cluster': { transport: 'h2', workers: 2, balancing: 'cluster' },
   'gateway-h2-base': { transport: 'h2', workers: 1 },
 };
 
@@ -104,8 +107,9 @@ async function startTargets(
     } else if (name === 'grpc-gateway') {
       server = await PeerProcess.start(name, peers!.grpcGateway, (port) => ['-addr', `127.0.0.1:${port}`, '-backend', backendTarget]);
     } else {
-      const { transport, workers } = GATEWAY_TARGETS[name]!;
+      const { transport, workers, balancing } = GATEWAY_TARGETS[name]!;
       const args = ['--backend', backendTarget, '--transport', transport, '--workers', String(workers)];
+      if (balancing) args.push('--worker-balancing', balancing);
       if (peers) args.push('--descriptor', peers.descriptor, '--package', 'bench.v1');
       const execArgv = [...shippedNodeFlags(), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers, label)];
       const root = name === 'gateway-h2-base' ? options.baselineDir : undefined;

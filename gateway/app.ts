@@ -240,7 +240,10 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     routes,
     guards,
     async listen() {
-      await app.listen({ host: config.host, port: config.port });
+      // workers > 1 only reaches a gateway in a worker (the primary builds none): with
+      // `reuseport` each worker holds its own listening socket on the port (workers.ts).
+      const reusePort = config.workers > 1 && config.workerBalancing === 'reuseport';
+      await app.listen({ host: config.host, port: config.port, ...(reusePort ? { reusePort } : {}) });
       const address = app.server.address();
       return typeof address === 'object' && address ? address.port : config.port;
     },

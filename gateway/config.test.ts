@@ -50,6 +50,7 @@ describe('resolveConfig', () => {
     ['more workers than MAX_WORKERS', { workers: MAX_WORKERS + 1 }, 'option "workers"'],
     ['workers as a numeric string', { workers: '2' }, 'option "workers"'],
     ['workers as another word', { workers: 'all' }, 'option "workers"'],
+    ['an unknown worker balancing', { workerBalancing: 'random' }, 'option "workerBalancing"'],
   ])('rejects %s, naming the option', (_name, input, named) => {
     expect(configError(() => resolveConfig(input as ConfigInput))).toContain(named);
   });
@@ -93,6 +94,10 @@ describe('workers', () => {
   ])('%s', (_name, workers, expected) => {
     expect(resolveConfig({ workers }).workers).toBe(expected);
   });
+
+  it('balances workers with SO_REUSEPORT by default on Linux, with node:cluster elsewhere', () => {
+    expect(resolveConfig({}).workerBalancing).toBe(process.platform === 'linux' ? 'reuseport' : 'cluster');
+  });
 });
 
 describe('configFromArgs', () => {
@@ -105,6 +110,7 @@ describe('configFromArgs', () => {
     ['--strict', ['--strict'], { strict: true }],
     ['--no-docs', ['--no-docs'], { docs: false }],
     ['--workers=auto', ['--workers=auto'], { workers: Math.min(availableParallelism(), MAX_WORKERS) }],
+    ['--worker-balancing cluster', ['--worker-balancing', 'cluster'], { workerBalancing: 'cluster' }],
   ])('%s', (_name, argv, expected) => {
     expect(configFromArgs(argv, {})).toMatchObject(expected);
   });
@@ -151,6 +157,7 @@ describe('configFromArgs', () => {
     ['a --workers that is not a number', ['--workers', 'many'], 'option "workers"'],
     ['an empty --workers=', ['--workers='], 'option "workers"'],
     ['--workers 0', ['--workers', '0'], 'option "workers"'],
+    ['a bad --worker-balancing', ['--worker-balancing', 'kernel'], 'option "workerBalancing"'],
     ['a missing --config file', ['--config', '/nonexistent/gateway.yaml'], 'cannot read config file'],
   ])('rejects %s', (_name, argv, message) => {
     expect(configError(() => configFromArgs(argv, {}))).toContain(message);

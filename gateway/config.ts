@@ -325,11 +325,20 @@ export interface GatewayConfig {
    */
   readonly shutdownGraceMs: number;
   /**
-   * Gateway processes sharing the port (node:cluster, see workers.ts). 1 serves from this
+   * Gateway processes sharing the port (forked with node:cluster, see workers.ts). 1 serves from this
    * process alone; more makes it a primary that forks that many workers. `auto` in a config
    * file or on the command line means os.availableParallelism(), at most MAX_WORKERS.
    */
   readonly workers: number;
+  /**
+   * How connections reach the workers when `workers` > 1. `reuseport`: each worker listens on
+   * the port itself with SO_REUSEPORT and the kernel spreads new connections over them by a
+   * hash of the addresses; the primary only forks, configures and replaces workers. `cluster`:
+   * node:cluster, the primary accepts every connection and hands it to the next worker
+   * (round-robin) over IPC. Default: `reuseport` on Linux, `cluster` elsewhere (reusePort
+   * is a Linux/BSD socket option).
+   */
+  readonly workerBalancing: WorkerBalancing;
   /**
    * Start-up warnings are fatal. Without it, a binding that cannot be served (a bad template,
    * a binding naming no field...), a method+path bound twice (the last wins) and a
@@ -387,6 +396,10 @@ export interface GatewayConfig {
   /** Plain HTTP routes forwarded to HTTP services (see HttpRoutesConfig); none by default. */
   readonly httpRoutes: HttpRoutesConfig;
 }
+
+/** See GatewayConfig.workerBalancing. */
+export type WorkerBalancing = 'reuseport' | 'cluster';
+export const WORKER_BALANCINGS: readonly WorkerBalancing[] = ['reuseport', 'cluster'];
 
 /** Upper bound on `workers`: beyond the cores, workers only add memory and context switches. */
 export const MAX_WORKERS = 64;
@@ -449,6 +462,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   logFormat: 'auto',
   shutdownGraceMs: 10_000,
   workers: 1,
+  workerBalancing: process.platform === 'linux' ? 'reuseport' : 'cluster',
   strict: false,
   docs: true,
   skipValidation: [],
@@ -602,6 +616,7 @@ export function resolveConfig(input: ConfigInput = {}): GatewayConfig {
   expect(LOG_FORMATS.includes(merged.logFormat), 'logFormat', `one of ${LOG_FORMATS.join(', ')}`);
   expect(Number.isInteger(merged.shutdownGraceMs) && merged.shutdownGraceMs >= 0, 'shutdownGraceMs', 'a number of ms >= 0');
   expect(Number.isInteger(merged.workers) && merged.workers >= 1 && merged.workers <= MAX_WORKERS, 'workers', `an integer 1-${MAX_WORKERS}, or "auto"`);
+  expect(WORKER_BALANCINGS.includes(merged.workerBalancing), 'workerBalancing', '"reuseport" or "cluster"');
   for (const [k, v] of Object.entries(merged.json)) {
     expect(k in DEFAULT_JSON_OPTIONS && typeof v === 'boolean', `json.${k}`, 'a known boolean option');
   }
@@ -766,6 +781,7 @@ export const USAGE = `usage: gateway [options]   (npm run gateway -- [options])
   --auth off|jwt              verify bearer JWTs at the edge (default jwt)
   --jwks <url|rpc:/pkg.Svc/M> where the JWKS comes from (default rpc:/acme.user.v1.UserService/GetJwks)
   --workers <n|auto>          gateway processes on the one port (default 1)
+  --worker-balancing <b>      reuseport (kernel, SO_REUSEPORT; default on Linux) or cluster (primary round-robin)
   --log-level <level>         fatal, error, warn, info, debug (default info; env LOG_LEVEL)
   --log-format <f>            auto (pretty on a terminal), pretty or json (env LOG_FORMAT)
   --shutdown-grace-ms <ms>    how long requests may finish on SIGTERM (default 10000)
@@ -793,6 +809,7 @@ const FLAGS = {
   auth: { type: 'string' },
   jwks: { type: 'string' },
   workers: { type: 'string' },
+  'worker-balancing': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   'shutdown-grace-ms': { type: 'string' },
@@ -828,6 +845,7 @@ export function configFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     port: number(values.port ?? (env.GATEWAY_PORT || undefined)),
     transport: values.transport as GatewayConfig['transport'] | undefined,
     workers: values.workers === 'auto' ? 'auto' : number(values.workers),
+    workerBalancing: values['worker-balancing'] as WorkerBalancing | undefined,
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || undefined),
     logFormat: logFormat === undefined || logFormat === '' ? undefined : (parseLogFormat(logFormat) ?? (logFormat as LogFormat)),
     shutdownGraceMs: number(values['shutdown-grace-ms']),

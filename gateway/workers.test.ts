@@ -1,11 +1,14 @@
 /**
- * `--workers` end to end: the compiled gateway as its own process, a cluster primary with two
- * workers, in front of the echo backend, all on loopback with port 0. What the test knows of
- * the workers it reads from the process's own log lines: the primary's `worker N (pid P)
- * ready` and `listening at`, and each worker's request log, prefixed `[gateway wN]`.
+ * `--workers` end to end: the compiled gateway as its own process, a primary with two workers,
+ * in front of the echo backend, all on loopback with port 0, once per `--worker-balancing`
+ * (reuseport: each worker listens itself and the kernel picks one per connection; cluster: the
+ * primary hands connections round-robin). What the test knows of the workers it reads from the
+ * process's own log lines: the primary's `worker N (pid P) ready` and `listening at`, and each
+ * worker's request log, prefixed `[gateway wN]`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { compileProject, type CompiledProject } from './test-support/compiled-project';
 import { startEchoBackend, type EchoBackend } from './test-support/echo-backend';
@@ -84,8 +87,35 @@ class GatewayProcess {
 
 // The process logs pino JSON lines (its stdout is not a terminal).
 const READY = /"level":30,.*"name":"gateway","msg":"worker (\d+) \(pid (\d+)\) ready"/;
-const LISTENING = /"level":30,.*"name":"gateway","msg":"listening at http:\/\/127\.0\.0\.1:(\d+) with 2 workers"/;
+const LISTENING = /"level":30,.*"name":"gateway","msg":"listening at http:\/\/127\.0\.0\.1:(\d+) with 2 workers \((reuseport|cluster)\)"/;
 const SERVED = /"level":30,.*"name":"gateway w(\d+)".*"statusCode":200.*"msg":"request completed"/;
+
+/** Polls `done` every 20 ms; fails after `timeoutMs`. */
+async function until(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Which of `pids` hold a socket listening on IPv4 `port`, ascending (from /proc: Linux). */
+function listeningPids(port: number, pids: number[]): number[] {
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/); // sl local_address rem_address st ... inode
+    if (fields.length > 9 && fields[3] === '0A' && parseInt(fields[1].split(':')[1], 16) === port) inodes.add(`socket:[${fields[9]}]`);
+  }
+  const holds = (pid: number): boolean =>
+    readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false; // closed since the listing
+      }
+    });
+  return pids.filter(holds).sort((a, b) => a - b);
+}
 
 function isAlive(pid: number): boolean {
   try {
@@ -96,7 +126,11 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** `count` echo calls, each on a fresh connection so the primary hands each to the next worker. */
+/**
+ * `count` echo calls, each on a fresh connection, so each is a new pick of a worker: the next
+ * one with cluster, a hash of the client's port with reuseport (every one of n connections
+ * landing on one of 2 workers has odds 2^(1-n)).
+ */
 async function echoCalls(base: string, count: number): Promise<void> {
   for (let i = 1; i <= count; i++) {
     const res = await rawRequest(`${base}/v1/echo/${i}?name=worker-test&small=${i}`, { headers: { connection: 'close' } });
@@ -121,7 +155,15 @@ afterAll(async () => {
   build?.remove();
 });
 
-describe('--workers 2', () => {
+/** The worker ids in the request log lines from line `from` on, once there are `count` of them. */
+function servedBy(gateway: GatewayProcess, count: number, from = 0): Promise<number[]> {
+  return gateway.until(`${count} served requests`, () => {
+    const ids = gateway.matches(SERVED, from).map((m) => Number(m[1]));
+    return ids.length >= count ? ids : undefined;
+  });
+}
+
+describe.each(['reuseport', 'cluster'])('--workers 2 --worker-balancing %s', (balancing) => {
   let gateway: GatewayProcess;
   let base = '';
   const workerPids = new Map<number, number>();
@@ -130,6 +172,8 @@ describe('--workers 2', () => {
     gateway = new GatewayProcess(main, [
       '--workers',
       '2',
+      '--worker-balancing',
+      balancing,
       '--host',
       '127.0.0.1',
       '--port',
@@ -144,8 +188,8 @@ describe('--workers 2', () => {
     for (const [, id, pid] of gateway.matches(READY)) workerPids.set(Number(id), Number(pid));
   }, 30_000);
 
-  it('announces the address once, after both workers are ready', () => {
-    expect(gateway.matches(LISTENING)).toHaveLength(1);
+  it('announces the address and the balancing once, after both workers are ready', () => {
+    expect(gateway.matches(LISTENING).map((m) => m[2])).toEqual([balancing]);
     const listeningAt = gateway.lines.findIndex((l) => LISTENING.test(l));
     expect(gateway.lines.slice(0, listeningAt).filter((l) => READY.test(l))).toHaveLength(2);
     expect(workerPids.size).toBe(2);
@@ -153,12 +197,14 @@ describe('--workers 2', () => {
   });
 
   it('transcodes requests end to end in more than one worker', async () => {
-    await echoCalls(base, 8);
-    const served = await gateway.until('8 served requests', () => {
-      const ids = gateway.matches(SERVED).map((m) => Number(m[1]));
-      return ids.length >= 8 ? ids : undefined;
-    });
-    expect(new Set(served)).toEqual(new Set(workerPids.keys()));
+    await echoCalls(base, 32);
+    expect(new Set(await servedBy(gateway, 32))).toEqual(new Set(workerPids.keys()));
+  });
+
+  it(`listens on the port ${balancing === 'reuseport' ? 'in each worker' : 'in the primary alone'}`, () => {
+    const workers = [...workerPids.values()].sort((a, b) => a - b);
+    const listeners = listeningPids(Number(new URL(base).port), [gateway.pid, ...workers]);
+    expect(listeners).toEqual(balancing === 'reuseport' ? workers : [gateway.pid]);
   });
 
   it('replaces a worker that dies, and the replacement serves', async () => {
@@ -173,20 +219,22 @@ describe('--workers 2', () => {
     workerPids.delete(victimId);
     workerPids.set(Number(newId), Number(newPid));
 
-    const servedBefore = gateway.matches(SERVED).length;
-    await echoCalls(base, 4);
-    const served = await gateway.until('4 more served requests', () => {
-      const ids = gateway
-        .matches(SERVED)
-        .slice(servedBefore)
-        .map((m) => Number(m[1]));
-      return ids.length >= 4 ? ids : undefined;
-    });
-    expect(served).toContain(Number(newId));
+    const from = gateway.lines.length;
+    await echoCalls(base, 24);
+    expect(await servedBy(gateway, 24, from)).toContain(Number(newId));
   });
 
-  it('closes the workers and exits 0 on SIGTERM', async () => {
+  it('on SIGTERM, every worker finishes the requests it holds, then all exit and the primary exits 0', async () => {
+    const from = gateway.lines.length;
+    const slowCalls = () => backend.calls.get('/acme.echo.v1.EchoService/Slow') ?? 0;
+    const before = slowCalls();
+    // 16 connections: with reuseport, odds of 2^-15 that they all land on one worker.
+    const pending = Array.from({ length: 16 }, () => rawRequest(`${base}/v1/slow?delayMs=1500`, { headers: { connection: 'close' } }));
+    await until('16 slow calls at the backend', () => slowCalls() - before >= 16);
     gateway.kill('SIGTERM');
+    const answers = await Promise.all(pending);
+    expect(answers.map((r) => r.status)).toEqual(Array(16).fill(200));
+    expect(new Set(await servedBy(gateway, 16, from))).toEqual(new Set(workerPids.keys()));
     expect(await gateway.exit(10_000)).toEqual({ code: 0, signal: null });
     for (const pid of workerPids.values()) expect(isAlive(pid)).toBe(false);
     expect(gateway.stderr).toBe('');
@@ -238,6 +286,34 @@ describe('--workers start-up failures', () => {
     expect(gateway.lines.filter((l) => l.includes('failed to start: cannot read descriptor set') && l.includes('replacing it in'))).toHaveLength(4);
     expect(isAlive(Number(survivor))).toBe(false);
   }, 30_000);
+
+  it('with reuseport, a port already held fails the start with exit 1, even when its holder uses SO_REUSEPORT too', async () => {
+    // Another pool's worker: without the primary's probe the workers would join it silently.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0, reusePort: true }, resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const gateway = new GatewayProcess(main, [
+        '--workers',
+        '2',
+        '--worker-balancing',
+        'reuseport',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--upstream',
+        `acme.echo.v1=${backend.target}`,
+        '--auth',
+        'off',
+      ]);
+      expect(await gateway.exit(10_000)).toEqual({ code: 1, signal: null });
+      expect(gateway.matches(new RegExp(`"level":50,.*"msg":"cannot start: gateway: 127\\.0\\.0\\.1:${port} is already in use`))).toHaveLength(1);
+      expect(gateway.matches(READY)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
 
   it('a bad --workers is a config error, exit 2, before anything is forked', async () => {
     const gateway = new GatewayProcess(main, ['--workers', '0']);

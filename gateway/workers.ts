@@ -1,16 +1,23 @@
 /**
- * `--workers N`: N gateway processes behind one listening socket, with node:cluster (Node 20
- * has no SO_REUSEPORT for net servers). The primary forks the workers, hands each the config
- * it resolved over IPC (so every worker serves exactly what the primary validated), replaces
- * a worker that dies, and closes them all on shutdown. Each worker is an ordinary gateway.
+ * `--workers N`: N gateway processes on one port. The primary forks the workers with
+ * node:cluster, hands each the config it resolved over IPC (so every worker serves exactly
+ * what the primary validated), replaces a worker that dies, and closes them all on shutdown.
+ * Each worker is an ordinary gateway. How connections reach them (`workerBalancing`):
  *
- * Connections are handed out by the primary, round-robin: Node's default on Linux, kept
- * because leaving accept() to the kernel piles most connections onto one or two workers.
- * Port 0 works: cluster binds once in the primary and gives every worker that same port.
+ * - `reuseport` (default on Linux): every worker listens on the port itself with SO_REUSEPORT
+ *   (`reusePort`, Node >= 22.12/23.1) and the kernel picks a worker for each new connection by
+ *   a hash of its addresses. The primary never touches a connection. It first listens on the
+ *   port for a moment without SO_REUSEPORT: that turns port 0 into a real port for every worker,
+ *   and makes a port already taken, by anything or by another pool, fail the start as in one
+ *   process (two SO_REUSEPORT pools of one user would otherwise share the port silently).
+ * - `cluster`: node:cluster's round-robin; the primary accepts every connection and passes it
+ *   to the next worker over IPC (kept rather than cluster's SCHED_NONE, where workers accept()
+ *   from one shared socket and most connections pile onto one or two of them). Port 0 works:
+ *   cluster binds once in the primary and gives every worker that same port.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { GatewayConfig } from './config';
-import { createLogger } from '../shared-kit';
+import { createLogger, probePort } from '../shared-kit';
 
 /** A gateway serving in some process: what a worker hands back from its `start`. */
 export interface RunningGateway {
@@ -61,8 +68,16 @@ const CLOSE_TIMEOUT_MS = 10_000;
  * start (a bad descriptor, a port in use) the others are closed and this rejects with its reason,
  * so a broken config fails once instead of forking workers that die in a loop.
  */
-export function startWorkers(config: GatewayConfig, options: WorkerPoolOptions = {}): Promise<WorkerPool> {
+export async function startWorkers(config: GatewayConfig, options: WorkerPoolOptions = {}): Promise<WorkerPool> {
   if (!cluster.isPrimary) throw new Error('startWorkers() runs in the cluster primary');
+  if (config.workerBalancing === 'reuseport') {
+    const port = await probePort(config.host, config.port, 'gateway');
+    config = Object.freeze({ ...config, port });
+  }
+  return forkWorkers(config, options);
+}
+
+function forkWorkers(config: GatewayConfig, options: WorkerPoolOptions): Promise<WorkerPool> {
   const logger = options.log ? undefined : createLogger('gateway', { level: config.logLevel, format: config.logFormat });
   const log = options.log ?? ((level: LogLevel, msg: string) => logger![level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : 'info'](msg));
   // `advanced` serialization is structured clone: the config arrives exactly, undefined fields included.
@@ -147,7 +162,7 @@ export function startWorkers(config: GatewayConfig, options: WorkerPoolOptions =
       if (starting && --waitingFor === 0) {
         starting = false;
         const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-        log('INFO', `listening at http://${host}:${port} with ${config.workers} workers`);
+        log('INFO', `listening at http://${host}:${port} with ${config.workers} workers (${config.workerBalancing})`);
         resolve(pool);
       }
     }

@@ -14,7 +14,7 @@ export {
   type LogSettings,
 } from './log';
 export { announceReady, closeOnSignals, LAUNCHED_ENV, runMain, StartupError, WATCHDOG_MARGIN_MS, type ReadyMessage, type ShutdownOptions } from './lifecycle';
-export { checkPortFree, listenError, lockFile, splitHostPort } from './startup-checks';
+export { checkPortFree, listenError, lockFile, probePort, splitHostPort } from './startup-checks';
 export { activeTelemetry, closingTelemetry, startTelemetry, type SpanExportStats, type Telemetry, type TelemetryOptions } from './telemetry';
 export { TelemetryConfigError, telemetrySettings, tracingEnabled, type SamplerName, type TelemetrySettings } from './telemetry-config';
 export { bearerToken } from './bearer';

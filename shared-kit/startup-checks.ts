@@ -5,7 +5,7 @@
  * another process has open.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { StartupError } from './lifecycle';
 
 /** Splits `host:port` (IPv6 in brackets) into its parts. */
@@ -21,11 +21,22 @@ export function splitHostPort(address: string): { host: string; port: number } {
 /** Fails with a clear message when `host:port` cannot be listened on (port 0 always can). */
 export async function checkPortFree(address: string, what: string): Promise<void> {
   const { host, port } = splitHostPort(address);
-  if (port === 0) return;
-  await new Promise<void>((resolve, reject) => {
+  if (port !== 0) await probePort(host, port, what);
+}
+
+/**
+ * Listens on `host:port` for a moment, without SO_REUSEPORT (so it also fails when a group of
+ * SO_REUSEPORT listeners holds the port), and resolves to the port it got: port 0 becomes a
+ * free one the kernel picked. A StartupError when it cannot listen.
+ */
+export function probePort(host: string, port: number, what: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, `${host}:${port}`, what)));
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+    probe.listen({ host, port, exclusive: true }, () => {
+      const bound = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(bound));
+    });
   });
 }
 
