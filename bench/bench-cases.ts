@@ -4,9 +4,10 @@
  */
 import { EchoMessage, ExpandRequest } from '../gen/acme/echo/v1/echo';
 import { echoFromJson } from './echo-json';
+import type { NdjsonBidiCase } from './ndjson-bidi-load';
 import type { WsCase } from './ws-load';
 
-export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000' | 'post-1k' | 'ws-stream-1000' | 'ws-bidi-echo';
+export type CaseId = 'get-unary' | 'post-small' | 'post-64k' | 'stream-1000' | 'post-1k' | 'ws-stream-1000' | 'ws-bidi-echo' | 'http-bidi-echo';
 
 export interface BenchCase {
   /** 1-based number, as in the issue and on the command line (--cases=1,2). */
@@ -20,7 +21,12 @@ export interface BenchCase {
   readonly messagesPerCall: number;
   /** A WebSocket case (ws-load.ts): `http.path` is the upgrade's path; only gateway targets (and direct) run it. */
   readonly ws?: WsCase;
+  /** An HTTP/1.1 bidi case (ndjson-bidi-load.ts): one streamed POST per connection; only gateway targets run it. */
+  readonly httpBidi?: NdjsonBidiCase;
 }
+
+/** Case 8's and 9's message: EchoMessage.nested of the Chat binding (body "nested"). */
+const CHAT_MESSAGE = JSON.stringify({ value: 'hello', inner: { value: 'deep', count: '7' } });
 
 const ECHO = '/acme.echo.v1.EchoService/Echo';
 const EXPAND = '/acme.echo.v1.EchoService/Expand';
@@ -117,7 +123,17 @@ export function benchCases(): BenchCase[] {
       title: 'WebSocket /v1/chat/{id} bidi echo, 1 message in flight per socket',
       http: { method: 'GET', path: '/v1/chat/1' },
       messagesPerCall: 1,
-      ws: { mode: 'bidi', message: JSON.stringify({ value: 'hello', inner: { value: 'deep', count: '7' } }), inFlight: 1 },
+      ws: { mode: 'bidi', message: CHAT_MESSAGE, inFlight: 1 },
+    },
+    {
+      // Case 8 over HTTP/1.1, as grpc-gateway serves bidi: each connection is one POST whose
+      // chunked NDJSON body is written a line at a time while answer lines stream back.
+      n: 9,
+      id: 'http-bidi-echo',
+      title: 'HTTP/1.1 POST /v1/chat/{id} bidi echo (NDJSON both ways), 1 message in flight per connection',
+      http: { method: 'POST', path: '/v1/chat/1' },
+      messagesPerCall: 1,
+      httpBidi: { message: CHAT_MESSAGE, inFlight: 1 },
     },
   ];
 }

@@ -29,7 +29,7 @@ export interface BenchOptions {
   reps: number;
   /** Concurrency levels: HTTP connections, or gRPC calls in flight for `direct` (--connections=32,256). */
   connections: number[];
-  /** Case numbers to run: 1-4 and 6 (a 1 KiB POST), 7 and 8 (WebSocket) (--cases=1,2); case 5, route matching, runs unless --no-routes. */
+  /** Case numbers to run: 1-4 and 6 (a 1 KiB POST), 7 and 8 (WebSocket), 9 (HTTP/1.1 bidi) (--cases=1,2); case 5, route matching, runs unless --no-routes. */
   cases: number[];
   targets: TargetName[];
   /** Route bench time per table size, ms (--route-ms). */
@@ -60,15 +60,21 @@ export interface BenchOptions {
   wrkPath: string | undefined;
   /** Where the JSON results go (--out). */
   out: string;
+  /**
+   * Also run the slow-reader scenario (--slow-reader) after the cases: 100 MB read at 1 MB/s over
+   * HTTP and WebSocket, each transport, ~7 min (bench/slow-reader.ts; standalone there with its own flags).
+   */
+  slowReader: boolean;
   quick: boolean;
 }
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup=S] [--reps=N]
-  [--connections=32,256] [--cases=1,2,3,4,6,7,8] [--targets=${TARGETS.join(',')}] (also ${EXTRA_TARGETS.join(',')})
+  [--connections=32,256] [--cases=1,2,3,4,6,7,8,9] [--targets=${TARGETS.join(',')}] (also ${EXTRA_TARGETS.join(',')})
   [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--gateway-node-args="FLAGS"] [--out=FILE]
   [--load=wrk|autocannon] [--wrk=PATH]  HTTP load generator (default: wrk when on PATH)
+  [--slow-reader]  also the slow-reader scenario (~7 min; --cases= --no-routes for it alone)
   [--peers=DIR]  Go backend + grpc-gateway peer (targets ${PEER_TARGETS.join(',')}, cases 1,2,3,6)
   [--baseline=DIR]  A/B: gateway-h2 against gateway-h2-base, built in the checkout DIR`;
 
@@ -97,6 +103,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     'baseline',
     'load',
     'wrk',
+    'slow-reader',
     'help',
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
@@ -130,8 +137,8 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     throw new Error('target "grpc-gateway" needs --peers=DIR (or BENCH_PEERS)');
   }
   if (targets.includes('gateway-h2-base') && !baselineDir) throw new Error('target "gateway-h2-base" needs --baseline=DIR (or BENCH_BASELINE)');
-  const cases = list('cases', 'BENCH_CASES', peersDir ? '1,2,3,6' : '1,2,3,4,6,7,8').map(Number);
-  const caseNumbers = peersDir ? [1, 2, 3, 6] : [1, 2, 3, 4, 6, 7, 8];
+  const cases = list('cases', 'BENCH_CASES', peersDir ? '1,2,3,6' : '1,2,3,4,6,7,8,9').map(Number);
+  const caseNumbers = peersDir ? [1, 2, 3, 6] : [1, 2, 3, 4, 6, 7, 8, 9];
   for (const c of cases) if (!caseNumbers.includes(c)) throw new Error(`unknown case "${c}" (${caseNumbers.join(', ')})`);
 
   const loadRaw = flags.get('load') ?? env.BENCH_LOAD;
@@ -160,5 +167,6 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     baselineDir,
     out: path.resolve(flags.get('out') ?? env.BENCH_OUT ?? path.join(REPO_ROOT, 'bench', 'results', 'latest.json')),
     quick,
+    slowReader: flags.has('slow-reader'),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The gateway under test, in its own process: `--backend host:port --transport h2|grpc-js
- * [--workers N [--worker-balancing reuseport|cluster]] [--descriptor api.binpb --package pkg.v1]` (the last two for the Go peers'
- * bench.v1; by default our own descriptor and acme.echo.v1). Auth off and no request logging (the hand-written proxy logs nothing either),
+ * [--workers N [--worker-balancing reuseport|cluster]] [--descriptor api.binpb --package pkg.v1] [--stream-buffer-bytes N]`
+ * (--descriptor and --package for the Go peers' bench.v1, by default our own descriptor and acme.echo.v1;
+ * --stream-buffer-bytes sets limits.streamBufferBytes, for the slow-reader bench). Auth off and no request logging (the hand-written proxy logs nothing either),
  * rate limits on but out of reach, everything else at its defaults. Reports build time and its port, then answers window-stats
  * requests. With N > 1 this process is the primary of N workers (gateway-worker.ts) and
  * its window stats are its own plus theirs, added up (sumWindowStats).
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     rateLimit: { requestsPerMinute: 1_000_000_000, burst: 1_000_000_000 },
     workers: Number(argValue('workers') ?? 1),
     ...(argValue('worker-balancing') ? { workerBalancing: argValue('worker-balancing') as WorkerBalancing } : {}),
+    ...(argValue('stream-buffer-bytes') ? { limits: { streamBufferBytes: Number(argValue('stream-buffer-bytes')) } } : {}),
   });
   if (config.workers > 1) return serveWithWorkers(config, start);
   const gateway = await startGateway(config, false);

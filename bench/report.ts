@@ -243,7 +243,7 @@ export function resultsTable(rows: ResultRow[]): string {
       String(r.connections),
       r.target,
       fmt(r.requestsPerSec),
-      r.caseId === 'stream-1000' || r.caseId.startsWith('ws-') ? fmt(r.messagesPerSec) : '',
+      r.caseId === 'stream-1000' || r.caseId.startsWith('ws-') || r.caseId === 'http-bidi-echo' ? fmt(r.messagesPerSec) : '',
       fmt(r.latencyMs.p50, 2),
       fmt(r.latencyMs.p99, 2),
       fmt(r.latencyMs.max, 2),

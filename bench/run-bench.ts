@@ -28,6 +28,7 @@ import type { LoadResult } from './direct-load';
 import { type MeasuredProcess, peerDescriptor, peerPaths, type PeerPaths, PeerProcess } from './go-peers';
 import { checkResponses, runHttpLoad } from './http-load';
 import { Child } from './ipc';
+import { runNdjsonBidiLoad, sampleNdjsonBidi } from './ndjson-bidi-load';
 import type { WindowStats } from './process-stats';
 import {
   aggregate,
@@ -42,6 +43,7 @@ import {
   type WindowRecord,
 } from './report';
 import { type RouteBenchResult, runRouteBench } from './route-match-bench';
+import { runSlowReader, slowReaderOptions } from './slow-reader';
 import { runWrkLoad } from './wrk-load';
 import { runWsLoad, sampleWs } from './ws-load';
 
@@ -133,9 +135,11 @@ async function measureWindow(
       ? direct!.request<LoadResult>('run', { caseN: c.n, connections, durationMs: ms })
       : c.ws
         ? runWsLoad(t.baseUrl!, c, connections, ms)
-        : options.wrkPath
-          ? runWrkLoad(options.wrkPath, t.baseUrl!, c, connections, ms)
-          : runHttpLoad(t.baseUrl!, c, connections, ms);
+        : c.httpBidi
+          ? runNdjsonBidiLoad(t.baseUrl!, c, connections, ms)
+          : options.wrkPath
+            ? runWrkLoad(options.wrkPath, t.baseUrl!, c, connections, ms)
+            : runHttpLoad(t.baseUrl!, c, connections, ms);
   await load(options.warmupMs);
   await Promise.all([backend.request('window-start'), t.server?.request('window-start'), direct?.request('window-start')]);
   const ownCpu = process.cpuUsage(); // autocannon runs in this process; wrk reports its own
@@ -165,9 +169,9 @@ async function measureWindow(
   };
 }
 
-/** The targets that run case `c`: WebSocket cases only on the gateways (and direct, the ceiling, when it can make the call). */
+/** The targets that run case `c`: WebSocket and bidi cases only on the gateways (and direct, the ceiling, when it can make the call). */
 function targetsOf(c: BenchCase, options: BenchOptions): TargetName[] {
-  return c.ws ? options.targets.filter((t) => (t === 'direct' ? c.grpc !== undefined : GATEWAY_TARGETS[t] !== undefined)) : options.targets;
+  return c.ws || c.httpBidi ? options.targets.filter((t) => (t === 'direct' ? c.grpc !== undefined : GATEWAY_TARGETS[t] !== undefined)) : options.targets;
 }
 
 /** One call of a WebSocket case on every target: all frames and a 1000 close, the same frames everywhere. */
@@ -182,6 +186,24 @@ async function checkWs(targets: Array<[name: string, baseUrl: string]>, c: Bench
         problems.push(`case ${c.n} ${name}: close ${close}, ${frames.length} frames, expected 1000 and ${expected}`);
       else if (!reference) reference = { name, frames };
       else if (JSON.stringify(frames) !== JSON.stringify(reference.frames)) problems.push(`case ${c.n}: ${name} answers differently from ${reference.name}`);
+    } catch (err) {
+      problems.push(`case ${c.n} ${name}: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+/** One call of an HTTP bidi case on every target: an answer line before the body ended, status 200, the same lines everywhere. */
+async function checkNdjsonBidi(targets: Array<[name: string, baseUrl: string]>, c: BenchCase): Promise<string[]> {
+  const problems: string[] = [];
+  let reference: { name: string; lines: unknown[] } | undefined;
+  for (const [name, url] of targets) {
+    try {
+      const { lines, status, interleaved } = await sampleNdjsonBidi(url, c);
+      if (status !== 200 || lines.length !== 1 || !interleaved)
+        problems.push(`case ${c.n} ${name}: status ${status}, ${lines.length} lines, interleaved ${interleaved}; expected 200, 1, true`);
+      else if (!reference) reference = { name, lines };
+      else if (JSON.stringify(lines) !== JSON.stringify(reference.lines)) problems.push(`case ${c.n}: ${name} answers differently from ${reference.name}`);
     } catch (err) {
       problems.push(`case ${c.n} ${name}: ${(err as Error).message}`);
     }
@@ -256,7 +278,7 @@ async function main(): Promise<void> {
             }
           }
           const httpTargets = targets.filter((t) => t.baseUrl).map((t): [string, string] => [t.name, t.baseUrl!]);
-          const found = c.ws ? await checkWs(httpTargets, c) : await checkResponses(httpTargets, c);
+          const found = c.ws ? await checkWs(httpTargets, c) : c.httpBidi ? await checkNdjsonBidi(httpTargets, c) : await checkResponses(httpTargets, c);
           for (const p of found) console.warn(`check: ${p}`);
           problems.push(...found);
           for (let rep = 0; rep < options.reps; rep++) {
@@ -334,6 +356,7 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(output, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), options.out) || options.out}`);
+  if (options.slowReader) await runSlowReader(slowReaderOptions([]));
   if (problems.length) process.exitCode = 1;
 }
 

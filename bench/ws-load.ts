@@ -28,6 +28,14 @@ export async function runWsLoad(baseUrl: string, c: BenchCase, connections: numb
   const end = start + durationMs;
   const worker = c.ws!.mode === 'bidi' ? bidiWorker : streamWorker;
   await Promise.all(Array.from({ length: connections }, () => worker(url, c, end, stats)));
+  return loadResult(stats, start);
+}
+
+/** Counts of a streaming load: round trips (or calls), errors, and each one's latency in ms. */
+export type Stats = { requests: number; errors: number; latencies: number[] };
+
+/** A streaming load's result: its counts and latency percentiles over the window that began at `start`. */
+export function loadResult(stats: Stats, start: number): LoadResult {
   const durationS = (performance.now() - start) / 1000;
   const sorted = stats.latencies.sort((a, b) => a - b);
   const at = (q: number): number => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 100) / 100 : 0);
@@ -39,8 +47,6 @@ export async function runWsLoad(baseUrl: string, c: BenchCase, connections: numb
     latencyMs: { p50: at(0.5), p99: at(0.99), max: at(1), mean: Math.round(mean * 100) / 100 },
   };
 }
-
-type Stats = { requests: number; errors: number; latencies: number[] };
 
 async function streamWorker(url: string, c: BenchCase, end: number, stats: Stats): Promise<void> {
   while (performance.now() < end) {
