@@ -68,10 +68,10 @@ export class Child extends IpcPeer {
     super(name, proc);
   }
 
-  /** Forks `dist/bench/<script>.js` (of the checkout `root`, else this one) and waits for its `ready` message. */
-  static start(name: string, script: string, args: string[], execArgv: string[] = [], root?: string): Promise<Child> {
+  /** Forks `dist/bench/<script>.js` (of the checkout `root`, else this one) with `env` added, and waits for its `ready` message. */
+  static start(name: string, script: string, args: string[], execArgv: string[] = [], root?: string, env: Record<string, string> = {}): Promise<Child> {
     const dir = root === undefined ? __dirname : path.join(root, 'dist', 'bench');
-    const proc = fork(path.join(dir, `${script}.js`), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = fork(path.join(dir, `${script}.js`), args, { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
       const onExit = (code: number | null): void => {

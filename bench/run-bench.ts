@@ -68,9 +68,19 @@ const GATEWAY_TARGETS: Partial<Record<TargetName, { transport: 'h2' | 'grpc-js';
  * so the bench measures it as `npm run gateway` runs it.
  */
 function shippedNodeFlags(): string[] {
+  return gatewayScriptWords().filter((w) => w.startsWith('--'));
+}
+
+/** The environment package.json's `gateway` script sets (`NAME=value` before `node`, e.g. GLIBC_TUNABLES). */
+function shippedEnv(): Record<string, string> {
+  const words = gatewayScriptWords();
+  const assignments = words.slice(0, words.indexOf('node')).filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w));
+  return Object.fromEntries(assignments.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+}
+
+function gatewayScriptWords(): string[] {
   const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const words = pkg.scripts.gateway.split(/\s+/);
-  return words.slice(1).filter((w) => w.startsWith('--'));
+  return pkg.scripts.gateway.split(/\s+/);
 }
 
 /**
@@ -115,7 +125,7 @@ async function startTargets(
       if (peers) args.push('--descriptor', peers.descriptor, '--package', 'bench.v1');
       const execArgv = [...shippedNodeFlags(), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers, label)];
       const root = name === 'gateway-h2-base' ? options.baselineDir : undefined;
-      server = await Child.start(name, 'gateway-server', args, execArgv, root);
+      server = await Child.start(name, 'gateway-server', args, execArgv, root, shippedEnv());
     }
     targets.push({ name, server, baseUrl: `http://127.0.0.1:${server.ready.port}` });
   }

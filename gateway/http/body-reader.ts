@@ -3,6 +3,15 @@
  * `maxBufferedBodyBytes` across all requests being received at once (503 OVERLOADED). The
  * second bounds memory against many slow clients each holding a large partial body: without
  * it 250 connections of ~4 MiB took the gateway from 495 MB to 1,089 MB RSS (issue 12).
+ *
+ * A body of more than one chunk is gathered into one block of its declared length (doubling
+ * when the length is not declared), and each chunk node handed over is freed as soon as it is
+ * copied; a body abandoned half-way frees its block at once. Freed at once, not at the next
+ * garbage collection (an idle gateway may not run one for minutes): detaching an ArrayBuffer
+ * frees its memory. One block per body rather than 64 KiB chunks lets malloc give the pages
+ * back to the system when the block goes (blocks of 128 KiB and more are mmap'd with the
+ * shipped `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072`); see README "Security" and
+ * gateway/edge/held-bodies.test.ts for the figures.
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../transcode';
@@ -22,7 +31,9 @@ export function createBodyReader(
   const parse = (_req: unknown, payload: IncomingMessage, done: Done): void => {
     const declared = Number(payload.headers['content-length']);
     if (declared > bodyLimit) return done(new GatewayError('BODY_TOO_LARGE', 'request body is larger than the configured limit'));
-    const chunks: Buffer[] = [];
+    // The first chunk is kept as node gave it (most bodies are one chunk); from the second on, the block.
+    let first: Buffer | undefined;
+    let block: Buffer | undefined;
     let length = 0;
     let finished = false;
     const finish = (err: Error | null, body?: Buffer) => {
@@ -33,23 +44,50 @@ export function createBodyReader(
       if (err) {
         // Stop reading; the error answer goes out and the connection closes.
         payload.resume();
-        chunks.length = 0;
+        if (first) release(first);
+        if (block) release(block);
+        first = block = undefined;
       }
       done(err, body);
     };
     const onData = (chunk: Buffer) => {
+      const at = length;
       length += chunk.length;
       buffered += chunk.length;
       if (length > bodyLimit) return finish(new GatewayError('BODY_TOO_LARGE', 'request body is larger than the configured limit'));
       if (buffered > maxBufferedBodyBytes)
         return finish(new GatewayError('OVERLOADED', 'the gateway is receiving too many request bodies at once; retry later'));
-      chunks.push(chunk);
+      if (block === undefined && first === undefined) {
+        first = chunk;
+        return;
+      }
+      if (block === undefined || length > block.length) {
+        const size = Math.min(bodyLimit, Math.max(length, declared > length ? declared : 2 * length));
+        const grown = Buffer.allocUnsafeSlow(size);
+        const previous = (block ?? first)!;
+        previous.copy(grown, 0, 0, at);
+        release(previous);
+        first = undefined;
+        block = grown;
+      }
+      chunk.copy(block, at);
+      release(chunk);
     };
     payload.on('data', onData);
-    payload.on('end', () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)));
+    payload.on('end', () => finish(null, block ? block.subarray(0, length) : (first ?? Buffer.alloc(0))));
     payload.on('error', (err) => finish(err));
     // 'close' follows 'end' on every request: build the error (and its stack) only when it is one.
     payload.on('close', () => finished || finish(new GatewayError('BAD_REQUEST', 'the request body ended early')));
   };
   return { parse, buffered: () => buffered };
+}
+
+/**
+ * Frees a buffer's memory now where the buffer alone owns it (node's copy of a body chunk, our
+ * block); a view into a larger allocation (node's pool, a read shared with the headers) is left
+ * to the garbage collector. Detaching is ES2024 ArrayBuffer.prototype.transfer.
+ */
+function release(buffer: Buffer): void {
+  const memory = buffer.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+  if (buffer.byteOffset === 0 && buffer.byteLength === memory.byteLength && typeof memory.transfer === 'function') memory.transfer(0);
 }
