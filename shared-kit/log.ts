@@ -5,7 +5,9 @@
  * lost when a process exits right after logging.
  */
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
+
+/** pino-pretty (~3 MB of RSS with its dependencies), loaded only where output is pretty. */
+const pretty = (): typeof import('pino-pretty') => require('pino-pretty') as typeof import('pino-pretty');
 
 export type { Logger } from 'pino';
 
@@ -42,7 +44,7 @@ export function loggerOptions(name: string, settings: LogSettings = DEFAULT_LOG_
   if (!usePretty) return base;
   return {
     ...base,
-    stream: pretty({
+    stream: pretty()({
       sync: true,
       // The launcher prefixes each child's lines with its name; alone, a process needs none.
       ignore: 'pid,hostname,name',
@@ -72,7 +74,7 @@ export function parseLogFormat(value: string | undefined): LogFormat | undefined
  * JSON logs this way); a line that is not JSON comes back as it was.
  */
 export function prettyPrinter(): (line: string) => string {
-  const format = pretty.prettyFactory({ ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l', singleLine: true });
+  const format = pretty().prettyFactory({ ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l', singleLine: true });
   return (line) => {
     if (!line.startsWith('{')) return line;
     try {

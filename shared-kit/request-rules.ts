@@ -11,8 +11,7 @@
  */
 import { create, hasOption, type DescExtension, type DescField, type DescMessage, type Message, type Registry } from '@bufbuild/protobuf';
 import type { Path } from '@bufbuild/protobuf/reflect';
-import { createValidator, type Violation } from '@bufbuild/protovalidate';
-import { createRegexMatch } from './regex-match';
+import type { Validator, Violation } from '@bufbuild/protovalidate';
 
 /** How a violation names its field: proto3 JSON names (`post.tags[2]`, the gateway) or proto names (`display_name`, gRPC). */
 export type FieldNaming = 'json' | 'proto';
@@ -28,7 +27,15 @@ export type RuleCheck = (message: Message) => RuleViolation[];
 
 /** Compiles checks over `registry`; `checkFor(input, where)` is undefined when `input` carries no rule. */
 export function createRuleChecks(registry: Registry, naming: FieldNaming): (input: DescMessage, where: string) => RuleCheck | undefined {
-  const validator = createValidator({ registry, regexMatch: createRegexMatch() });
+  // protovalidate, CEL and RE2 (~10 MB of RSS) are loaded when the first message with rules
+  // is met, at start-up still: a process whose routes carry no rule never loads them.
+  let validator: Validator | undefined;
+  const validatorNow = (): Validator => {
+    if (validator) return validator;
+    const { createValidator } = require('@bufbuild/protovalidate') as typeof import('@bufbuild/protovalidate');
+    const { createRegexMatch } = require('./regex-match') as typeof import('./regex-match');
+    return (validator = createValidator({ registry, regexMatch: createRegexMatch() }));
+  };
   const fieldRules = registry.getExtension('buf.validate.field');
   const messageRules = registry.getExtension('buf.validate.message');
   const withRules = new Map<DescMessage, boolean>();
@@ -38,6 +45,7 @@ export function createRuleChecks(registry: Registry, naming: FieldNaming): (inpu
   const probed = new Set<DescMessage>();
   return (input, where) => {
     if (!hasRules(input, fieldRules, messageRules, withRules)) return undefined;
+    const validator = validatorNow();
     // protovalidate compiles a message's rules when it first meets one, nested ones included:
     // meet each now, so a rule that does not compile fails the start instead of a request.
     for (const message of reachable(input)) {

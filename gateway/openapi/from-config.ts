@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { stringify as toYaml } from 'yaml';
 import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from '../config';
 import { loadDescriptors } from '../descriptors';
 import { compileRoutes, type RouteTable } from '../transcode';
@@ -43,5 +42,8 @@ export function openApiForConfig(config: GatewayConfig): OpenApiDocument {
 
 /** The document as JSON or YAML text. */
 export function renderOpenApi(document: OpenApiDocument, format: 'json' | 'yaml'): string {
-  return format === 'yaml' ? toYaml(document, { aliasDuplicateObjects: false }) : `${JSON.stringify(document, null, 2)}\n`;
+  if (format === 'json') return `${JSON.stringify(document, null, 2)}\n`;
+  // yaml (~2 MB of RSS) is loaded when a YAML text is first asked for.
+  const { stringify } = require('yaml') as typeof import('yaml');
+  return stringify(document, { aliasDuplicateObjects: false });
 }
