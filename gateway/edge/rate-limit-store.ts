@@ -15,9 +15,12 @@ export interface TakeResult {
   readonly resetMs: number;
 }
 
-/** Where buckets live. take() may reject (a store outage); the interceptor decides what that means. */
+/**
+ * Where buckets live. take() may reject (a store outage); the interceptor decides what that
+ * means. The memory store answers synchronously, so a request it admits costs no promise.
+ */
 export interface BucketStore {
-  take(key: string, perSecond: number, burst: number): Promise<TakeResult>;
+  take(key: string, perSecond: number, burst: number): TakeResult | Promise<TakeResult>;
   close(): Promise<void>;
 }
 
@@ -41,14 +44,19 @@ export function takeFrom(tokens: number, elapsedMs: number, perSecond: number, b
 export function memoryBucketStore(maxKeys = 100_000): BucketStore {
   const buckets = new Map<string, { tokens: number; at: number }>();
   return {
-    async take(key, perSecond, burst) {
+    take(key, perSecond, burst) {
       const now = Date.now();
-      const b = buckets.get(key);
+      let b = buckets.get(key);
       const { tokens, result } = takeFrom(b ? b.tokens : burst, b ? now - b.at : 0, perSecond, burst);
       // Re-inserted so Map order is least recently used first.
-      buckets.delete(key);
-      if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value as string);
-      buckets.set(key, { tokens, at: now });
+      if (b) buckets.delete(key);
+      else {
+        if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value as string);
+        b = { tokens, at: now };
+      }
+      b.tokens = tokens;
+      b.at = now;
+      buckets.set(key, b);
       return result;
     },
     async close() {

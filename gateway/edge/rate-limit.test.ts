@@ -167,7 +167,7 @@ if (!hasRedis) {
     let recovered = false;
     for (let i = 0; i < 60 && !recovered; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      recovered = await s.take('y', 1, 5).then(
+      recovered = await Promise.resolve(s.take('y', 1, 5)).then(
         () => true,
         () => false,
       );

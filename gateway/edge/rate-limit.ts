@@ -13,7 +13,7 @@ import { decodeJwt } from 'jose';
 import type { RateLimitConfig } from '../config';
 import type { InterceptorFactory } from '../pipeline';
 import { GatewayError, type Route } from '../transcode';
-import type { BucketStore } from './rate-limit-store';
+import type { BucketStore, TakeResult } from './rate-limit-store';
 
 /** The limit that applies to `route`, or undefined for none. */
 export function routeLimit(route: Route, config: RateLimitConfig): { requestsPerMinute: number; burst: number } | undefined {
@@ -32,13 +32,16 @@ export function routeLimit(route: Route, config: RateLimitConfig): { requestsPer
   return config.requestsPerMinute > 0 ? { requestsPerMinute: config.requestsPerMinute, burst: config.burst } : undefined;
 }
 
-/** A per-route limiter: takes one request of `caller` on `routeKey` from the bucket store, or refuses (throws). */
+/**
+ * A per-route limiter: takes one request of `caller` on `routeKey` from the bucket store, or
+ * refuses (throws). Undefined when the store decided synchronously and admitted the request.
+ */
 export type Limiter = (
   routeKey: string,
   limit: { requestsPerMinute: number; burst: number },
   headers: IncomingHttpHeaders,
   forwardedFor: string,
-) => Promise<void>;
+) => Promise<void> | undefined;
 
 /**
  * The check shared by transcoded routes (rateLimitInterceptor) and plain HTTP routes:
@@ -47,28 +50,36 @@ export type Limiter = (
  */
 export function createLimiter(config: RateLimitConfig, store: BucketStore, verifiedTokens: boolean, onStoreError: (err: unknown) => void): Limiter {
   const trusted = new Set(config.trustedProxies);
-  return async (routeKey, limit, headers, forwardedFor) => {
+  const storeFailed = (err: unknown): void => {
+    onStoreError(err);
+    if (config.onStoreFailure !== 'open') throw new GatewayError('OVERLOADED', 'rate limits cannot be checked right now; retry later');
+  };
+  return (routeKey, limit, headers, forwardedFor) => {
     const perSecond = limit.requestsPerMinute / 60;
     const caller = (verifiedTokens && subject(headers.authorization)) || `ip:${clientAddress(forwardedFor, trusted)}`;
-    let result;
+    let taken;
     try {
-      result = await store.take(`${routeKey}|${caller}`, perSecond, limit.burst);
+      taken = store.take(`${routeKey}|${caller}`, perSecond, limit.burst);
     } catch (err) {
-      onStoreError(err);
-      if (config.onStoreFailure === 'open') return;
-      throw new GatewayError('OVERLOADED', 'rate limits cannot be checked right now; retry later');
+      storeFailed(err);
+      return undefined;
     }
-    if (!result.allowed) {
-      const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-      throw new GatewayError('RATE_LIMITED', `too many requests to ${routeKey}; retry in ${retryAfter} s`, [], {
-        'retry-after': String(retryAfter),
-        'ratelimit-limit': String(limit.burst),
-        'ratelimit-remaining': '0',
-        'ratelimit-reset': String(Math.max(1, Math.ceil(result.resetMs / 1000))),
-        'ratelimit-policy': `${limit.burst};w=${Math.round(limit.burst / perSecond)}`,
-      });
-    }
+    if (!(taken instanceof Promise)) return enforce(taken, routeKey, limit, perSecond);
+    return taken.then((result) => enforce(result, routeKey, limit, perSecond), storeFailed);
   };
+}
+
+/** Throws RATE_LIMITED when the bucket refused the request. */
+function enforce(result: TakeResult, routeKey: string, limit: { burst: number }, perSecond: number): undefined {
+  if (result.allowed) return undefined;
+  const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+  throw new GatewayError('RATE_LIMITED', `too many requests to ${routeKey}; retry in ${retryAfter} s`, [], {
+    'retry-after': String(retryAfter),
+    'ratelimit-limit': String(limit.burst),
+    'ratelimit-remaining': '0',
+    'ratelimit-reset': String(Math.max(1, Math.ceil(result.resetMs / 1000))),
+    'ratelimit-policy': `${limit.burst};w=${Math.round(limit.burst / perSecond)}`,
+  });
 }
 
 /** The interceptor factory: the limiter on every transcoded route that has a limit (see createLimiter). */
@@ -83,9 +94,14 @@ export function rateLimitInterceptor(
     const limit = routeLimit(route, config);
     if (!config.enabled || !limit) return undefined;
     const routeKey = `${route.rpc.service}/${route.rpc.name}`;
-    return (next) => async (call) => {
-      await limiter(routeKey, limit, call.headers, forwardedFor(call.metadata));
-      return next(call);
+    return (next) => (call) => {
+      let pending;
+      try {
+        pending = limiter(routeKey, limit, call.headers, forwardedFor(call.metadata));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return pending ? pending.then(() => next(call)) : next(call);
     };
   };
 }
@@ -111,6 +127,7 @@ function forwardedFor(metadata: readonly (readonly [string, string | Uint8Array]
 
 /** The client: the chain's last address, trusted proxies skipped from the right. */
 function clientAddress(xff: string, trusted: ReadonlySet<string>): string {
+  if (!xff.includes(',')) return xff.trim() || 'unknown'; // the socket's address alone: most calls
   const hops = xff
     .split(',')
     .map((h) => h.trim())

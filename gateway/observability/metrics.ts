@@ -11,12 +11,13 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpanExportStats } from '../../shared-kit';
 import type { Call, InterceptorFactory } from '../pipeline';
 import { GatewayError, type Route } from '../transcode';
 import type { UpstreamGuard } from '../upstream/resilience';
 import { CallError } from '../upstream/transport';
+import { HotHistogram, type HotChild } from './hot-histogram';
 
 const UNMATCHED = '(unmatched)';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -56,19 +57,13 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
-    name: 'gateway_http_requests_total',
-    help: 'HTTP requests answered, by route template, method and status.',
-    labelNames: ['route', 'method', 'status'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'gateway_http_request_duration_seconds',
-    help: 'HTTP request latency, from the request to the close of its response.',
-    labelNames: ['route', 'method', 'status'],
-    buckets: BUCKETS,
-    registers: [registry],
-  });
+  const duration = new HotHistogram(
+    'gateway_http_request_duration_seconds',
+    'HTTP request latency, from the request to the close of its response.',
+    BUCKETS,
+    registry,
+  );
+  duration.counter('gateway_http_requests_total', 'HTTP requests answered, by route template, method and status.', registry);
   const inFlight = new Gauge({ name: 'gateway_http_requests_in_flight', help: 'HTTP requests being handled.', registers: [registry] });
   const openStreams = new Gauge({
     name: 'gateway_open_streams',
@@ -76,13 +71,12 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
     labelNames: ['service', 'method'],
     registers: [registry],
   });
-  const upstreamDuration = new Histogram({
-    name: 'gateway_upstream_call_duration_seconds',
-    help: 'Upstream gRPC call attempts: latency by service, method and gRPC status code (the count is the calls by result).',
-    labelNames: ['service', 'method', 'code'],
-    buckets: BUCKETS,
-    registers: [registry],
-  });
+  const upstreamDuration = new HotHistogram(
+    'gateway_upstream_call_duration_seconds',
+    'Upstream gRPC call attempts: latency by service, method and gRPC status code (the count is the calls by result).',
+    BUCKETS,
+    registry,
+  );
   const retries = new Counter({
     name: 'gateway_upstream_retries_total',
     help: 'Upstream attempts after the first (retries), by service and method.',
@@ -149,18 +143,6 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
 
   const timings = new WeakMap<ServerResponse, Timing>();
   const byHeaders = new WeakMap<object, Timing>();
-  // Label children, cached: labels() hashes its arguments on every call.
-  const children = new Map<string, { count: Counter; latency: Histogram }>();
-  const child = (route: string, method: string, status: number) => {
-    const key = `${route} ${method} ${status}`;
-    let c = children.get(key);
-    if (c === undefined) {
-      const labels = { route, method, status: String(status) };
-      c = { count: requests.labels(labels) as unknown as Counter, latency: duration.labels(labels) as unknown as Histogram };
-      children.set(key, c);
-    }
-    return c;
-  };
   function onClose(this: ServerResponse): void {
     const t = timings.get(this);
     if (t === undefined) return;
@@ -169,12 +151,10 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
     const seconds = Number(process.hrtime.bigint() - t.start) / 1e9;
     const route = t.route ? t.route.binding.path : (t.template ?? UNMATCHED);
     const method = t.route ? t.route.binding.httpMethod : t.method;
-    const c = child(route, method, this.statusCode);
-    c.count.inc();
-    c.latency.observe(seconds);
+    const status = this.statusCode;
+    duration.child(`${route} ${method} ${status}`, () => ({ route, method, status: String(status) })).observe(seconds);
   }
 
-  const upstreamChildren = new Map<string, Histogram>();
   const attempts = new WeakMap<Call, number>();
 
   return {
@@ -210,12 +190,9 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
     upstream: (route) => {
       const { service, name } = route.rpc;
       const retried = retries.labels({ service, method: name });
-      const byCode = (code: number): Histogram => {
-        const key = `${service}/${name} ${code}`;
-        let h = upstreamChildren.get(key);
-        if (h === undefined) upstreamChildren.set(key, (h = upstreamDuration.labels({ service, method: name, code: String(code) }) as unknown as Histogram));
-        return h;
-      };
+      const byCode: HotChild[] = [];
+      const childOf = (code: number): HotChild =>
+        (byCode[code] ??= upstreamDuration.child(`${service}/${name} ${code}`, () => ({ service, method: name, code: String(code) })));
       return (next) => async (call) => {
         const n = (attempts.get(call) ?? 0) + 1;
         attempts.set(call, n);
@@ -230,7 +207,7 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
           code = err instanceof CallError ? err.status.code : err instanceof GatewayError ? err.code : 2;
           throw err;
         } finally {
-          byCode(code).observe(Number(process.hrtime.bigint() - start) / 1e9);
+          childOf(code).observe(Number(process.hrtime.bigint() - start) / 1e9);
         }
       };
     },
