@@ -6,7 +6,7 @@
  * when they answer with errors; a /readyz request makes no upstream call.
  */
 import * as net from 'node:net';
-import { request } from 'undici';
+import type { request as Request } from 'undici';
 import type { HealthStatus } from '../upstream/health-watch';
 import type { ProxyRoute, ProxyUpstream } from './proxy-route';
 
@@ -52,6 +52,8 @@ export class UpstreamHealth {
     const { healthPath, connectTimeoutMs, timeoutMs } = this.route.config;
     if (healthPath !== '') {
       const url = upstream.origin + upstream.basePath + healthPath;
+      // undici is loaded already: this runs only for plain HTTP routes, whose reply-from loads it.
+      const { request } = require('undici') as { request: typeof Request };
       return request(url, { method: 'GET', headersTimeout: timeoutMs || connectTimeoutMs, bodyTimeout: timeoutMs || connectTimeoutMs })
         .then(async (res): Promise<Check> => {
           await res.body.dump();
