@@ -58,6 +58,12 @@ export interface BenchOptions {
   load: 'wrk' | 'autocannon';
   /** wrk's binary when `load` is wrk. */
   wrkPath: string | undefined;
+  /**
+   * Every HTTP request carries `Connection: close`, so each is a new connection
+   * (--connection-close, BENCH_CONNECTION_CLOSE=1; wrk only): what accepting and handing out
+   * connections costs, e.g. `gateway-h2-w2` (SO_REUSEPORT) against `gateway-h2-w2-cluster`.
+   */
+  connectionClose: boolean;
   /** Where the JSON results go (--out). */
   out: string;
   /**
@@ -75,6 +81,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--duration=S] [--warmup
   [--route-ms=MS] [--no-routes] [--cpu-prof=DIR] [--gateway-node-args="FLAGS"] [--out=FILE]
   [--load=wrk|autocannon] [--wrk=PATH]  HTTP load generator (default: wrk when on PATH)
   [--slow-reader]  also the slow-reader scenario (~7 min; --cases= --no-routes for it alone)
+  [--connection-close]  a new connection per request (wrk only)
   [--peers=DIR]  Go backend + grpc-gateway peer (targets ${PEER_TARGETS.join(',')}, cases 1,2,3,6)
   [--baseline=DIR]  A/B: gateway-h2 against gateway-h2-base, built in the checkout DIR`;
 
@@ -104,6 +111,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     'load',
     'wrk',
     'slow-reader',
+    'connection-close',
     'help',
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
@@ -145,6 +153,8 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (loadRaw !== undefined && loadRaw !== 'wrk' && loadRaw !== 'autocannon') throw new Error(`--load must be wrk or autocannon, got "${loadRaw}"`);
   const wrkPath = loadRaw === 'autocannon' ? undefined : findWrk(flags.get('wrk') ?? env.BENCH_WRK);
   if (loadRaw === 'wrk' && !wrkPath) throw new Error('--load=wrk: wrk not found (apt-get install wrk, or --wrk=PATH)');
+  const connectionClose = flags.has('connection-close') || env.BENCH_CONNECTION_CLOSE === '1';
+  if (connectionClose && !wrkPath) throw new Error('--connection-close needs wrk (apt-get install wrk, or --wrk=PATH)');
 
   return {
     load: wrkPath ? 'wrk' : 'autocannon',
@@ -165,6 +175,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     gatewayNodeArgs: (flags.get('gateway-node-args') ?? env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
     peersDir,
     baselineDir,
+    connectionClose,
     out: path.resolve(flags.get('out') ?? env.BENCH_OUT ?? path.join(REPO_ROOT, 'bench', 'results', 'latest.json')),
     quick,
     slowReader: flags.has('slow-reader'),

@@ -148,7 +148,7 @@ async function measureWindow(
         : c.httpBidi
           ? runNdjsonBidiLoad(t.baseUrl!, c, connections, ms)
           : options.wrkPath
-            ? runWrkLoad(options.wrkPath, t.baseUrl!, c, connections, ms)
+            ? runWrkLoad(options.wrkPath, t.baseUrl!, c, connections, ms, options.connectionClose)
             : runHttpLoad(t.baseUrl!, c, connections, ms);
   await load(options.warmupMs);
   await Promise.all([backend.request('window-start'), t.server?.request('window-start'), direct?.request('window-start')]);
@@ -249,6 +249,7 @@ async function main(): Promise<void> {
   console.log(
     `bench: HTTP load from ${options.wrkPath ? `wrk -t1 (${options.wrkPath})` : 'autocannon (install wrk for figures the load generator does not cap)'}`,
   );
+  if (options.connectionClose) console.log('bench: Connection: close on every HTTP request (a new connection each)');
   console.log(`bench: ${windowsTotal} windows of ${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s, ~${Math.ceil(estimateS / 60)} min`);
 
   // Case 5 first, while the machine is quiet.

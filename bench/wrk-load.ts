@@ -23,10 +23,12 @@ export function findWrk(given?: string): string | undefined {
 const luaString = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 
 /** A wrk script for the case's request that prints one machine-readable line at the end. */
-function scriptFor(c: BenchCase): string {
+function scriptFor(c: BenchCase, connectionClose: boolean): string {
   const lines = [`wrk.method = ${luaString(c.http.method)}`];
   if (c.http.body !== undefined) lines.push(`wrk.body = ${luaString(c.http.body)}`);
   for (const [k, v] of Object.entries(c.http.headers ?? {})) lines.push(`wrk.headers[${luaString(k)}] = ${luaString(v)}`);
+  // wrk opens a new connection once the server closes one (--connection-close).
+  if (connectionClose) lines.push('wrk.headers["Connection"] = "close"');
   lines.push(
     'done = function(summary, latency, requests)',
     '  io.write(string.format("WRK %d %d %d %d %d %d %d %f %f %f %f\\n", summary.requests, summary.duration,',
@@ -38,14 +40,15 @@ function scriptFor(c: BenchCase): string {
 }
 
 const scriptDir = mkdtempSync(path.join(os.tmpdir(), 'bench-wrk-'));
-const scripts = new Map<number, string>();
+const scripts = new Map<string, string>();
 
-function scriptPath(c: BenchCase): string {
-  let file = scripts.get(c.n);
+function scriptPath(c: BenchCase, connectionClose: boolean): string {
+  const name = `case${c.n}${connectionClose ? '-close' : ''}.lua`;
+  let file = scripts.get(name);
   if (!file) {
-    file = path.join(scriptDir, `case${c.n}.lua`);
-    writeFileSync(file, scriptFor(c));
-    scripts.set(c.n, file);
+    file = path.join(scriptDir, name);
+    writeFileSync(file, scriptFor(c, connectionClose));
+    scripts.set(name, file);
   }
   return file;
 }
@@ -60,11 +63,28 @@ function childCpuUs(times: string): number {
 
 /**
  * Drives `connections` HTTP/1.1 keep-alive connections with one wrk thread for `durationMs`
- * (wrk -t1, as the issue measured; wrk takes whole seconds). Returns the load and wrk's own CPU time (from the shell's
+ * (wrk -t1, as the issue measured; wrk takes whole seconds); with `connectionClose`, a new
+ * connection per request. Returns the load and wrk's own CPU time (from the shell's
  * `times`), which stands in for autocannon's in the `client us/req` column.
  */
-export function runWrkLoad(wrk: string, baseUrl: string, c: BenchCase, connections: number, durationMs: number): Promise<LoadResult & { clientCpuUs: number }> {
-  const args = ['-t1', `-c${connections}`, `-d${Math.max(1, Math.round(durationMs / 1000))}s`, '--timeout', '10s', '-s', scriptPath(c), baseUrl + c.http.path];
+export function runWrkLoad(
+  wrk: string,
+  baseUrl: string,
+  c: BenchCase,
+  connections: number,
+  durationMs: number,
+  connectionClose = false,
+): Promise<LoadResult & { clientCpuUs: number }> {
+  const args = [
+    '-t1',
+    `-c${connections}`,
+    `-d${Math.max(1, Math.round(durationMs / 1000))}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    scriptPath(c, connectionClose),
+    baseUrl + c.http.path,
+  ];
   const quoted = args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', `${wrk} ${quoted}; echo TIMES; times`], { stdio: ['ignore', 'pipe', 'pipe'] });
