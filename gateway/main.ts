@@ -6,7 +6,18 @@
  */
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
-import { closingTelemetry, createLogger, listenError, loggerOptions, runMain, startTelemetry, StartupError, type Logger } from '../shared-kit';
+import {
+  closingTelemetry,
+  createLogger,
+  listenError,
+  loggerOptions,
+  runMain,
+  startTelemetry,
+  StartupError,
+  telemetrySettings,
+  type Logger,
+  type Telemetry,
+} from '../shared-kit';
 import type { Gateway } from './app';
 import { ConfigError, configFromArgs, HelpRequested, type GatewayConfig } from './config';
 import { runWorker, startWorkers } from './workers';
@@ -63,10 +74,13 @@ export function checkStartable(config: GatewayConfig): void {
 }
 
 function main(): void {
-  // Before the gateway is built: app.ts composes tracing only when telemetry exports (OTEL_*).
-  const telemetry = startTelemetry({ defaultServiceName: 'acme-gateway', warn: (msg) => process.stderr.write(`gateway: ${msg}\n`) });
   if (cluster.isWorker) {
-    runWorker((config, id) => startGateway(config, loggerOptions(`gateway w${id}`, { level: config.logLevel, format: config.logFormat })));
+    // Each worker exports its own spans and flushes them when it closes (the primary makes none).
+    runWorker(async (config, id) => {
+      const telemetry = gatewayTelemetry();
+      const gateway = await startGateway(config, loggerOptions(`gateway w${id}`, { level: config.logLevel, format: config.logFormat }));
+      return closingTelemetry({ port: gateway.port, close: () => gateway.close() }, telemetry);
+    });
     return;
   }
   let config: GatewayConfig;
@@ -90,6 +104,7 @@ function main(): void {
     async () => {
       checkStartable(started);
       if (started.workers > 1) {
+        telemetrySettings(); // a bad OTEL_* variable fails here, once, not in every worker
         const pool = await startWorkers(started, {
           log: (level, msg) => log[level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : 'info'](msg),
           onFatal: (err) => {
@@ -97,13 +112,20 @@ function main(): void {
             process.exit(1);
           },
         });
-        return closingTelemetry({ address: `${started.host}:${pool.port}`, close: () => pool.close() }, telemetry);
+        return { address: `${started.host}:${pool.port}`, close: () => pool.close() };
       }
+      // Before the gateway is built: app.ts composes tracing only when telemetry exports (OTEL_*).
+      // A cluster primary (above) builds no gateway and makes no span: it loads no SDK.
+      const telemetry = gatewayTelemetry();
       const gateway = await startGateway(started, loggerOptions('gateway', settings));
       return closingTelemetry({ address: `${started.host}:${gateway.port}`, close: () => closeGateway(gateway, started.shutdownGraceMs, log) }, telemetry);
     },
     { log, graceMs: config.shutdownGraceMs },
   );
+}
+
+function gatewayTelemetry(): Telemetry {
+  return startTelemetry({ defaultServiceName: 'acme-gateway', warn: (msg) => process.stderr.write(`gateway: ${msg}\n`) });
 }
 
 if (require.main === module) main();

@@ -11,6 +11,8 @@
  * SDK and pays nothing.
  */
 
+import { StartupError } from './lifecycle';
+
 type Env = Record<string, string | undefined>;
 
 export type SamplerName = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
@@ -41,8 +43,8 @@ export interface TelemetrySettings {
   exportTimeoutMs: number;
 }
 
-/** Thrown for a variable that is set to something we cannot honour; processes fail their start with it. */
-export class TelemetryConfigError extends Error {}
+/** Thrown for a variable that is set to something we cannot honour; processes fail their start with it, in one line. */
+export class TelemetryConfigError extends StartupError {}
 
 /** Reads the settings; throws TelemetryConfigError naming the variable when one is invalid. */
 export function telemetrySettings(env: Env = process.env): TelemetrySettings {

@@ -26,7 +26,7 @@ export interface Telemetry {
   /** The tracer for this process's own spans (a no-op tracer when disabled). */
   readonly tracer: Tracer;
   readonly stats: Readonly<SpanExportStats>;
-  /** Exports what is queued (bounded by OTEL_BSP_EXPORT_TIMEOUT) and stops. Safe to call twice. */
+  /** Exports what is queued and stops, within SHUTDOWN_FLUSH_MS. Safe to call twice. */
   shutdown(): Promise<void>;
 }
 
@@ -40,6 +40,13 @@ export interface TelemetryOptions {
 }
 
 const FAILURE_LOG_INTERVAL_MS = 60_000;
+/**
+ * How long a stopping process waits for its last spans to be exported. Shorter than the
+ * lifecycle watchdog's margin (3 s past the grace period, lifecycle.ts), so a collector that
+ * hangs costs the exit this much and never turns a clean stop into the watchdog's exit 1
+ * (the exporter's own timeout is 10 s, the batch processor's 30 s).
+ */
+export const SHUTDOWN_FLUSH_MS = 2000;
 const TRACER_NAME = 'acme';
 
 let current: Telemetry | undefined;
@@ -118,7 +125,7 @@ function enabledTelemetry(settings: TelemetrySettings, options: TelemetryOptions
     enabled: true,
     tracer: provider.getTracer(TRACER_NAME),
     stats,
-    shutdown: () => (stopping ??= provider.shutdown().catch(() => {})),
+    shutdown: () => (stopping ??= flushWithin(provider.shutdown(), SHUTDOWN_FLUSH_MS, options.warn)),
   };
 }
 
@@ -161,6 +168,19 @@ function countingMeterProvider(api: typeof import('@opentelemetry/api'), stats: 
     };
   };
   return { getMeter: () => meter };
+}
+
+/** `flushing`, given up after `ms` (with a warning): the spans still queued then are lost. */
+function flushWithin(flushing: Promise<void>, ms: number, warn: (msg: string) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      warn(`trace export at shutdown did not finish within ${ms} ms: the last spans are lost`);
+      resolve();
+    }, ms);
+    timer.unref();
+  });
+  return Promise.race([flushing.catch(() => {}), late]).finally(() => clearTimeout(timer));
 }
 
 function errorText(err: unknown): string {

@@ -7,12 +7,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { compileProject, type CompiledProject } from '../test-support/compiled-project';
 import { tempDir } from '../../services/test-support';
 import { NodeProcess, stopAll } from '../../shared-kit/test-support/node-process';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../shared-kit/test-support/otlp-receiver';
+import {
+  startOtlpReceiver,
+  startSilentCollector,
+  type OtlpReceiver,
+  type ReceivedSpan,
+  type SilentCollector,
+} from '../../shared-kit/test-support/otlp-receiver';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -246,27 +252,17 @@ it('records retries and breaker decisions as span events: attempts on a dead ups
 }, 60_000);
 
 describe('a collector that is down or never answers', () => {
-  let blackhole: Server;
-  const sockets = new Set<Socket>();
+  let silent: SilentCollector;
 
   beforeAll(async () => {
-    // Accepts connections and never answers: every export hangs until its timeout.
-    blackhole = createServer((s) => {
-      sockets.add(s);
-      s.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    silent = await startSilentCollector();
   });
 
-  afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((resolve) => blackhole.close(resolve));
-  });
+  afterAll(() => silent.close());
 
   it('keeps request latency: 200 requests against a hanging and a refusing collector, medians near the healthy one', async () => {
-    const port = (blackhole.address() as AddressInfo).port;
     const bounded = { OTEL_BSP_SCHEDULE_DELAY: '10', OTEL_BSP_MAX_QUEUE_SIZE: '64', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '16', OTEL_EXPORTER_OTLP_TIMEOUT: '10000' };
-    const hanging = startGateway([], { ...bounded, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+    const hanging = startGateway([], { ...bounded, OTEL_EXPORTER_OTLP_ENDPOINT: silent.endpoint });
     const refusing = startGateway([], { ...bounded, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' });
     const bases = { healthy: gateways.h2, hanging: `http://127.0.0.1:${await hanging.port()}`, refusing: `http://127.0.0.1:${await refusing.port()}` };
     const median = async (base: string): Promise<number> => {
@@ -289,6 +285,6 @@ describe('a collector that is down or never answers', () => {
     // Generous bound (a shared, noisy machine): a collector that waits would add its 10 s timeout.
     expect(best(m.hanging)).toBeLessThan(best(m.healthy) * 3 + 20);
     expect(best(m.refusing)).toBeLessThan(best(m.healthy) * 3 + 20);
-    expect(sockets.size).toBeGreaterThan(0); // the exporter did try the hanging collector
+    expect(silent.connections).toBeGreaterThan(0); // the exporter did try the hanging collector
   }, 180_000);
 });

@@ -5,7 +5,7 @@
  * field numbers from there) and answers an empty ExportTraceServiceResponse, as a collector does.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
 /** One exported span, flattened with its resource's service.name. */
@@ -89,6 +89,38 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A collector that accepts connections and never answers: every export hangs until its timeout. */
+export interface SilentCollector {
+  /** `http://127.0.0.1:<port>`: the value for OTEL_EXPORTER_OTLP_ENDPOINT. */
+  readonly endpoint: string;
+  /** Connections accepted so far (an exporter that tried). */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** Starts a silent collector on 127.0.0.1, port 0. */
+export async function startSilentCollector(): Promise<SilentCollector> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createTcpServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get connections() {
+      return connections;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
   };
