@@ -21,7 +21,7 @@ import { registerWebSocket } from './http/websocket-plugin';
 import { gatewayMetrics } from './observability/metrics';
 import { requestId, requestLog } from './observability/request-log';
 import { compileRouteHandlers, type InterceptorFactory } from './pipeline';
-import { compileProxyHandler, compileProxyRoutes, proxyPlugin, UpstreamHealth, type ProxyHandler, type ProxyRoute } from './proxy';
+import { compileProxyHandler, compileProxyRoutes, PROXY_METHODS, proxyPlugin, UpstreamHealth, type ProxyHandler, type ProxyRoute } from './proxy';
 import { compileRoutes, type RouteTable } from './transcode';
 import { deadlineInterceptor } from './upstream/deadline';
 import { createH2Transport } from './upstream/h2';
@@ -197,7 +197,12 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     metrics.hooks(scope);
     requestLog(scope, metrics.routeOf, metrics.templateOf);
     // After the log and metrics hooks (a preflight is a request too), before the catch-all route could answer 405.
-    registerCors(scope, config.cors);
+    registerCors(scope, config.cors, (path) => {
+      if (proxyRoutes.some((r) => r.serves(path))) return PROXY_METHODS;
+      // '' is no route's method: the walk collects every method routed for the path.
+      const match = routes.trie.match('', path);
+      return match.kind === 'method-not-allowed' ? match.allow : undefined;
+    });
     // WebSocket upgrades on the same routes, through the same pipeline (http/websocket-plugin.ts).
     const websocketHandler = config.websocket.enabled ? await registerWebSocket(scope, { ...transcoding, config: config.websocket }) : undefined;
     await scope.register(transcodingPlugin, { ...transcoding, websocketHandler });

@@ -31,17 +31,34 @@ describe('CORS with an allow list', () => {
     expect(res.body.length).toBe(0);
     expect(res.headers['access-control-allow-origin']).toBe(APP);
     expect(res.headers['access-control-allow-credentials']).toBe('true');
-    expect(res.headers['access-control-allow-methods']).toBe('GET, HEAD, POST, PUT, PATCH, DELETE');
+    // The methods routed for /v1/echo/{id} (GET, PUT, DELETE), not PATCH: the browser refuses it.
+    expect(res.headers['access-control-allow-methods']).toBe('DELETE, GET, PUT');
     expect(res.headers['access-control-allow-headers']).toBe('authorization, content-type');
     expect(res.headers['access-control-max-age']).toBe('600');
     expect(res.headers.vary).toMatch(/Origin/);
     expect(res.headers['x-request-id']).toBeDefined();
   });
 
-  it('answers a preflight for a path no route serves too (the browser asks before it knows)', async () => {
-    const res = await preflight('http://localhost:3000', '/v1/nothing/here', 'POST');
+  it.each([
+    ['/v1/echo', 'POST'],
+    // :reverse with POST, and "7:reverse" as the {id} of the other bindings (the 405 Allow says the same).
+    ['/v1/echo/7:reverse', 'DELETE, GET, POST, PUT'],
+    ['/v1/echo/7/nested', 'PATCH'],
+    ['/v1/echo/literal', 'DELETE, GET, PUT'],
+    ['/v1/files/a/b/c', 'GET'],
+    ['/v1/echo/1?x=1', 'DELETE, GET, PUT'],
+  ])('a preflight for %s lists the methods routed there: %s', async (path, methods) => {
+    const res = await preflight(APP, path, 'POST');
     expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-methods']).toBe(methods);
+  });
+
+  it('a preflight for a path no route serves is answered as the request would be: 404, no allowed methods', async () => {
+    const res = await preflight('http://localhost:3000', '/v1/nothing/here', 'POST');
+    expect(res.status).toBe(404);
+    expect(errorReason(JSON.parse(res.body.toString()))).toBe('ROUTE_NOT_FOUND');
     expect(res.headers['access-control-allow-origin']).toBe('http://localhost:3000');
+    expect(res.headers['access-control-allow-methods']).toBeUndefined();
   });
 
   it('gives an origin that is not listed no CORS headers: its preflight is an ordinary OPTIONS (405)', async () => {
@@ -114,6 +131,26 @@ describe('CORS off (the default) and any origin', () => {
       expect(res.headers['access-control-allow-credentials']).toBeUndefined();
       expect(res.headers['access-control-allow-headers']).toBe('content-type');
       expect(res.headers['access-control-max-age']).toBe('60');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('`methods` bounds what a preflight lists; a plain HTTP route lists what it forwards', async () => {
+    const h = await startHarness({
+      docs: false,
+      cors: { origins: [APP], methods: ['GET', 'PUT', 'POST'] },
+      httpRoutes: { routes: { legacy: { path: '/legacy/**', upstreams: 'http://127.0.0.1:1', optional: true } } },
+    });
+    try {
+      const ask = (path: string) => rawRequest(`${h.baseUrl}${path}`, { method: 'OPTIONS', headers: { origin: APP, 'access-control-request-method': 'PUT' } });
+      expect((await ask('/v1/echo/1')).headers['access-control-allow-methods']).toBe('GET, PUT');
+      const nested = await ask('/v1/echo/1/nested');
+      expect([nested.status, nested.headers['access-control-allow-methods']]).toEqual([204, undefined]);
+      for (const path of ['/legacy', '/legacy/a/b']) {
+        const res = await ask(path);
+        expect([path, res.status, res.headers['access-control-allow-methods']]).toEqual([path, 204, 'GET, POST, PUT']);
+      }
     } finally {
       await h.close();
     }

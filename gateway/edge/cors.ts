@@ -3,6 +3,9 @@
  * allow list of origins, preflights answered here (204) before the catch-all route could
  * answer 405, and the headers a browser script may read listed in Access-Control-Expose-Headers.
  * An origin that is not listed gets no Access-Control-* header at all, so the browser refuses.
+ * A preflight's Access-Control-Allow-Methods lists the methods routed for its path (the route
+ * table's, as Envoy's per-route CORS policy would), within `methods`; a preflight for a path no
+ * route serves is answered as the request would be, 404.
  *
  * Not @fastify/cors: it registers its own `OPTIONS *` route, which collides with the
  * transcoding plugin's catch-all for every method, and sets headers on the Fastify reply,
@@ -20,7 +23,7 @@ export interface CorsConfig {
   readonly origins: readonly string[];
   /** Send `Access-Control-Allow-Credentials: true`: browsers then send cookies and HTTP auth. */
   readonly credentials: boolean;
-  /** Methods a preflight allows. */
+  /** Methods a preflight may allow: its answer lists those routed for the path, within these. */
   readonly methods: readonly string[];
   /** Request headers a preflight allows; empty = whatever the preflight asks for (the origin is trusted already). */
   readonly allowedHeaders: readonly string[];
@@ -65,15 +68,22 @@ export function corsConfigProblem(cors: CorsConfig): string | undefined {
   return undefined;
 }
 
+/** The methods routed for a raw path (without the query), or undefined when no route serves it. */
+export type RoutedMethods = (path: string) => readonly string[] | undefined;
+
 /**
  * Adds the CORS hook to `scope` (the transcoding routes' scope). Nothing is added while
  * `cors.origins` is empty.
  */
-export function registerCors(scope: FastifyInstance, cors: CorsConfig): void {
+export function registerCors(scope: FastifyInstance, cors: CorsConfig, routedMethods: RoutedMethods): void {
   if (cors.origins.length === 0) return;
   const any = cors.origins.includes('*');
   const allowed = new Set(cors.origins);
-  const methods = cors.methods.join(', ');
+  const allowedMethods = new Set(cors.methods);
+  const methodsFor = (path: string): string | undefined =>
+    routedMethods(path)
+      ?.filter((m) => allowedMethods.has(m))
+      .join(', ');
   const allowedHeaders = cors.allowedHeaders.length > 0 ? cors.allowedHeaders.join(', ') : undefined;
   const exposed = cors.exposedHeaders.join(', ');
   const maxAge = String(cors.maxAgeSeconds);
@@ -91,7 +101,13 @@ export function registerCors(scope: FastifyInstance, cors: CorsConfig): void {
       if (exposed !== '') res.setHeader('access-control-expose-headers', exposed);
       return done();
     }
-    res.setHeader('access-control-allow-methods', methods);
+    const url = request.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const methods = methodsFor(q === -1 ? url : url.slice(0, q));
+    // No route: the OPTIONS goes on to the catch-all and is answered 404, as the request would be.
+    if (methods === undefined) return done();
+    // None left within `methods`: no header, so the browser allows only the CORS-safelisted GET, HEAD and POST.
+    if (methods !== '') res.setHeader('access-control-allow-methods', methods);
     const asked = request.headers['access-control-request-headers'];
     if (allowedHeaders !== undefined) res.setHeader('access-control-allow-headers', allowedHeaders);
     else if (asked) {

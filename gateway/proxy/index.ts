@@ -2,5 +2,5 @@
 export { compileProxyRoutes, ProxyRoute, type ProxyUpstream } from './proxy-route';
 export { compileProxyHandler, proxyRouteLimit, type ProxyPolicies } from './proxy-pipeline';
 export type { ProxyCall, ProxyHandler } from './proxy-call';
-export { proxyPlugin, type ProxyPluginOptions } from './proxy-plugin';
+export { PROXY_METHODS, proxyPlugin, type ProxyPluginOptions } from './proxy-plugin';
 export { UpstreamHealth } from './upstream-health';

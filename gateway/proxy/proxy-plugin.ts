@@ -32,7 +32,8 @@ export interface ProxyPluginOptions {
   readonly onMatch?: (headers: IncomingHttpHeaders, method: string, route: ProxyRoute) => Record<string, string> | undefined;
 }
 
-const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'];
+/** The methods every plain HTTP route forwards. */
+export const PROXY_METHODS: readonly string[] = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'];
 
 /** The plugin: `app.register(proxyPlugin, options)`. */
 export async function proxyPlugin(app: FastifyInstance, options: ProxyPluginOptions): Promise<void> {
@@ -130,7 +131,7 @@ export async function proxyPlugin(app: FastifyInstance, options: ProxyPluginOpti
         disableRequestLogging: true,
       });
       const urls = route.prefix ? [route.mount === '' ? '/' : route.mount, `${route.mount}/*`] : [route.mount];
-      for (const url of urls) scope.route({ method: METHODS, url, handler: serve });
+      for (const url of urls) scope.route({ method: [...PROXY_METHODS], url, handler: serve });
     });
   }
 }

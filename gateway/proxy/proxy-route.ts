@@ -65,6 +65,11 @@ export class ProxyRoute {
     return this.upstreams[this.cursor++ % n];
   }
 
+  /** Whether this route serves the raw `path` (no query), as its Fastify routes match it (proxy-plugin.ts). */
+  serves(path: string): boolean {
+    return path === (this.mount === '' ? '/' : this.mount) || (this.prefix && path.startsWith(`${this.mount}/`));
+  }
+
   /** The path sent to `upstream` for the client's `path` (no query; it is under the mount). */
   upstreamPath(upstream: ProxyUpstream, path: string): string {
     const sent = upstream.basePath + this.kept + path.slice(this.mount.length);
