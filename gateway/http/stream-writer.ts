@@ -13,7 +13,7 @@
  * end as real HTTP trailers too, as grpc-gateway sends them: `Grpc-Status`, `Grpc-Message`
  * (declared up front in `Trailer:`) and the upstream's trailing metadata under the trailer
  * prefix (not declared: its names are only known at the end; the `Trailer` header is advisory).
- * Unary answers keep sending trailers as headers.
+ * Unary answers send their trailing metadata as trailers too (transcoding-plugin.ts, trailersAsFields).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route, StatusJson } from '../transcode';

@@ -103,7 +103,9 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
   const sendError = (reply: FastifyReply, err: unknown, route?: Route): void => {
     const r = errorReply(err, registry, reply.log, route?.rpc.service);
     const headers: Record<string, string | string[]> = { ...r.headers, 'content-type': 'application/json' };
-    metadata.outgoing(r.upstreamHeaders, r.upstreamTrailers, headers);
+    const trailing = trailersAsFields(reply.request.raw, r.httpStatus, r.upstreamTrailers);
+    metadata.outgoing(r.upstreamHeaders, trailing ? [] : r.upstreamTrailers, headers);
+    if (trailing) setTrailers(reply, metadata, r.upstreamTrailers, headers);
     void reply.code(r.httpStatus).headers(headers).serializer(asIs).send(JSON.stringify(r.status));
   };
 
@@ -186,13 +188,16 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     // A direct-codec body is a view of the codec's buffer: written (or copied, below) at once.
     const rendered = route.response.renderNow(result.message);
     const status = route.rpc.policy.successStatus;
-    if (!NO_BODY_STATUSES.has(status)) {
+    // TE: trailers: the upstream's trailers after the body, chunked, on Fastify's path below.
+    const trailing = trailersAsFields(request.raw, status, result.trailers);
+    if (!NO_BODY_STATUSES.has(status) && !trailing) {
       // One write with the route's compiled header block (unary-writer.ts); false: as below.
       const block = rendered.contentType === JSON_TYPE ? jsonBlocks.get(route) : unary.blockFor(status, rendered.contentType);
       const { responsePrefix, trailerPrefix } = metadata;
       if (block && unary.write(reply.raw, status, block, result.headers, responsePrefix, result.trailers, trailerPrefix, rendered.body)) return;
     }
-    const headers = responseHeaders(metadata, result.headers, result.trailers);
+    const headers = responseHeaders(metadata, result.headers, trailing ? [] : result.trailers);
+    if (trailing) setTrailers(reply, metadata, result.trailers, headers);
     if (NO_BODY_STATUSES.has(status)) {
       void reply.code(status).headers(headers).send();
       return;
@@ -273,6 +278,36 @@ const cancellations = new WeakMap<ServerResponse, Cancellation>();
 /** A client that goes away before its answer is written cancels the upstream call. */
 function cancelOnEarlyClose(this: ServerResponse): void {
   if (!this.writableFinished) cancellations.get(this)?.abort();
+}
+
+/**
+ * Whether a unary answer's upstream trailers go as real HTTP/1.1 trailers rather than headers:
+ * the client sent `TE: trailers` (acceptsTrailers), there are some, and the answer has a body
+ * for them to follow. grpc-gateway does the same (ForwardResponseMessage and its error
+ * handler: declared in `Trailer`, sent after a chunked body, under its trailer prefix).
+ */
+function trailersAsFields(req: IncomingMessage, status: number, trailers: Metadata): boolean {
+  return trailers.length > 0 && !NO_BODY_STATUSES.has(status) && req.method !== 'HEAD' && acceptsTrailers(req);
+}
+
+/**
+ * Upstream trailers as reply trailers, under the trailer prefix: Fastify declares them in
+ * `Trailer`, sends the body chunked and adds them after it. A repeated key is one field, its
+ * values joined by `, ` (RFC 9110 §5.3); a name HTTP forbids as a trailer (possible only with
+ * an empty prefix) stays a header.
+ */
+function setTrailers(reply: FastifyReply, metadata: MetadataMapper, trailers: Metadata, headers: Record<string, string | string[]>): void {
+  const fields: Record<string, string | string[]> = {};
+  metadata.outgoing([], trailers, fields);
+  for (const name in fields) {
+    const value = fields[name];
+    const text = Array.isArray(value) ? value.join(', ') : value;
+    try {
+      reply.trailer(name, (_reply, _payload, done) => done(null, text));
+    } catch {
+      headers[name] = value;
+    }
+  }
 }
 
 function responseHeaders(metadata: MetadataMapper, headers: Metadata, trailers: Metadata): Record<string, string | string[]> {

@@ -2,7 +2,7 @@
  * The echo backend: a real @grpc/grpc-js server for acme.echo.v1.EchoService, answering
  * each RPC from its request alone, with dynamic messages from gen/api.binpb. Used by the
  * gateway's end-to-end tests and by the benchmark. It echoes request metadata back as
- * response headers prefixed `echo-`, and always sends the trailer `x-trailer: done`.
+ * response headers prefixed `echo-`, and always sends the trailer `x-trailer: done` (`failed` with Fail's error).
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
@@ -105,7 +105,9 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
     }),
     Fail: unary((req) => {
       const r = fromBinary(msg('acme.echo.v1.FailRequest'), req) as unknown as { code: number; message: string; details: boolean };
-      throw failure(registry, r.code, r.message, r.details);
+      const err = failure(registry, r.code, r.message, r.details);
+      err.metadata.set('x-trailer', 'failed'); // a failure's trailing metadata (unary-trailers.test.ts)
+      throw err;
     }),
     Slow: unary((req, call) => {
       const r = fromBinary(msg('acme.echo.v1.SlowRequest'), req) as unknown as { delayMs: number };
