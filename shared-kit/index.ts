@@ -18,4 +18,5 @@ export { checkPortFree, listenError, lockFile, probePort, splitHostPort } from '
 export { activeTelemetry, closingTelemetry, startTelemetry, type SpanExportStats, type Telemetry, type TelemetryOptions } from './telemetry';
 export { TelemetryConfigError, telemetrySettings, tracingEnabled, type SamplerName, type TelemetrySettings } from './telemetry-config';
 export { bearerToken } from './bearer';
+export { grpcCodeName } from './grpc-code-name';
 export { createRuleChecks, type FieldNaming, type RuleCheck, type RuleViolation } from './request-rules';

@@ -171,7 +171,7 @@ describe('aggregation endpoints (acme.bff.v1, a local upstream) over real servic
     expect(metrics).toMatch(/gateway_http_requests_total\{route="\/v1\/users\/\{id\}\/profile",method="GET",status="200"\} \d+/);
     expect(metrics).toMatch(/gateway_http_requests_total\{route="\/v1\/me\/home",method="GET",status="401"\} \d+/);
     // The parts are upstream calls like any other.
-    expect(metrics).toMatch(/gateway_upstream_call_duration_seconds_count\{service="acme.content.v1.ContentService",method="ListPosts",code="0"\} \d+/);
+    expect(metrics).toMatch(/gateway_upstream_call_duration_seconds_count\{service="acme.content.v1.ContentService",method="ListPosts",code="OK"\} \d+/);
   });
 
   it('documents both operations in the OpenAPI document, from the same route table', async () => {

@@ -75,10 +75,10 @@ describe.each(TRANSPORTS)('/metrics over %s', (transport) => {
     const calls = samples.filter((s) => s.name === 'gateway_upstream_call_duration_seconds_count');
     expect(calls.map((s) => [s.labels.service, s.labels.method, s.labels.code, s.value]).sort()).toEqual(
       [
-        [SERVICE, 'Echo', '0', 3],
-        [SERVICE, 'Fail', '3', 1],
-        [SERVICE, 'Fail', '14', 3],
-        [SERVICE, 'Fail', '13', 4],
+        [SERVICE, 'Echo', 'OK', 3],
+        [SERVICE, 'Fail', 'InvalidArgument', 1],
+        [SERVICE, 'Fail', 'Unavailable', 3],
+        [SERVICE, 'Fail', 'Internal', 4],
       ].sort(),
     );
     expect(value('gateway_upstream_retries_total', { service: SERVICE, method: 'Fail' })).toBe(2);

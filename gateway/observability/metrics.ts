@@ -12,7 +12,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SpanExportStats } from '../../shared-kit';
+import { grpcCodeName, type SpanExportStats } from '../../shared-kit';
 import type { Call, InterceptorFactory } from '../pipeline';
 import { GatewayError, type Route } from '../transcode';
 import type { UpstreamGuard } from '../upstream/resilience';
@@ -73,7 +73,7 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
   });
   const upstreamDuration = new HotHistogram(
     'gateway_upstream_call_duration_seconds',
-    'Upstream gRPC call attempts: latency by service, method and gRPC status code (the count is the calls by result).',
+    'Upstream gRPC call attempts: latency by service, method and gRPC status code name (OK, NotFound…; the count is the calls by result).',
     BUCKETS,
     registry,
   );
@@ -192,7 +192,7 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
       const retried = retries.labels({ service, method: name });
       const byCode: HotChild[] = [];
       const childOf = (code: number): HotChild =>
-        (byCode[code] ??= upstreamDuration.child(`${service}/${name} ${code}`, () => ({ service, method: name, code: String(code) })));
+        (byCode[code] ??= upstreamDuration.child(`${service}/${name} ${code}`, () => ({ service, method: name, code: grpcCodeName(code) })));
       return (next) => async (call) => {
         const n = (attempts.get(call) ?? 0) + 1;
         attempts.set(call, n);

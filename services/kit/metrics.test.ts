@@ -70,7 +70,7 @@ describe('service metrics over HTTP', () => {
     const text = await scrape();
     const service = 'grpc_service="acme.user.v1.UserService"';
     expect(sample(text, 'grpc_server_handled_total', `${service},grpc_method="CreateUser",grpc_code="OK"`)).toBe(1);
-    expect(sample(text, 'grpc_server_handled_total', `${service},grpc_method="GetUser",grpc_code="UNAUTHENTICATED"`)).toBe(1);
+    expect(sample(text, 'grpc_server_handled_total', `${service},grpc_method="GetUser",grpc_code="Unauthenticated"`)).toBe(1);
     expect(sample(text, 'grpc_server_handled_total', `${service},grpc_method="GetUser",grpc_code="OK"`)).toBeUndefined();
     expect(sample(text, 'grpc_server_handling_seconds_count', `${service},grpc_method="CreateUser"`)).toBe(1);
     expect(sample(text, 'grpc_server_handling_seconds_count', `${service},grpc_method="GetUser"`)).toBe(1);

@@ -3,14 +3,14 @@
  * global one, so services started in one process do not collide), served by a small node:http
  * server at `GET /metrics` when METRICS_PORT is set. Names follow the usual gRPC server ones
  * (`grpc_server_handled_total`, `grpc_server_handling_seconds`); labels are bounded by
- * construction: service and method names from the generated definitions, gRPC code names.
+ * construction: service and method names from the generated definitions, gRPC code names
+ * (go-grpc-prometheus's spelling, shared-kit/grpc-code-name.ts).
  * Calls are recorded in bindService's wrapper, once for every handler.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { status } from '@grpc/grpc-js';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { listenError, type Logger } from '../../shared-kit';
+import { grpcCodeName, listenError, type Logger } from '../../shared-kit';
 import type { Config } from './config';
 
 // Seconds; the gateway's buckets: from 1 ms (a cached answer on loopback) to 10 s (a deadline).
@@ -47,7 +47,7 @@ export function serviceMetrics(): ServiceMetrics {
       const begun = process.hrtime.bigint();
       return (code) => {
         timer.observe(Number(process.hrtime.bigint() - begun) / 1e9);
-        handled.inc({ grpc_service, grpc_method, grpc_code: status[code] ?? 'UNKNOWN' });
+        handled.inc({ grpc_service, grpc_method, grpc_code: grpcCodeName(code) });
       };
     },
   };
