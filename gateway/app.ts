@@ -18,7 +18,7 @@ import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { StreamSlots } from './http/stream-slots';
 import { transcodingPlugin } from './http/transcoding-plugin';
 import { registerWebSocket } from './http/websocket-plugin';
-import { gatewayMetrics } from './observability/metrics';
+import { gatewayMetrics, streamSlotMetrics } from './observability/metrics';
 import { requestId, requestLog } from './observability/request-log';
 import { compileRouteHandlers, type InterceptorFactory } from './pipeline';
 import { compileProxyHandler, compileProxyRoutes, PROXY_METHODS, proxyPlugin, UpstreamHealth, type ProxyHandler, type ProxyRoute } from './proxy';
@@ -174,8 +174,9 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   );
 
   registerProbes(app, readiness);
-  // Open streams per client: HTTP server streams and WebSocket connections share the limit.
-  const streamSlots = new StreamSlots(config.limits.maxStreamsPerClient);
+  // Open streams per client and in total: HTTP streams and WebSocket connections share the limits.
+  const streamSlots = new StreamSlots(config.limits.maxStreamsPerClient, config.limits.maxOpenStreams);
+  streamSlotMetrics(metrics.registry, streamSlots);
   const transcoding = {
     table: routes,
     registry,

@@ -113,8 +113,18 @@ export interface LimitsConfig {
   readonly maxConnections: number;
   /** Bytes of request bodies being received at once, across all requests; beyond it 503 OVERLOADED. */
   readonly maxBufferedBodyBytes: number;
-  /** Open server streams (watches) per client address at once; beyond it 429 TOO_MANY_STREAMS. */
+  /**
+   * Open streams per client address at once: HTTP server, client and bidi streams and
+   * WebSocket calls together; beyond it 429 TOO_MANY_STREAMS (RESOURCE_EXHAUSTED).
+   */
   readonly maxStreamsPerClient: number;
+  /**
+   * Open streams of all clients together (the same kinds), 0 = no cap; beyond it 503
+   * STREAMS_FULL (UNAVAILABLE: the gateway is full, not the caller over its quota), WebSocket
+   * close 4014. Below `maxConnections`, so watches cannot take every connection from unary
+   * traffic; each stream may hold `streamBufferBytes` plus a transport window.
+   */
+  readonly maxOpenStreams: number;
   /**
    * Response bytes one stream may hold unsent for a slow reader before its upstream is paused
    * (HTTP/2 flow control: no window goes back until the reader catches up). A stream's memory
@@ -418,6 +428,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     maxConnections: 10_000,
     maxBufferedBodyBytes: 256 * 1024 * 1024,
     maxStreamsPerClient: 32,
+    maxOpenStreams: 4_096,
     streamBufferBytes: 256 * 1024,
     sseKeepAliveMs: 15_000,
     sseRetryMs: 3_000,

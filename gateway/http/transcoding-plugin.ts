@@ -33,9 +33,9 @@ export interface TranscodingOptions {
   readonly bodyLimit: number;
   /** Bytes of request bodies being received at once, across all requests; beyond it 503. */
   readonly maxBufferedBodyBytes: number;
-  /** Open server streams per client address at once; beyond it 429 TOO_MANY_STREAMS. */
+  /** Open streams (server, client, bidi) per client address at once; beyond it 429 TOO_MANY_STREAMS. */
   readonly maxStreamsPerClient: number;
-  /** The per-client stream counter, when shared with another adapter (WebSocket); else one of its own. */
+  /** The stream counter (per client and total), when shared with another adapter (WebSocket); else one of its own. */
   readonly streamSlots?: StreamSlots;
   /** Each route's compiled pipeline (compileRouteHandlers), ending in its upstream call. */
   readonly handlers: ReadonlyMap<Route, Handler>;
@@ -109,7 +109,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     void reply.code(r.httpStatus).headers(headers).serializer(asIs).send(JSON.stringify(r.status));
   };
 
-  // Open server streams (watches) per client address, shared with the WebSocket adapter.
+  // Open streams per client address and in total, shared with the WebSocket adapter.
   const slots = options.streamSlots ?? new StreamSlots(options.maxStreamsPerClient);
   const holdStreamSlot = (client: string, reply: FastifyReply): void => {
     reply.raw.once('close', slots.acquire(client));
@@ -128,7 +128,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     const kind = route.rpc.kind;
     const streaming = kind === 'server_streaming' || kind === 'bidi_streaming';
     const requestStreaming = kind === 'client_streaming' || kind === 'bidi_streaming';
-    if (streaming) holdStreamSlot(request.socket.remoteAddress ?? '', reply);
+    if (streaming || requestStreaming) holdStreamSlot(request.socket.remoteAddress ?? '', reply);
     let input: MessageSource | undefined;
     if (requestStreaming) {
       input = new MessageSource();

@@ -225,3 +225,27 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
     },
   };
 }
+
+/**
+ * Open streams against their total cap (http/stream-slots.ts), read at scrape time: HTTP
+ * server, client and bidi streams and WebSocket calls together, beside `gateway_open_streams`
+ * (server streams by method, from the pipeline).
+ */
+export function streamSlotMetrics(registry: Registry, slots: { readonly open: number; readonly maxTotal: number }): void {
+  new Gauge({
+    name: 'gateway_stream_slots_open',
+    help: 'Open streams of all clients (HTTP streams and WebSocket calls), counted against limits.maxOpenStreams.',
+    registers: [registry],
+    collect() {
+      this.set(slots.open);
+    },
+  });
+  new Gauge({
+    name: 'gateway_stream_slots_max',
+    help: 'limits.maxOpenStreams: open streams the gateway takes at most (0 = no cap); past it 503 STREAMS_FULL.',
+    registers: [registry],
+    collect() {
+      this.set(slots.maxTotal);
+    },
+  });
+}

@@ -55,7 +55,14 @@ export const Reasons = {
   BAD_REQUEST: { code: Code.INVALID_ARGUMENT },
   REQUEST_TIMEOUT: { code: Code.DEADLINE_EXCEEDED, httpStatus: 408 },
   OVERLOADED: { code: Code.UNAVAILABLE },
+  /** The client holds `limits.maxStreamsPerClient` open streams already: its own quota, as a rate limit. */
   TOO_MANY_STREAMS: { code: Code.RESOURCE_EXHAUSTED },
+  /**
+   * The gateway holds `limits.maxOpenStreams` open streams (all clients together): overload,
+   * not the caller's quota, so UNAVAILABLE (503, retry later), as Envoy's overload manager
+   * answers and as a gRPC client sees a server's REFUSED_STREAM past MAX_CONCURRENT_STREAMS.
+   */
+  STREAMS_FULL: { code: Code.UNAVAILABLE },
   RATE_LIMITED: { code: Code.RESOURCE_EXHAUSTED },
   INVALID_TIMEOUT: { code: Code.INVALID_ARGUMENT },
   /** A WebSocket connection sent request messages faster than `websocket.maxMessagesPerSecond`. */
