@@ -188,6 +188,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     streamBufferBytes: config.limits.streamBufferBytes,
     sseKeepAliveMs: config.limits.sseKeepAliveMs,
     sseRetryMs: config.limits.sseRetryMs,
+    streamIdleTimeoutMs: config.limits.streamIdleTimeoutMs,
     handlers,
     streamFormat: config.streamFormat,
   };

@@ -138,6 +138,14 @@ export interface LimitsConfig {
   readonly sseKeepAliveMs: number;
   /** The `retry:` advice at the start of every SSE stream: how long EventSource waits before reconnecting. */
   readonly sseRetryMs: number;
+  /**
+   * A stream (HTTP server, client or bidi stream, WebSocket call) with no message either way
+   * for this long ends with DEADLINE_EXCEEDED `STREAM_IDLE_TIMEOUT` and its upstream call is
+   * cancelled (Envoy's stream_idle_timeout, whose default this is). SSE keep-alive comments,
+   * WebSocket pings and blank NDJSON lines are not messages. 0 = none. Quiet watches that must
+   * stay open longer need a larger value (or 0); clients of SSE reconnect on their own.
+   */
+  readonly streamIdleTimeoutMs: number;
 }
 
 /**
@@ -432,6 +440,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     streamBufferBytes: 256 * 1024,
     sseKeepAliveMs: 15_000,
     sseRetryMs: 3_000,
+    streamIdleTimeoutMs: 300_000,
   },
   rateLimit: {
     enabled: true,

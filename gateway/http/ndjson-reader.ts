@@ -11,8 +11,11 @@ import { GatewayError } from '../transcode';
 
 const NEWLINE = 0x0a;
 
-/** Feeds `req`'s NDJSON lines into `source`; ends it at the body's end, fails it on a cut. */
-export function readNdjson(req: IncomingMessage, source: MessageSource, maxLineBytes: number): void {
+/**
+ * Feeds `req`'s NDJSON lines into `source`; ends it at the body's end, fails it on a cut.
+ * Each message (not a blank line) touches `idle`, the stream's idle clock.
+ */
+export function readNdjson(req: IncomingMessage, source: MessageSource, maxLineBytes: number, idle?: { touch(): void }): void {
   let partial: Buffer[] = [];
   let partialLength = 0;
   let done = false;
@@ -32,6 +35,7 @@ export function readNdjson(req: IncomingMessage, source: MessageSource, maxLineB
   const emit = (line: Buffer): void => {
     const json = trim(line);
     if (json.length === 0) return;
+    idle?.touch();
     if (json.length > maxLineBytes) return fail(new GatewayError('BODY_TOO_LARGE', 'a request message is larger than the configured limit'));
     if (!source.push(json)) req.pause();
   };

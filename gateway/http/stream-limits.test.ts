@@ -1,11 +1,12 @@
 /**
  * Stream limits end to end, over real sockets against the echo backend, on both transports:
  * the total cap on open streams (HTTP server, client and bidi streams and WebSocket calls
- * share it with the per-client cap), with its Status, close code and gauge.
+ * share it with the per-client cap), with its Status, close code and gauge; the per-stream idle
+ * timeout (no message either way) on NDJSON, SSE, HTTP bidi and client streams and WebSocket.
  */
 import * as http from 'node:http';
 import { startHarness, type Harness } from '../test-support/gateway-harness';
-import { errorReason, TRANSPORTS, type JsonBody } from '../test-support/http-client';
+import { errorReason, TRANSPORTS, waitFor, type JsonBody } from '../test-support/http-client';
 import { openNdjsonStream } from '../test-support/ndjson-stream';
 import { WsClient } from '../test-support/ws-client';
 
@@ -80,5 +81,123 @@ describe.each(TRANSPORTS)('total open-stream cap on %s', (transport) => {
     await chat.rest();
     socket.socket.close();
     await socket.closed;
+  });
+});
+
+const EXPAND = '/acme.echo.v1.EchoService/Expand';
+const CHAT = '/acme.echo.v1.EchoService/Chat';
+const COLLECT = '/acme.echo.v1.EchoService/Collect';
+const IDLE_MS = 400;
+
+describe.each(TRANSPORTS)('stream idle timeout on %s', (transport) => {
+  let h: Harness;
+  let ws: string;
+  beforeAll(async () => {
+    h = await startHarness({ transport, limits: { streamIdleTimeoutMs: IDLE_MS, sseKeepAliveMs: 100 } });
+    ws = h.baseUrl.replace('http:', 'ws:');
+  });
+  afterAll(() => h.close());
+
+  const cancelledCount = (path: string) => h.backend.cancelled.filter((p) => p === path).length;
+
+  it('a quiet NDJSON server stream ends with a DEADLINE_EXCEEDED STREAM_IDLE_TIMEOUT line; the upstream is cancelled', async () => {
+    const before = cancelledCount(EXPAND);
+    const started = Date.now();
+    const watch = await holdGet(`${h.baseUrl}/v1/expand?count=10&intervalMs=5000`);
+    expect(watch.status).toBe(200);
+    const lines = (await watch.body())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as JsonBody);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS - 20);
+    expect(lines[0]).toEqual({ result: {} });
+    expect(lines[1].error.code).toBe(4);
+    expect(errorReason(lines[1].error)).toBe('STREAM_IDLE_TIMEOUT');
+    await waitFor(() => cancelledCount(EXPAND) > before, 2000, 'the backend to see the cancel');
+  });
+
+  it('a stream whose messages keep coming is not idle, however long it lasts', async () => {
+    const watch = await holdGet(`${h.baseUrl}/v1/expand?count=8&intervalMs=150`);
+    const lines = (await watch.body()).trim().split('\n');
+    expect(lines).toHaveLength(8);
+    expect(lines.every((l) => l.startsWith('{"result"'))).toBe(true);
+  });
+
+  it('SSE keep-alive comments are not activity: the stream still ends with event: error', async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.get(`${h.baseUrl}/v1/expand?count=10&intervalMs=5000`, { headers: { accept: 'text/event-stream' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+    });
+    expect(text.split(': keep-alive\n\n').length - 1).toBeGreaterThanOrEqual(2);
+    const error = text.slice(text.indexOf('event: error\ndata: ') + 'event: error\ndata: '.length).trim();
+    expect(errorReason(JSON.parse(error) as JsonBody)).toBe('STREAM_IDLE_TIMEOUT');
+  });
+
+  it('HTTP bidi: idle after an exchange ends with an error line, the upstream is cancelled and the connection closes', async () => {
+    const before = cancelledCount(CHAT);
+    const s = openNdjsonStream(`${h.baseUrl}/v1/echo:chat`);
+    s.send({ name: 'a' });
+    expect(await s.next()).toEqual({ result: { name: 'a' } });
+    const last = await s.next();
+    expect([last.error.code, errorReason(last.error)]).toEqual([4, 'STREAM_IDLE_TIMEOUT']);
+    expect(await s.rest()).toEqual([]);
+    await waitFor(() => cancelledCount(CHAT) > before, 2000, 'the backend to see the cancel');
+    // The request body never ended: the gateway closed the connection rather than wait for it.
+    await waitFor(() => s.request.socket?.destroyed === true, 2000, 'the connection to close');
+  });
+
+  it('HTTP client stream: request messages keep it open; a stalled body gets 504 STREAM_IDLE_TIMEOUT and Connection: close', async () => {
+    const busy = openNdjsonStream(`${h.baseUrl}/v1/collect`);
+    for (let i = 0; i < 6; i++) {
+      busy.send({ name: `m${i}` });
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    busy.end();
+    expect((await busy.response).statusCode).toBe(200);
+    expect((await busy.rest())[0].messages).toHaveLength(6);
+
+    const before = cancelledCount(COLLECT);
+    const stalled = openNdjsonStream(`${h.baseUrl}/v1/collect`);
+    stalled.send({ name: 'only' });
+    // Blank lines are not messages.
+    const blanks = setInterval(() => stalled.send('\n'), 100);
+    const res = await stalled.response;
+    clearInterval(blanks);
+    expect(res.statusCode).toBe(504);
+    expect(res.headers.connection).toBe('close');
+    const [status] = await stalled.rest();
+    expect([status.code, errorReason(status)]).toEqual([4, 'STREAM_IDLE_TIMEOUT']);
+    await waitFor(() => cancelledCount(COLLECT) > before, 2000, 'the backend to see the cancel');
+  });
+
+  it('WebSocket: an idle call closes 4004 STREAM_IDLE_TIMEOUT and the upstream is cancelled; pings are not activity', async () => {
+    const before = cancelledCount(CHAT);
+    const c = await WsClient.connect(`${ws}/v1/echo:chat`);
+    c.send({ name: 'a' });
+    await c.waitForFrames(1);
+    const pings = setInterval(() => c.socket.ping(), 100);
+    const { texts, close } = await c.end();
+    clearInterval(pings);
+    expect(texts[0]).toEqual({ result: { name: 'a' } });
+    expect(wsReason(texts[1])).toBe('STREAM_IDLE_TIMEOUT');
+    expect(close.code).toBe(4004);
+    await waitFor(() => cancelledCount(CHAT) > before, 2000, 'the backend to see the cancel');
+  });
+
+  it('WebSocket: messages either way keep a call open past the timeout', async () => {
+    const c = await WsClient.connect(`${ws}/v1/echo:chat`);
+    for (let i = 0; i < 6; i++) {
+      c.send({ name: `m${i}` });
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    c.send('');
+    const { texts, close } = await c.end();
+    expect(texts).toHaveLength(6);
+    expect(close.code).toBe(1000);
   });
 });

@@ -74,6 +74,8 @@ export interface StreamWriterHooks {
   readonly sseRetryMs?: number;
   /** The client sent `TE: trailers` (acceptsTrailers): NDJSON streams end with HTTP trailers. */
   readonly trailers?: boolean;
+  /** The stream's idle clock (stream-idle.ts): each upstream message touches it, keep-alive comments do not. */
+  readonly idle?: { touch(): void };
 }
 
 /**
@@ -116,6 +118,7 @@ export class StreamWriter implements ResponseSink {
   onMessage(message: Uint8Array): boolean {
     // Ended already (failWith at shutdown) while the upstream call was still being cancelled.
     if (this.res.destroyed || this.res.writableEnded) return true;
+    this.hooks.idle?.touch();
     let rendered;
     try {
       rendered = this.route.response.render(message);

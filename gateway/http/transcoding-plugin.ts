@@ -22,6 +22,7 @@ import { errorReply } from './error-reply';
 import { warnSummarized } from '../observability/failure-summary';
 import { httpStatusFromCode } from './status-map';
 import { StreamSlots } from './stream-slots';
+import { closeAfterAnswer, idleTimeoutError, idleTimer, type IdleTimer } from './stream-idle';
 import { acceptsTrailers, StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
 import { hasReplyHooks, headerBlock, UnaryWriter, type HeaderBlock } from './unary-writer';
 import { gatewayStatusJson } from '../transcode';
@@ -47,6 +48,8 @@ export interface TranscodingOptions {
   readonly sseKeepAliveMs?: number;
   /** SSE `retry:` advice in ms (config `limits.sseRetryMs`). */
   readonly sseRetryMs?: number;
+  /** A stream with no message either way for this long ends STREAM_IDLE_TIMEOUT; 0 = never (config `limits.streamIdleTimeoutMs`). */
+  readonly streamIdleTimeoutMs?: number;
   /** Serves WebSocket upgrades on the GET catch-all (websocket-plugin.ts); none when WebSocket is off. */
   readonly websocketHandler?: WebsocketHandler;
 }
@@ -129,12 +132,24 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     const streaming = kind === 'server_streaming' || kind === 'bidi_streaming';
     const requestStreaming = kind === 'client_streaming' || kind === 'bidi_streaming';
     if (streaming || requestStreaming) holdStreamSlot(request.socket.remoteAddress ?? '', reply);
+    const cancellation = new Cancellation();
+    // No message either way for streamIdleTimeoutMs: the stream ends, its upstream is cancelled.
+    let idleError: GatewayError | undefined;
+    const idle =
+      streaming || requestStreaming
+        ? idleTimer(options.streamIdleTimeoutMs ?? 0, () => {
+            const err = (idleError = idleTimeoutError(options.streamIdleTimeoutMs!));
+            closeAfterAnswer(request.raw, reply.raw);
+            if (call.sink !== undefined) (call.sink as StreamWriter).failWith(httpStatusFromCode(err.code), {}, gatewayStatusJson(err));
+            cancellation.abort();
+          })
+        : undefined;
+    if (idle !== undefined) reply.raw.once('close', () => idle.stop());
     let input: MessageSource | undefined;
     if (requestStreaming) {
       input = new MessageSource();
-      readNdjson(request.raw, input, options.bodyLimit);
+      readNdjson(request.raw, input, options.bodyLimit, idle);
     }
-    const cancellation = new Cancellation();
     cancellations.set(reply.raw, cancellation);
     reply.raw.on('close', cancelOnEarlyClose);
     const call: Call = {
@@ -154,7 +169,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       contentType: request.headers['content-type'],
       request: undefined,
       messages: undefined,
-      sink: streaming ? streamWriter(reply, route, request.headers.accept, acceptsTrailers(request.raw)) : undefined,
+      sink: streaming ? streamWriter(reply, route, request.headers.accept, acceptsTrailers(request.raw), idle) : undefined,
     };
     const routeHandler = handlers.get(route)!;
 
@@ -168,7 +183,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       } catch (err) {
         // Refused before the stream began (auth, open breaker, bad request): a plain error;
         // a bidi request message that fails mid-stream: an error line.
-        const r = errorReply(err, registry, reply.log, route.rpc.service);
+        const r = errorReply(idleError ?? err, registry, reply.log, route.rpc.service);
         (call.sink as StreamWriter).failWith(r.httpStatus, r.headers, r.status);
       } finally {
         input?.cancel();
@@ -180,7 +195,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     try {
       result = (await routeHandler(call)) as UnaryResult;
     } catch (err) {
-      return sendError(reply, err, route);
+      return sendError(reply, idleError ?? err, route);
     } finally {
       // A call refused before it read its body: drop the rest of it.
       input?.cancel();
@@ -225,12 +240,13 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     done();
   });
 
-  const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined, trailers: boolean): StreamWriter =>
+  const streamWriter = (reply: FastifyReply, route: Route, accept: string | undefined, trailers: boolean, idle: IdleTimer | undefined): StreamWriter =>
     new StreamWriter(reply.raw, route, streamFraming(route, accept, options.streamFormat), {
       bufferBytes: options.streamBufferBytes,
       sseKeepAliveMs: options.sseKeepAliveMs ?? 0,
       sseRetryMs: options.sseRetryMs ?? 0,
       trailers,
+      idle,
       metadataHeaders: (h, t) => responseHeaders(metadata, h, t),
       failure: (s: CallStatus) => {
         const own = gatewayFailure(s, route.rpc.service);

@@ -32,6 +32,8 @@ export interface WebSocketOptions {
   readonly config: WebSocketConfig;
   /** Unsent response bytes a connection may hold before its upstream is paused (limits.streamBufferBytes). */
   readonly streamBufferBytes: number;
+  /** A call with no message either way for this long closes 4004 STREAM_IDLE_TIMEOUT; 0 = never (limits.streamIdleTimeoutMs). */
+  readonly streamIdleTimeoutMs?: number;
 }
 
 /**
@@ -41,7 +43,13 @@ export interface WebSocketOptions {
 export async function registerWebSocket(scope: FastifyInstance, options: WebSocketOptions): Promise<WebsocketHandler> {
   const { table, registry, metadata, handlers, streamSlots, config } = options;
   const sessions = new Set<WebSocketSession>();
-  const ctx: SessionContext = { registry, config, bufferBytes: options.streamBufferBytes, log: scope.log };
+  const ctx: SessionContext = {
+    registry,
+    config,
+    bufferBytes: options.streamBufferBytes,
+    idleTimeoutMs: options.streamIdleTimeoutMs ?? 0,
+    log: scope.log,
+  };
 
   await scope.register(fastifyWebsocket, {
     options: {

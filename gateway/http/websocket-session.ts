@@ -17,7 +17,8 @@
  * pauses reading the socket until it drains; a socket holding more than `bufferBytes` unsent
  * pauses the upstream's responses (ResponseFlow) until it drains. Per connection: a token
  * bucket on request messages (`websocket.maxMessagesPerSecond`), ws's `maxPayload` on message
- * size (1009), and the keep-alive flag the plugin's ping timer reads.
+ * size (1009), the keep-alive flag the plugin's ping timer reads, and an idle clock
+ * (limits.streamIdleTimeoutMs: no message either way, pings aside, closes 4004).
  */
 import type { Socket } from 'node:net';
 import type { Registry } from '@bufbuild/protobuf';
@@ -30,6 +31,7 @@ import { Cancellation, CallError, type CallStatus, type Metadata, type ResponseF
 import { errorReply } from './error-reply';
 import type { WebSocketTarget } from './websocket-route';
 import { closeWithStatus, resultFrame, CLOSE_OK } from './websocket-protocol';
+import { idleTimeoutError, idleTimer, type IdleTimer } from './stream-idle';
 
 /** What a session needs from the plugin, shared by all connections. */
 export interface SessionContext {
@@ -37,6 +39,8 @@ export interface SessionContext {
   readonly config: WebSocketConfig;
   /** Response bytes a socket may hold unsent before the upstream is paused (limits.streamBufferBytes). */
   readonly bufferBytes: number;
+  /** No message either way for this long ends the call STREAM_IDLE_TIMEOUT (limits.streamIdleTimeoutMs); 0 = never. */
+  readonly idleTimeoutMs: number;
   readonly log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
 }
 
@@ -66,6 +70,8 @@ export class WebSocketSession implements ResponseSink {
   /** The upstream's response flow control, and whether it is paused for a slow reader. */
   private flow: ResponseFlow | null = null;
   private paused = false;
+  /** The idle clock: request frames and response messages touch it; pings do not. */
+  private idle: IdleTimer | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -85,6 +91,8 @@ export class WebSocketSession implements ResponseSink {
       this.alive = true;
     });
     socket.on('close', () => this.onClose());
+    const ms = this.ctx.idleTimeoutMs;
+    this.idle = idleTimer(ms, () => this.fail(idleTimeoutError(ms)));
     const { route } = this.target;
     if (this.streamsRequests()) {
       const input = new MessageSource();
@@ -122,6 +130,7 @@ export class WebSocketSession implements ResponseSink {
 
   onMessage(message: Uint8Array): boolean {
     if (this.state === 'done') return true;
+    this.idle?.touch();
     let rendered;
     try {
       rendered = this.target.route.response.render(message);
@@ -156,6 +165,7 @@ export class WebSocketSession implements ResponseSink {
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (this.state === 'done') return;
+    this.idle?.touch();
     const { config } = this.ctx;
     if (config.maxMessagesPerSecond > 0) {
       const now = Date.now();
@@ -269,6 +279,7 @@ export class WebSocketSession implements ResponseSink {
   private finish(status: StatusJson | undefined): void {
     if (this.state === 'done') return;
     this.state = 'done';
+    this.idle?.stop();
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (status === undefined) {
       this.socket.close(CLOSE_OK);
@@ -281,6 +292,7 @@ export class WebSocketSession implements ResponseSink {
   private onClose(): void {
     const running = this.state !== 'done';
     this.state = 'done';
+    this.idle?.stop();
     this.request.transport.removeListener('drain', this.onDrained);
     if (running) {
       this.input?.cancel();

@@ -152,6 +152,7 @@ export async function startEchoBackend(listenPort = 0): Promise<EchoBackend> {
     },
     Collect: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       count(call.getPath());
+      call.on('cancelled', () => cancelled.push(call.getPath()));
       call.sendMetadata(echoHeaders(call.metadata));
       const echo = msg('acme.echo.v1.EchoMessage');
       const messages: unknown[] = [];

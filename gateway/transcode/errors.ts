@@ -63,6 +63,12 @@ export const Reasons = {
    * answers and as a gRPC client sees a server's REFUSED_STREAM past MAX_CONCURRENT_STREAMS.
    */
   STREAMS_FULL: { code: Code.UNAVAILABLE },
+  /**
+   * No message either way (upstream or client) for `limits.streamIdleTimeoutMs` (Envoy's
+   * stream_idle_timeout): the stream ends and its upstream call is cancelled. A timeout, not
+   * the client's cancellation, so DEADLINE_EXCEEDED (504 before the stream started).
+   */
+  STREAM_IDLE_TIMEOUT: { code: Code.DEADLINE_EXCEEDED },
   RATE_LIMITED: { code: Code.RESOURCE_EXHAUSTED },
   INVALID_TIMEOUT: { code: Code.INVALID_ARGUMENT },
   /** A WebSocket connection sent request messages faster than `websocket.maxMessagesPerSecond`. */
