@@ -103,7 +103,11 @@ export interface ResilienceConfig extends ResiliencePolicy {
 export interface LimitsConfig {
   /** Time to receive a request's headers; a client that dribbles them gets 408. */
   readonly headersTimeoutMs: number;
-  /** Time to receive the whole request, headers and body: a body that stalls half-way gets 408 and the socket closes. */
+  /**
+   * Time to receive a request's body, from its headers: a body that stalls half-way gets 408
+   * and the socket closes (http/request-timeout.ts; node's own whole-request timeout is off).
+   * Client- and bidi-streaming bodies are exempt: `streamIdleTimeoutMs` governs them.
+   */
   readonly requestTimeoutMs: number;
   /** An idle keep-alive socket (between requests) closes after this. */
   readonly keepAliveTimeoutMs: number;

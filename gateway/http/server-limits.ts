@@ -1,6 +1,7 @@
 /**
- * What the HTTP server itself refuses, and how: timeouts for headers, for the whole request
- * (a body that stops half-way), for idle keep-alive sockets; a connection cap; and every
+ * What the HTTP server itself refuses, and how: timeouts for headers, for a request's body
+ * (one that stops half-way; request-timeout.ts, streamed bodies exempt), for idle keep-alive
+ * sockets; a connection cap; and every
  * rejection the HTTP parser or URL decoding makes answered as a google.rpc.Status body,
  * with `Connection: close` when the socket closes, so a keep-alive client is told rather
  * than reset. Node checks request timeouts every `connectionsCheckingInterval`.
@@ -10,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import type { LimitsConfig } from '../config';
 import { GatewayError, gatewayStatusJson } from '../transcode';
 import { httpStatusFromCode } from './status-map';
+import { RequestTimeouts, setRequestTimeouts } from './request-timeout';
 
 /** Fastify/node server options for `limits`. */
 export function serverLimitOptions(limits: LimitsConfig): Partial<FastifyServerOptions> {
@@ -17,13 +19,14 @@ export function serverLimitOptions(limits: LimitsConfig): Partial<FastifyServerO
     // Idle socket timeout (no bytes either way).
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    // Time to receive the whole request, headers and body: a body that stalls is cut here.
-    requestTimeout: limits.requestTimeoutMs,
+    // Node's whole-request timeout is off: it would cut client- and bidi-streaming bodies, which
+    // the stream idle timeout governs. Other bodies keep limits.requestTimeoutMs (request-timeout.ts).
+    requestTimeout: 0,
     http: {
       headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
+      requestTimeout: 0,
       // Timeouts are enforced at this granularity (node's default is 30 s).
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)),
+      connectionsCheckingInterval: checkInterval(limits),
     },
     clientErrorHandler,
     frameworkErrors,
@@ -34,12 +37,28 @@ export function serverLimitOptions(limits: LimitsConfig): Partial<FastifyServerO
 export function applyServerLimits(app: FastifyInstance, limits: LimitsConfig): void {
   app.server.maxConnections = limits.maxConnections;
   app.server.headersTimeout = limits.headersTimeoutMs;
-  app.addHook('onRequest', (_request, reply, done) => {
+  const timeouts = new RequestTimeouts(limits.requestTimeoutMs, checkInterval(limits), (req, res) => {
+    // As node's own request timeout: a 408 Status when nothing was answered yet, the socket closed.
+    if (res.headersSent) req.socket.destroy();
+    else answerAndClose(req.socket, new GatewayError('REQUEST_TIMEOUT', 'the request was not received in time'));
+  });
+  setRequestTimeouts(app.server, timeouts);
+  app.addHook('onRequest', (request, reply, done) => {
+    timeouts.watch(request.raw, reply.raw);
     // Set on the raw response so hijacked streams carry them too.
     reply.raw.setHeader('x-content-type-options', 'nosniff');
     reply.raw.setHeader('cache-control', 'no-store');
     done();
   });
+  app.addHook('onClose', (_instance, done) => {
+    timeouts.close();
+    done();
+  });
+}
+
+/** How often node checks the headers timeout and we check request bodies' (node's default is 30 s). */
+function checkInterval(limits: LimitsConfig): number {
+  return Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4));
 }
 
 /** The HTTP parser's rejections (bad request line, header overflow, smuggling, timeouts). */
@@ -51,6 +70,12 @@ function clientErrorHandler(err: NodeJS.ErrnoException & { rawPacket?: Buffer },
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? new GatewayError('HEADERS_TOO_LARGE', 'request headers are too large')
         : new GatewayError('BAD_REQUEST', 'malformed HTTP request');
+  answerAndClose(socket, gatewayError);
+}
+
+/** Writes `gatewayError` as a raw HTTP answer with `Connection: close`, then closes the socket. */
+function answerAndClose(socket: Socket, gatewayError: GatewayError): void {
+  if (socket.destroyed) return;
   const body = JSON.stringify(gatewayStatusJson(gatewayError));
   const status = gatewayError.httpStatus ?? httpStatusFromCode(gatewayError.code);
   if (socket.writable) {

@@ -5,6 +5,7 @@
  * timeout (no message either way) on NDJSON, SSE, HTTP bidi and client streams and WebSocket.
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { startHarness, type Harness } from '../test-support/gateway-harness';
 import { errorReason, TRANSPORTS, waitFor, type JsonBody } from '../test-support/http-client';
 import { openNdjsonStream } from '../test-support/ndjson-stream';
@@ -199,5 +200,76 @@ describe.each(TRANSPORTS)('stream idle timeout on %s', (transport) => {
     const { texts, close } = await c.end();
     expect(texts).toHaveLength(6);
     expect(close.code).toBe(1000);
+  });
+});
+
+/** Writes `bytes` on a fresh socket; resolves with what came back and when the server closed it. */
+function rawExchange(port: number, bytes: string, ms = 5000): Promise<{ text: string; closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closedAfterMs: Infinity });
+    }, ms);
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closedAfterMs: Date.now() - started });
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe.each(TRANSPORTS)('streamed request bodies and limits.requestTimeoutMs on %s', (transport) => {
+  const REQUEST_MS = 1000;
+  let h: Harness;
+  let port: number;
+  beforeAll(async () => {
+    h = await startHarness({ transport, limits: { requestTimeoutMs: REQUEST_MS, headersTimeoutMs: 500 } });
+    port = Number(new URL(h.baseUrl).port);
+  });
+  afterAll(() => h.close());
+
+  /** Sends a message every 200 ms for twice the request timeout, reading answers as they come. */
+  const trickle = async (s: ReturnType<typeof openNdjsonStream>, n: number) => {
+    for (let i = 0; i < n; i++) {
+      s.send({ name: `m${i}` });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    s.end();
+  };
+
+  it('a bidi body that outlasts the request timeout is not cut', async () => {
+    const s = openNdjsonStream(`${h.baseUrl}/v1/echo:chat`);
+    await trickle(s, (2 * REQUEST_MS) / 200);
+    expect((await s.response).statusCode).toBe(200);
+    const lines = await s.rest();
+    expect(lines).toHaveLength((2 * REQUEST_MS) / 200);
+    expect(lines.every((l) => 'result' in l)).toBe(true);
+  });
+
+  it('a client-stream body that outlasts the request timeout is not cut', async () => {
+    const s = openNdjsonStream(`${h.baseUrl}/v1/collect`);
+    await trickle(s, (2 * REQUEST_MS) / 200);
+    expect((await s.response).statusCode).toBe(200);
+    expect((await s.rest())[0].messages).toHaveLength((2 * REQUEST_MS) / 200);
+  });
+
+  it('a unary body that stalls still gets 408 REQUEST_TIMEOUT and its socket closed', async () => {
+    const head = 'POST /v1/created HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n';
+    const { text, closedAfterMs } = await rawExchange(port, head + '{"name":"sl');
+    expect(Number(text.split(' ')[1])).toBe(408);
+    expect(errorReason(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as JsonBody)).toBe('REQUEST_TIMEOUT');
+    expect(closedAfterMs).toBeGreaterThanOrEqual(REQUEST_MS - 20);
+    expect(closedAfterMs).toBeLessThan(REQUEST_MS + 1500);
+  });
+
+  it('a body trickled to a route that does not read it (GET /healthz) is cut at the request timeout too', async () => {
+    const head = 'GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n';
+    const { text, closedAfterMs } = await rawExchange(port, head);
+    expect(Number(text.split(' ')[1])).toBe(200);
+    expect(closedAfterMs).toBeLessThan(REQUEST_MS + 1500);
   });
 });

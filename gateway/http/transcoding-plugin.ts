@@ -22,6 +22,7 @@ import { errorReply } from './error-reply';
 import { warnSummarized } from '../observability/failure-summary';
 import { httpStatusFromCode } from './status-map';
 import { StreamSlots } from './stream-slots';
+import { requestTimeoutsOf } from './request-timeout';
 import { closeAfterAnswer, idleTimeoutError, idleTimer, type IdleTimer } from './stream-idle';
 import { acceptsTrailers, StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
 import { hasReplyHooks, headerBlock, UnaryWriter, type HeaderBlock } from './unary-writer';
@@ -118,7 +119,11 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     reply.raw.once('close', slots.acquire(client));
   };
 
+  // Bodies still being received, timed by limits.requestTimeoutMs (request-timeout.ts).
+  const requestTimeouts = requestTimeoutsOf(app.server);
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // A unary body has arrived; a streamed one is the stream idle timeout's from here.
+    requestTimeouts?.release(request.raw);
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
