@@ -12,6 +12,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { compileProject, type CompiledProject } from '../gateway/test-support/compiled-project';
 import { tempDir } from '../services/test-support';
+import { servicesMetricsPorts } from './start';
 
 /** Shutdown grace of every piece in these tests (the default is 10 s). */
 const GRACE_MS = 4000;
@@ -176,6 +177,17 @@ describe('command lines', () => {
   });
 });
 
+describe('METRICS_PORT under npm start', () => {
+  it.each([
+    [{}, {}, {}],
+    [{ METRICS_PORT: '9464' }, { METRICS_PORT: '9464' }, { METRICS_PORT: '9465' }],
+    [{ METRICS_PORT: '0' }, { METRICS_PORT: '0' }, { METRICS_PORT: '0' }],
+    [{ METRICS_PORT: 'x' }, { METRICS_PORT: 'x' }, { METRICS_PORT: 'x' }], // refused by the service, by name
+  ])('%j: user %j, content %j (never one port for two processes)', (env, user, content) => {
+    expect(servicesMetricsPorts(env)).toEqual({ user, content });
+  });
+});
+
 describe('npm start: three processes', () => {
   const data = tempDir('acme-launcher-');
   let launcher: NodeProcess;
@@ -191,6 +203,7 @@ describe('npm start: three processes', () => {
       USER_ADMIN_EMAILS: 'admin@example.com',
       SHUTDOWN_GRACE_MS: String(GRACE_MS),
       LOG_LEVEL: 'info',
+      METRICS_PORT: '0',
     });
     const ready = await launcher.line('the ready line', (l) => l.name === 'start' && /^ready: /.test(l.msg ?? ''), 120_000);
     const m = /^ready: gateway (http:\/\/\S+)\s+user (\S+)\s+content (\S+)$/.exec(ready.msg!)!;
@@ -220,6 +233,20 @@ describe('npm start: three processes', () => {
     const post = await request(`${base}/v1/posts`, { method: 'POST', headers: json(token), body: JSON.stringify({ title: 'Hello', body: 'world' }) });
     expect(post.status).toBe(201);
     expect((await request(`${base}/v1/posts`)).status).toBe(200);
+  });
+
+  it('METRICS_PORT=0: each service serves its own metrics on a port of its own, and logs it', async () => {
+    const served = new Map<string, string>();
+    for (const name of ['user', 'content']) {
+      const line = await launcher.line(`${name}'s metrics address`, (l) => l.name === name && /^metrics on http:\/\/\S+\/metrics$/.test(l.msg ?? ''), 10_000);
+      served.set(name, line.msg!.slice('metrics on '.length));
+    }
+    expect(served.get('user')).not.toBe(served.get('content'));
+    for (const [name, url] of served) {
+      const res = await request(url);
+      expect(res.status).toBe(200);
+      expect(res.body).toContain(`grpc_service="acme.${name}.v1.${name === 'user' ? 'User' : 'Content'}Service"`);
+    }
   });
 
   it('a second launcher on the same data directory stops before the database, naming the holder', async () => {

@@ -23,7 +23,9 @@ const USAGE = `usage: npm start -- [options] [gateway options]
 
 Every other option goes to the gateway (see \`npm run gateway -- --help\`), e.g. --port 8080,
 --auth off. The services read their settings from the environment (services/README.md):
-DATA_DIR, DATABASE_URL, USER_ADMIN_EMAILS, SHUTDOWN_GRACE_MS, LOG_LEVEL, LOG_FORMAT…`;
+DATA_DIR, DATABASE_URL, USER_ADMIN_EMAILS, SHUTDOWN_GRACE_MS, LOG_LEVEL, LOG_FORMAT…
+METRICS_PORT=N serves the user service's metrics on N and the content service's on N+1
+(0: a free port each, logged).`;
 
 const LAUNCHER_FLAGS = {
   'user-port': { type: 'string' },
@@ -60,6 +62,20 @@ export function parseLauncherArgs(argv: readonly string[], env: NodeJS.ProcessEn
     contentAddr: addr(values['content-port'], env.CONTENT_ADDR, '127.0.0.1:50052'),
     gatewayArgs: argv.filter((_, i) => !ours.has(i)),
   };
+}
+
+/**
+ * METRICS_PORT for each service: one port cannot serve two processes, so METRICS_PORT=N gives
+ * the user service N and the content service N+1; 0 gives each a free port of its own (each
+ * logs `metrics on http://…`). Unset, neither serves metrics. A value that is not a port is
+ * passed on as it is, for the service to refuse by name.
+ */
+export function servicesMetricsPorts(env: NodeJS.ProcessEnv): { user: Record<string, string>; content: Record<string, string> } {
+  const raw = env.METRICS_PORT?.trim();
+  if (!raw) return { user: {}, content: {} };
+  const port = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  const content = port > 0 ? String(port + 1) : raw;
+  return { user: { METRICS_PORT: raw }, content: { METRICS_PORT: content } };
 }
 
 const COLORS: Record<string, string> = { user: '\x1b[36m', content: '\x1b[35m', gateway: '\x1b[33m', start: '\x1b[32m' };
@@ -158,15 +174,16 @@ function main(): void {
     // The user service reads the content service's post events, and the content service starts second: a
     // content port of 0 is chosen here so the user service can be told it.
     const contentAddr = args.contentAddr.endsWith(':0') ? `${args.contentAddr.slice(0, -2)}:${await freePort()}` : args.contentAddr;
+    const metrics = servicesMetricsPorts(env);
     const user = await launch({
       name: 'user',
       entry: path.join(dist, 'services/user/main.js'),
-      env: { USER_ADDR: args.userAddr, CONTENT_SERVICE_TARGET: env.CONTENT_SERVICE_TARGET || contentAddr },
+      env: { USER_ADDR: args.userAddr, CONTENT_SERVICE_TARGET: env.CONTENT_SERVICE_TARGET || contentAddr, ...metrics.user },
     }).ready;
     const content = await launch({
       name: 'content',
       entry: path.join(dist, 'services/content/main.js'),
-      env: { CONTENT_ADDR: contentAddr, USER_SERVICE_TARGET: user },
+      env: { CONTENT_ADDR: contentAddr, USER_SERVICE_TARGET: user, ...metrics.content },
     }).ready;
     const gateway = await launch({
       name: 'gateway',
