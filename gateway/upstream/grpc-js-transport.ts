@@ -114,6 +114,7 @@ function deliverResponses(
   call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Uint8Array, Buffer>,
   sink: StreamSink,
   signal: CancelSignal | undefined,
+  open: Set<(status: CallStatus) => void>,
 ): ResponseFlow {
   let status: CallStatus | undefined;
   let readEnded = false;
@@ -121,9 +122,18 @@ function deliverResponses(
   const deliver = (): void => {
     if (delivered || status === undefined) return;
     delivered = true;
+    open.delete(abandon);
     signal?.removeEventListener('abort', onAbort);
     sink.onEnd(status);
   };
+  // The transport closes: the call ends now with `closed`, messages held for a paused reader
+  // dropped (so even a server's OK must not reach the sink: the stream is not complete).
+  const abandon = (closed: CallStatus): void => {
+    call.cancel();
+    status = closed;
+    deliver();
+  };
+  open.add(abandon);
   const onAbort = (): void => {
     call.cancel();
     // Ended already but messages held for a reader that is gone: end now.
@@ -159,6 +169,8 @@ function deliverResponses(
 /** A Transport backed by one @grpc/grpc-js channel. */
 export class GrpcJsTransport implements Transport {
   private readonly client: grpc.Client;
+  /** Server and bidi streams not yet ended, so close() can end them. */
+  private readonly open = new Set<(status: CallStatus) => void>();
 
   constructor(target: string, channelOptions: grpc.ChannelOptions = {}) {
     this.client = new grpc.Client(target, grpc.credentials.createInsecure(), {
@@ -199,12 +211,12 @@ export class GrpcJsTransport implements Transport {
       toGrpcMetadata(options.metadata),
       grpcOptions(options),
     );
-    return deliverResponses(call, sink, options.signal);
+    return deliverResponses(call, sink, options.signal, this.open);
   }
 
   duplex(path: string, options: CallOptions, sink: StreamSink): DuplexCall {
     const call = this.client.makeBidiStreamRequest<Uint8Array, Buffer>(path, identity, identity, toGrpcMetadata(options.metadata), grpcOptions(options));
-    const flow = deliverResponses(call, sink, options.signal);
+    const flow = deliverResponses(call, sink, options.signal, this.open);
     return {
       write: (message) => call.write(message),
       end: () => call.end(),
@@ -248,7 +260,10 @@ export class GrpcJsTransport implements Transport {
     this.client.getChannel().getConnectivityState(true);
   }
 
+  /** Ends open server and bidi streams (CANCELLED), then closes the channel. */
   async close(): Promise<void> {
+    const closed: CallStatus = { code: grpc.status.CANCELLED, message: 'Transport closed', trailers: [], local: true };
+    for (const abandon of [...this.open]) abandon(closed);
     this.client.close();
   }
 }

@@ -361,6 +361,37 @@ describe.each([
     expect(flooded).toBe(count * size);
   });
 
+  it('close() ends a paused stream whose server has finished: CANCELLED, its held messages dropped', async () => {
+    const own = create(`127.0.0.1:${port}`);
+    const count = 8;
+    const size = 64 * 1024; // all of it within the receive window: the server ends while we hold it
+    let received = 0;
+    flooded = -1; // set to 0 when the server starts the call
+    const ended = new Promise<CallStatus>((resolve) => {
+      own.serverStream(
+        '/test.Echo/Flood',
+        Buffer.from(`${count}:${size}`),
+        { metadata: [] },
+        {
+          onHeaders: () => undefined,
+          onMessage: () => {
+            received++;
+            return false; // full after the first: never resumed
+          },
+          onEnd: resolve,
+        },
+      );
+    });
+    const until = Date.now() + 5000;
+    while (flooded !== count * size && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(flooded).toBe(count * size);
+    await new Promise((r) => setTimeout(r, 200)); // the trailers arrive while the consumer is paused
+    await own.close();
+    const status = await Promise.race([ended, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+    expect(status?.code).toBe(grpc.status.CANCELLED);
+    expect(received).toBe(1);
+  });
+
   it('write() says full while the server does not read, and onDrain follows once it does', async () => {
     const status = new Promise<CallStatus>((resolve) => {
       const call = transport.duplex('/test.Echo/Stall', { metadata: [] }, { onHeaders: () => undefined, onMessage: () => undefined, onEnd: resolve });

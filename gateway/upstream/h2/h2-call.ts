@@ -170,6 +170,7 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler, ResponseFlo
     if (this.deferredEnd !== null) {
       const status = this.deferredEnd;
       this.deferredEnd = null;
+      this.context.active.delete(this);
       this.sink!.onEnd(status);
       return;
     }
@@ -192,17 +193,32 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler, ResponseFlo
   cancel(status: CallStatus): void {
     if (this.deferredEnd !== null) {
       // Ended upstream, its last messages held for a consumer that went away: end it now.
-      const end = this.deferredEnd;
-      this.deferredEnd = null;
-      this.held = null;
-      this.signal?.removeEventListener('abort', this);
-      this.sink!.onEnd(end);
+      this.endHeld(this.deferredEnd);
       return;
     }
     this.held = null;
     this.finish(status);
     const { stream, connection } = this;
     if (stream !== null && connection !== null) connection.session.reset(stream, ErrorCode.CANCEL);
+  }
+
+  /**
+   * The transport is closing: ends the call now with `status`. A call the server has ended
+   * while its consumer was paused ends with `status` too, not the server's: the messages it
+   * held are dropped, so its end must not read as a complete stream.
+   */
+  abandon(status: CallStatus): void {
+    if (this.deferredEnd !== null) this.endHeld(status);
+    else this.cancel(status);
+  }
+
+  /** Delivers `status` to a call ended upstream whose held messages are dropped. */
+  private endHeld(status: CallStatus): void {
+    this.deferredEnd = null;
+    this.held = null;
+    this.context.active.delete(this);
+    this.signal?.removeEventListener('abort', this);
+    this.sink!.onEnd(status);
   }
 
   onResponse(status: number, endStream: boolean, raw: string[]): void {
@@ -289,13 +305,13 @@ export class H2Call implements Waiter, FrameReceiver, StreamHandler, ResponseFlo
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
-    this.context.active.delete(this);
     if (this.held !== null && this.held.length > 0) {
       // The server ended while the consumer was full: its end follows the held messages,
-      // and a cancel (the consumer gone) still reaches this call until then.
+      // and a cancel (the consumer gone) or the transport's close still reaches this call until then.
       this.deferredEnd = status;
       return;
     }
+    this.context.active.delete(this);
     this.signal?.removeEventListener('abort', this);
     // Never report to a stream sink from inside serverStream() itself.
     if (this.starting && this.sink !== null) process.nextTick(deliver, this, status);

@@ -76,10 +76,13 @@ export class H2Transport implements Transport, CallContext {
     this.pool.resetBackoff();
   }
 
-  /** Cancels calls in flight (CANCELLED), then closes every connection. */
+  /**
+   * Cancels calls in flight (CANCELLED), paused ones whose server has ended included (their
+   * held messages are dropped), then closes every connection.
+   */
   async close(): Promise<void> {
     const status = localStatus(Code.CANCELLED, 'Transport closed');
-    for (const call of [...this.active]) call.cancel(status);
+    for (const call of [...this.active]) call.abandon(status);
     await this.pool.close();
   }
 
