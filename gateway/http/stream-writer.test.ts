@@ -1,6 +1,6 @@
 /**
- * Stream writer extras over real sockets (issue 13): SSE `retry:` advice and `: keep-alive`
- * comments while the upstream is quiet, and HTTP/1.1 trailers on NDJSON streams for clients
+ * Stream writer extras over real sockets (issue 13): SSE `retry:` advice, `: keep-alive`
+ * comments while the upstream is quiet and the `event: end` of an OK stream, and HTTP/1.1 trailers on NDJSON streams for clients
  * that send `TE: trailers`.
  */
 import * as http from 'node:http';
@@ -44,6 +44,16 @@ describe('stream writer: SSE keep-alive and retry, HTTP trailers', () => {
     // Between the two messages (400 ms apart) at least one comment went out.
     expect(res.body.slice(first, second)).toContain('\n\n: keep-alive\n\n');
     expect(res.trailers).toEqual({});
+  });
+
+  it('SSE: an OK end is `event: end` with the trailing metadata (EventSource reads no trailers and would reconnect on a bare end)', async () => {
+    const res = await get(`${h.baseUrl}/v1/expand?count=1&text=e`, { accept: 'text/event-stream', te: 'trailers' });
+    expect(res.body.endsWith('data: {"name":"e"}\n\nevent: end\ndata: {"trailers":{"grpc-metadata-x-trailer":"done"}}\n\n')).toBe(true);
+    expect(res.headers.trailer).toBeUndefined();
+    expect(res.trailers).toEqual({});
+    const failed = await get(`${h.baseUrl}/v1/expand?count=1&failCode=5`, { accept: 'text/event-stream' });
+    expect(failed.body).toMatch(/event: error\ndata: \{"code":5,[^\n]*\n\n$/);
+    expect(failed.body).not.toContain('event: end');
   });
 
   it('NDJSON with TE: trailers ends with grpc-status, grpc-message and trailer metadata as HTTP trailers', async () => {

@@ -9,7 +9,11 @@
  * the first message instead, which leaves clients of a quiet stream without any answer.
  *
  * SSE streams open with a `retry:` advice and, while open, get a `: keep-alive` comment every
- * hooks.sseKeepAliveMs. A request with `TE: trailers` over HTTP/1.1 gets its NDJSON stream's
+ * hooks.sseKeepAliveMs. EventSource can neither send `TE: trailers` nor read trailers, and it
+ * reconnects (re-running the call) when a stream just ends: so an SSE stream that ends OK ends
+ * with `event: end`, its data `{"trailers": {…}}` (the trailing metadata under the trailer
+ * prefix); the client closes its EventSource on it. EventSource delivers a named event only to
+ * its listeners, so clients that do not listen for it see nothing new. A request with `TE: trailers` over HTTP/1.1 gets its NDJSON stream's
  * end as real HTTP trailers too, as grpc-gateway sends them: `Grpc-Status`, `Grpc-Message`
  * (declared up front in `Trailer:`) and the upstream's trailing metadata under the trailer
  * prefix (not declared: its names are only known at the end; the `Trailer` header is advisory).
@@ -152,6 +156,7 @@ export class StreamWriter implements ResponseSink {
       this.stopKeepAlive();
       this.addTrailers(0, '', status.trailers);
       if (this.framing === 'json-array') this.res.end(this.written === 0 ? '[]' : ']');
+      else if (this.framing === 'sse') this.res.end(sseEnd(this.hooks.metadataHeaders([], status.trailers)));
       else this.res.end();
       return;
     }
@@ -235,4 +240,11 @@ export class StreamWriter implements ResponseSink {
       'grpc-message': encodeGrpcMessage(message),
     });
   }
+}
+
+/** The `event: end` of an OK SSE stream: the trailing metadata by their lowercased header names, as HTTP clients read trailers. */
+function sseEnd(fields: Record<string, string | string[]>): string {
+  const trailers: Record<string, string | string[]> = {};
+  for (const name in fields) trailers[name.toLowerCase()] = fields[name];
+  return `event: end\ndata: ${JSON.stringify({ trailers })}\n\n`;
 }

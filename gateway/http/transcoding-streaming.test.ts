@@ -90,6 +90,8 @@ describe.each(TRANSPORTS)('transcoding over %s: streaming, HttpBody and success 
     expect(sseEvents(text)).toEqual([
       { event: 'message', data: { name: 's' } },
       { event: 'message', data: { name: 's', small: 1 } },
+      // The end, with the trailing metadata: EventSource would otherwise reconnect and call again.
+      { event: 'end', data: { trailers: { 'grpc-metadata-x-trailer': 'done' } } },
     ]);
   });
 

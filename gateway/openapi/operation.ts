@@ -145,11 +145,16 @@ function successResponse(route: Route, schemas: MessageSchemas, errors: ErrorCon
       '200': {
         description:
           'The server stream. NDJSON (default): one `{"result": message}` per line and, on failure, a last `{"error": Status}` line. ' +
-          'With `Accept: text/event-stream`: one `data:` event per message and `event: error` with a Status on failure.',
+          'With `Accept: text/event-stream`: one `data:` event per message, then `event: end` with `{"trailers": {…}}` when it ends OK ' +
+          '(close the EventSource on it, or it reconnects) or `event: error` with a Status on failure.',
         content: {
           ...streamContent(errors.streamFormat ?? 'ndjson', message),
           'text/event-stream': {
-            schema: { type: 'string', description: 'Server-Sent Events: `data: <message JSON>` per message; `event: error` then `data: <Status JSON>`.' },
+            schema: {
+              type: 'string',
+              description:
+                'Server-Sent Events: `data: <message JSON>` per message; then `event: end` and `data: {"trailers": {…}}`, or `event: error` and `data: <Status JSON>`.',
+            },
           },
         },
       },

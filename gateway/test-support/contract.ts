@@ -181,6 +181,8 @@ export class OpenApiContract {
       events.forEach((event, i) => {
         // A block of only comments (`: keep-alive`) or `retry:` advice carries no event.
         if (!/^data: /m.test(event)) return;
+        // The OK end (`event: end`, data `{"trailers": {…}}`) is no message either.
+        if (/^event: end$/m.test(event)) return;
         const error = /^event: error$/m.test(event);
         const data = event
           .split('\n')
