@@ -9,7 +9,6 @@
  * through (`onStoreFailure: open`) or answers 503 (`closed`); it never crashes a request.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { decodeJwt } from 'jose';
 import type { RateLimitConfig } from '../config';
 import type { InterceptorFactory } from '../pipeline';
 import { GatewayError, type Route } from '../transcode';
@@ -111,6 +110,8 @@ function subject(header: string | string[] | undefined): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return undefined;
   try {
+    // jose is loaded by then: subjects are read only when auth verifies tokens (jwt mode).
+    const { decodeJwt } = require('jose') as typeof import('jose');
     const sub = decodeJwt(m[1]).sub;
     return typeof sub === 'string' ? `sub:${sub}` : undefined;
   } catch {
