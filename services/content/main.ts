@@ -60,6 +60,7 @@ export async function startContentService(overrides: Partial<Config> = {}, log?:
       config.contentAddr,
       [{ name: 'acme.content.v1.ContentService', definition: ContentServiceService, implementation }],
       log,
+      served?.metrics,
     );
     log.info(`store: ${db.driver} (schema ${db.schema}); keys from user service at ${config.userServiceTarget}`);
     const [opened, keys] = [db, userKeys];

@@ -2,7 +2,7 @@
  * The services' own Prometheus metrics: a real user service with METRICS_PORT=0, real gRPC
  * calls on loopback, /metrics scraped over HTTP.
  */
-import { credentials, status } from '@grpc/grpc-js';
+import { Client, credentials, status } from '@grpc/grpc-js';
 import { UserServiceClient } from '../../gen/acme/user/v1/user';
 import { call, callError, tempDir } from '../test-support';
 import { startUserService } from '../user/main';
@@ -78,6 +78,52 @@ describe('service metrics over HTTP', () => {
     expect(text).toContain('# TYPE grpc_server_handling_seconds histogram');
     expect(text).toMatch(/^process_cpu_seconds_total /m);
     expect(text).toMatch(/^nodejs_heap_size_used_bytes /m);
+  });
+
+  it('counts health and reflection calls too (a server interceptor: their handlers are not ours), a cancelled one as Canceled', async () => {
+    const raw = new Client(svc.address, credentials.createInsecure());
+    const bytes = (b: Buffer): Buffer => b;
+    // HealthCheckRequest { string service = 1; }: the server as a whole (''), then a service it does not know.
+    const check = (service: string): Promise<number> =>
+      new Promise((resolve) =>
+        raw.makeUnaryRequest('/grpc.health.v1.Health/Check', bytes, bytes, Buffer.concat([Buffer.from([0x0a, service.length]), Buffer.from(service)]), (err) =>
+          resolve(err?.code ?? status.OK),
+        ),
+      );
+    try {
+      expect(await check('')).toBe(status.OK);
+      expect(await check('nope.Service')).toBe(status.NOT_FOUND);
+      // ServerReflectionRequest { string list_services = 7; }, then the end of the stream.
+      await new Promise<void>((resolve, reject) => {
+        const stream = raw.makeBidiStreamRequest('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', bytes, bytes);
+        stream.on('data', () => stream.end());
+        stream.on('error', reject);
+        stream.on('status', () => resolve());
+        stream.write(Buffer.from([0x3a, 0x00]));
+      });
+      // Watch streams until the client leaves.
+      const watch = raw.makeServerStreamRequest('/grpc.health.v1.Health/Watch', bytes, bytes, Buffer.alloc(0));
+      watch.on('error', () => {});
+      await new Promise((resolve) => watch.once('data', resolve));
+      watch.cancel();
+
+      const health = 'grpc_service="grpc.health.v1.Health"';
+      const reflection = 'grpc_service="grpc.reflection.v1.ServerReflection",grpc_method="ServerReflectionInfo"';
+      let text = '';
+      for (let i = 0; i < 50 && sample(text, 'grpc_server_handled_total', `${health},grpc_method="Watch",grpc_code="Canceled"`) === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 20 * i));
+        text = await scrape();
+      }
+      expect(sample(text, 'grpc_server_handled_total', `${health},grpc_method="Check",grpc_code="OK"`)).toBe(1);
+      expect(sample(text, 'grpc_server_handled_total', `${health},grpc_method="Check",grpc_code="NotFound"`)).toBe(1);
+      expect(sample(text, 'grpc_server_handled_total', `${reflection},grpc_code="OK"`)).toBe(1);
+      expect(sample(text, 'grpc_server_handled_total', `${health},grpc_method="Watch",grpc_code="Canceled"`)).toBe(1);
+      expect(sample(text, 'grpc_server_handling_seconds_count', `${health},grpc_method="Check"`)).toBe(2);
+      // The service's own calls are still recorded once, by the handler wrapper, not twice.
+      expect(sample(text, 'grpc_server_handled_total', `grpc_service="acme.user.v1.UserService",grpc_method="CreateUser",grpc_code="OK"`)).toBe(1);
+    } finally {
+      raw.close();
+    }
   });
 
   it('answers 404 beside /metrics and 405 for other methods', async () => {

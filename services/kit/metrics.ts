@@ -5,10 +5,12 @@
  * (`grpc_server_handled_total`, `grpc_server_handling_seconds`); labels are bounded by
  * construction: service and method names from the generated definitions, gRPC code names
  * (go-grpc-prometheus's spelling, shared-kit/grpc-code-name.ts).
- * Calls are recorded in bindService's wrapper, once for every handler.
+ * A service's own calls are recorded in bindService's wrapper, once for every handler; the
+ * calls of the services the server adds itself (health, reflection) by a server interceptor.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { grpcCodeName, listenError, type Logger } from '../../shared-kit';
 import type { Config } from './config';
@@ -20,6 +22,12 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   /** Starts timing one call of `path` (`/pkg.Service/Method`); the returned function records its end with `code`. */
   start(path: string): (code: number) => void;
+  /**
+   * A grpc-js server interceptor recording the calls of every service not in `recordedByHandler`
+   * (health and reflection, whose handlers are not ours): the status when it is sent, `Canceled`
+   * when the client leaves first. A stream is timed until it ends, as the wrapper does.
+   */
+  interceptor(recordedByHandler: ReadonlySet<string>): ServerInterceptor;
 }
 
 /** A fresh registry with the gRPC server metrics and prom-client's default process metrics. */
@@ -48,6 +56,25 @@ export function serviceMetrics(): ServiceMetrics {
       return (code) => {
         timer.observe(Number(process.hrtime.bigint() - begun) / 1e9);
         handled.inc({ grpc_service, grpc_method, grpc_code: grpcCodeName(code) });
+      };
+    },
+    interceptor(recordedByHandler) {
+      return (method, call) => {
+        if (recordedByHandler.has(method.path.slice(1, method.path.lastIndexOf('/')))) return new ServerInterceptingCall(call);
+        const record = this.start(method.path);
+        let recorded = false;
+        const done = (code: number): void => {
+          if (recorded) return;
+          recorded = true;
+          record(code);
+        };
+        return new ServerInterceptingCall(call, {
+          start: (next) => next({ onCancel: () => done(status.CANCELLED) }),
+          sendStatus: (sent, next) => {
+            done(sent.code ?? status.UNKNOWN);
+            next(sent);
+          },
+        });
       };
     },
   };

@@ -8,7 +8,7 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import { HealthImplementation } from 'grpc-health-check';
 import { reflectionIndex } from './descriptors';
 import type { Logger } from '../../shared-kit';
-import type { MetricsServer } from './metrics';
+import type { MetricsServer, ServiceMetrics } from './metrics';
 import { addReflection } from './reflection';
 
 /** The standard health service every server carries (grpc-health-check implements it). */
@@ -31,9 +31,10 @@ export interface RunningServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-/** Binds and starts serving `services` plus health and reflection. */
-export async function startGrpcServer(address: string, services: readonly ServiceBinding[], log: Logger): Promise<RunningServer> {
-  const server = new Server();
+/** Binds and starts serving `services` plus health and reflection; with `metrics`, health and reflection calls are counted too. */
+export async function startGrpcServer(address: string, services: readonly ServiceBinding[], log: Logger, metrics?: ServiceMetrics): Promise<RunningServer> {
+  // The services' own calls are recorded in bindService's wrapper; the interceptor records the rest.
+  const server = new Server(metrics ? { interceptors: [metrics.interceptor(new Set(services.map((s) => s.name)))] } : {});
   for (const s of services) server.addService(s.definition, s.implementation);
 
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((s) => [s.name, 'SERVING' as const])) });

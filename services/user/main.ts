@@ -64,7 +64,12 @@ export async function startUserService(overrides: Partial<Config> = {}, log?: Lo
       forgetAccount: (id) => verify.forget(id),
     });
     const implementation: UserServiceServer = bindService(UserServiceService, handlers, { verify, log, checks: userChecks, metrics: served?.metrics });
-    const server = await startGrpcServer(config.userAddr, [{ name: 'acme.user.v1.UserService', definition: UserServiceService, implementation }], log);
+    const server = await startGrpcServer(
+      config.userAddr,
+      [{ name: 'acme.user.v1.UserService', definition: UserServiceService, implementation }],
+      log,
+      served?.metrics,
+    );
     log.info(`store: ${db.driver} (schema ${db.schema}); signing key ${key.kid}`);
     // Post counts from the content service's events, with a service credential this service signs itself.
     const consumer =
