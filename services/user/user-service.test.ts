@@ -284,5 +284,6 @@ describe('UserService across a restart', () => {
       client.close();
       await svc.close();
     }
-  });
+    // Two PGlite opens (each compiles its WebAssembly): over 30 s on a loaded 2-core machine.
+  }, 120_000);
 });
