@@ -75,11 +75,15 @@ export function checkStartable(config: GatewayConfig): void {
 
 function main(): void {
   if (cluster.isWorker) {
-    // Each worker exports its own spans and flushes them when it closes (the primary makes none).
+    // Each worker exports its own spans and flushes them when it closes (the primary makes none),
+    // and closes as one process does: /readyz 503, in-flight requests get the grace, idle
+    // keep-alive connections are closed as they appear.
     runWorker(async (config, id) => {
       const telemetry = gatewayTelemetry();
-      const gateway = await startGateway(config, loggerOptions(`gateway w${id}`, { level: config.logLevel, format: config.logFormat }));
-      return closingTelemetry({ port: gateway.port, close: () => gateway.close() }, telemetry);
+      const settings = { level: config.logLevel, format: config.logFormat };
+      const gateway = await startGateway(config, loggerOptions(`gateway w${id}`, settings));
+      const log = createLogger(`gateway w${id}`, settings);
+      return closingTelemetry({ port: gateway.port, close: () => closeGateway(gateway, config.shutdownGraceMs, log) }, telemetry);
     });
     return;
   }

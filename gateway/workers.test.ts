@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { Agent } from 'undici';
 import { compileProject, type CompiledProject } from './test-support/compiled-project';
 import { startEchoBackend, type EchoBackend } from './test-support/echo-backend';
 import { rawRequest } from './test-support/http-client';
@@ -228,14 +229,23 @@ describe.each(['reuseport', 'cluster'])('--workers 2 --worker-balancing %s', (ba
     const from = gateway.lines.length;
     const slowCalls = () => backend.calls.get('/acme.echo.v1.EchoService/Slow') ?? 0;
     const before = slowCalls();
-    // 16 connections: with reuseport, odds of 2^-15 that they all land on one worker.
-    const pending = Array.from({ length: 16 }, () => rawRequest(`${base}/v1/slow?delayMs=1500`, { headers: { connection: 'close' } }));
+    // 16 keep-alive connections (fetch's pool keeps them open after their answer, so a worker
+    // must close them itself); with reuseport, odds of 2^-15 that they all land on one worker.
+    const agent = new Agent({ keepAliveTimeout: 60_000 });
+    const pending = Array.from({ length: 16 }, () =>
+      fetch(`${base}/v1/slow?delayMs=1500`, { dispatcher: agent } as RequestInit).then(async (r) => ({ status: r.status, body: await r.text() })),
+    );
     await until('16 slow calls at the backend', () => slowCalls() - before >= 16);
+    const stopAt = Date.now();
     gateway.kill('SIGTERM');
     const answers = await Promise.all(pending);
     expect(answers.map((r) => r.status)).toEqual(Array(16).fill(200));
     expect(new Set(await servedBy(gateway, 16, from))).toEqual(new Set(workerPids.keys()));
     expect(await gateway.exit(10_000)).toEqual({ code: 0, signal: null });
+    // Done soon after the requests (1.5 s): idle keep-alive connections are closed, not waited for
+    // (the workers took 4.6 s here when they closed with Fastify's close() alone).
+    expect(Date.now() - stopAt).toBeLessThan(4_000);
+    await agent.close();
     for (const pid of workerPids.values()) expect(isAlive(pid)).toBe(false);
     expect(gateway.stderr).toBe('');
   });
