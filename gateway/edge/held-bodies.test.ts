@@ -1,5 +1,6 @@
 /**
- * Held bodies against a gateway process of its own (issue 12, item 4: 250 slow clients holding
+ * Slow clients against a gateway process of its own: held bodies, dribbled headers (slowloris),
+ * idle keep-alive sockets and the connection cap. Held bodies (issue 12, item 4: 250 slow clients holding
  * ~4 MiB each took the gateway from 495 MB to 1,089 MB RSS, which stayed after they closed).
  * The gateway runs compiled, with the node flags it is deployed with, in front of an echo
  * backend process; its RSS is read from /proc. Slow clients each send most of a large body and
@@ -22,6 +23,8 @@ const HELD = BODY - 256 * 1024;
 /** One more holder than fits under the cap: exactly one is refused. */
 const HOLDERS = Math.floor(CAP / HELD) + 1;
 const ECHO = 'acme.echo.v1.EchoService';
+const HEADERS_TIMEOUT_MS = 3000;
+const MAX_CONNECTIONS = 100;
 
 let project: CompiledProject;
 let gateway: { proc: NodeProcess; port: number };
@@ -41,7 +44,13 @@ beforeAll(async () => {
       rateLimit: { enabled: false },
       logLevel: 'warn',
       // Bodies are held until the test lets them go, well inside the request timeout.
-      limits: { maxBufferedBodyBytes: CAP, requestTimeoutMs: 120_000 },
+      limits: {
+        maxBufferedBodyBytes: CAP,
+        requestTimeoutMs: 120_000,
+        headersTimeoutMs: HEADERS_TIMEOUT_MS,
+        keepAliveTimeoutMs: 1000,
+        maxConnections: MAX_CONNECTIONS,
+      },
     }),
   );
   // As deployed (package.json "gateway", compose.yaml, deploy/k8s).
@@ -164,3 +173,92 @@ it('held bodies up to the buffered-body cap: one past it refused, normal request
     expect(rss).toBeLessThan(baselineRss + CAP / 4);
   }
 }, 120_000);
+
+/** A socket that sends a request line and then one header line every 300 ms, never ending its headers. */
+function dribble(): { socket: net.Socket; answer: Promise<{ raw: string; at: number }> } {
+  const socket = net.connect(gateway.port, '127.0.0.1');
+  let raw = '';
+  socket.on('connect', () => socket.write('GET /v1/echo/1 HTTP/1.1\r\nHost: x\r\n'));
+  const timer = setInterval(() => socket.writable && socket.write('X-Slow: a\r\n'), 300);
+  socket.on('data', (d) => (raw += d.toString('latin1')));
+  socket.on('error', () => {});
+  const answer = new Promise<{ raw: string; at: number }>((resolve) =>
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve({ raw, at: Date.now() });
+    }),
+  );
+  return { socket, answer };
+}
+
+it('slowloris: dribbled headers are cut at the headers timeout with a 408 Status body, memory flat, normal requests keep their latency', async () => {
+  await normalLatencies(50);
+  const baselineLatency = median(await normalLatencies(30));
+  const baselineRss = await settledRss(3000);
+  const started = Date.now();
+  const slow = Array.from({ length: 60 }, dribble);
+  await sleep(500);
+  const duringLatency = median(await normalLatencies(30));
+  const duringRss = gateway.proc.rssBytes();
+  const answers = await Promise.all(slow.map((s) => s.answer));
+  const latest = Math.max(...answers.map((a) => a.at)) - started;
+  console.log(
+    `slowloris: 60 clients cut after ${latest} ms at most (headers timeout ${HEADERS_TIMEOUT_MS} ms); RSS ${mb(baselineRss)} -> ${mb(duringRss)}; ` +
+      `median latency ${baselineLatency.toFixed(2)} / ${duringLatency.toFixed(2)} ms`,
+  );
+  for (const { raw } of answers) {
+    expect(raw).toMatch(/^HTTP\/1.1 408 /);
+    expect(raw).toMatch(/\r\nConnection: close\r\n/i);
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 4, details: [{ reason: 'REQUEST_TIMEOUT' }] });
+  }
+  // Cut within the timeout plus node's checking interval, with room for a loaded machine.
+  expect(latest).toBeLessThan(HEADERS_TIMEOUT_MS + 3000);
+  expect(duringRss - baselineRss).toBeLessThan(16 * MiB);
+  expect(duringLatency).toBeLessThan(baselineLatency * 10 + 20);
+}, 60_000);
+
+it('an idle keep-alive socket is closed after the keep-alive timeout', async () => {
+  const socket = net.connect(gateway.port, '127.0.0.1');
+  let raw = '';
+  socket.on('data', (d) => (raw += d.toString('latin1')));
+  const t = Date.now();
+  socket.write('GET /v1/echo/1 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((resolve) => socket.on('close', resolve));
+  expect(raw).toMatch(/^HTTP\/1.1 200 /);
+  expect(raw).toMatch(/\r\nKeep-Alive: timeout=1\r\n/i);
+  // 1 s of keep-alive (node adds its keepAliveTimeoutBuffer, 1 s, to the socket's timer), before the headers timeout.
+  expect(Date.now() - t).toBeGreaterThanOrEqual(900);
+  expect(Date.now() - t).toBeLessThan(HEADERS_TIMEOUT_MS);
+});
+
+it('connections past limits.maxConnections are closed at accept; those held keep working, and freed slots serve again', async () => {
+  const open = (): Promise<{ socket: net.Socket; closedEarly: Promise<boolean> }> =>
+    new Promise((resolve) => {
+      const socket = net.connect(gateway.port, '127.0.0.1', () =>
+        resolve({
+          socket,
+          closedEarly: new Promise((done) => {
+            socket.on('close', () => done(true));
+            setTimeout(() => done(false), 700);
+          }),
+        }),
+      );
+      socket.on('error', () => {});
+    });
+  const sockets = await Promise.all(Array.from({ length: MAX_CONNECTIONS + 10 }, open));
+  const closed = await Promise.all(sockets.map((s) => s.closedEarly));
+  const refused = closed.filter(Boolean).length;
+  // The 10 past the cap (plus any keep-alive connection fetch still held from the tests before).
+  expect(refused).toBeGreaterThanOrEqual(10);
+  expect(refused).toBeLessThanOrEqual(14);
+  // One of the accepted ones still gets an answer.
+  const held = sockets.find((_s, i) => !closed[i])!.socket;
+  let raw = '';
+  held.on('data', (d) => (raw += d.toString('latin1')));
+  held.write('GET /v1/echo/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await new Promise((resolve) => held.on('close', resolve));
+  expect(raw).toMatch(/^HTTP\/1.1 200 /);
+  for (const s of sockets) s.socket.destroy();
+  await sleep(200);
+  expect((await fetch(`http://127.0.0.1:${gateway.port}/v1/echo/2`)).status).toBe(200);
+});
