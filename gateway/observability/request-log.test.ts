@@ -8,6 +8,7 @@ import type { Gateway } from '../app';
 import { resolveConfig } from '../config';
 import { startGateway } from '../main';
 import { loggerOptions } from '../../shared-kit';
+import { freePort } from '../../shared-kit/free-port';
 import { startEchoBackend, type EchoBackend } from '../test-support/echo-backend';
 
 const TOKEN = 'eyJhbGciOiJFZERTQSJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtbGVhaw';
@@ -86,4 +87,23 @@ it('never writes a token, cookie or password, at any level, whatever the request
   for (const id of ids) await waitForLine(id);
   expect(lines.length).toBeGreaterThan(requests.length);
   expect(lines.filter((l) => l.includes(TOKEN) || l.includes('c2VjcmV0LXBheWxvYWQ'))).toEqual([]);
+});
+
+it('summarises an outage: 60 requests to a dead upstream give one `upstream call failed` line, not one per request', async () => {
+  const deadLines: string[] = [];
+  const dead = await startGateway(resolveConfig({ port: 0, upstreams: { 'acme.echo.v1': `127.0.0.1:${await freePort()}` }, auth: { mode: 'off' } }), {
+    ...loggerOptions('gateway', { level: 'info', format: 'json' }),
+    stream: { write: (l: string) => deadLines.push(l) },
+  });
+  try {
+    const statuses = new Set<number>();
+    for (let i = 0; i < 60; i++) statuses.add((await fetch(`http://127.0.0.1:${dead.port}/v1/echo/${i}`)).status);
+    expect([...statuses]).toEqual([503]);
+    const entries = deadLines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(entries.filter((e) => e.msg === 'upstream call failed')).toHaveLength(1);
+    // Besides the one line per request: a handful (the failure, the upstream's health, the breaker), never one per request.
+    expect(entries.filter((e) => e.msg !== 'request completed' && e.level >= 40).length).toBeLessThan(6);
+  } finally {
+    await dead.close();
+  }
 });
