@@ -9,19 +9,21 @@
  * Headers keep node's own `headersTimeout`.
  *
  * Cost: requests without a body are not watched; a watched one is a map entry, dropped when its
- * route starts (transcoded routes) or at the next check once its body is complete. One timer
- * per server checks them all, at node's granularity (`connectionsCheckingInterval`).
+ * route starts (transcoded routes) or at the next check once its body is complete; no clock read
+ * per request. One timer per server checks them all, at node's granularity
+ * (`connectionsCheckingInterval`), so a body is cut between the timeout and two intervals later.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-interface Receiving {
-  readonly deadline: number;
-  readonly res: ServerResponse;
-}
-
 /** The requests of one server whose bodies are being received, and their deadlines. */
 export class RequestTimeouts {
-  private readonly receiving = new Map<IncomingMessage, Receiving>();
+  /**
+   * Watched since the last check: no clock read and no allocation per request (a clock read
+   * cost ~250 ns here); almost every request is released from here within a millisecond.
+   */
+  private young = new Map<IncomingMessage, ServerResponse>();
+  /** Watched for a check or more, with their deadlines (counted from the check that found them, so never early). */
+  private readonly old = new Map<IncomingMessage, { readonly deadline: number; readonly res: ServerResponse }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -34,37 +36,42 @@ export class RequestTimeouts {
   /** Starts the clock of a request that carries a body (Content-Length > 0 or Transfer-Encoding). */
   watch(req: IncomingMessage, res: ServerResponse): void {
     if (this.timeoutMs <= 0 || !hasBody(req)) return;
-    this.receiving.set(req, { deadline: Date.now() + this.timeoutMs, res });
+    this.young.set(req, res);
     this.timer ??= setInterval(() => this.check(), this.checkEveryMs).unref();
   }
 
   /** The request's body was read, or its route streams it (the idle timeout governs it then). */
   release(req: IncomingMessage): void {
-    this.receiving.delete(req);
+    if (!this.young.delete(req)) this.old.delete(req);
   }
 
   /** Requests being watched (tests). */
   get size(): number {
-    return this.receiving.size;
+    return this.young.size + this.old.size;
   }
 
   /** Stops the timer (server close). */
   close(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.receiving.clear();
+    this.young.clear();
+    this.old.clear();
   }
 
   private check(): void {
     const now = Date.now();
-    for (const [req, r] of this.receiving) {
-      if (req.complete || req.destroyed) this.receiving.delete(req);
+    for (const [req, r] of this.old) {
+      if (req.complete || req.destroyed) this.old.delete(req);
       else if (now >= r.deadline) {
-        this.receiving.delete(req);
+        this.old.delete(req);
         this.onTimeout(req, r.res);
       }
     }
-    if (this.receiving.size === 0) {
+    for (const [req, res] of this.young) {
+      if (!req.complete && !req.destroyed) this.old.set(req, { deadline: now + this.timeoutMs, res });
+    }
+    this.young = new Map();
+    if (this.old.size === 0) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
