@@ -1,6 +1,6 @@
 /**
- * The last spans survive a shutdown: the compiled gateway (one process, and a `--workers 2`
- * cluster) and the user service, as real processes exporting to a real OTLP/HTTP receiver with
+ * The last spans survive a shutdown: the compiled gateway (one process, and `--workers 2` with each
+ * --worker-balancing) and the user service, as real processes exporting to a real OTLP/HTTP receiver with
  * a batch delay of ten minutes, so a span reaches the receiver only if the process flushes it
  * when it stops. A request, SIGTERM at once, and the request's spans must have arrived by the
  * time the process has exited 0. A collector that hangs delays the exit by a bounded flush,
@@ -80,10 +80,14 @@ describe('SIGTERM right after a request: its spans are exported before the exit'
     expectWholeTrace(await requestThenStop([], /listening at \S*:(\d+)/));
   }, 60_000);
 
-  it('a --workers 2 cluster: the primary tells its workers to close, each flushes its own spans', async () => {
-    // Each worker logs its own `listening at` first; the primary's comes once all listen, and only then does it handle signals.
-    expectWholeTrace(await requestThenStop(['--workers', '2'], /listening at \S*:(\d+) with 2 workers/));
-  }, 60_000);
+  it.each(['reuseport', 'cluster'])(
+    '--workers 2 --worker-balancing %s: the primary tells its workers to close, each flushes its own spans',
+    async (balancing) => {
+      // Each worker logs its own `listening at` first; the primary's comes once all listen, and only then does it handle signals.
+      expectWholeTrace(await requestThenStop(['--workers', '2', '--worker-balancing', balancing], /listening at \S*:(\d+) with 2 workers/));
+    },
+    60_000,
+  );
 });
 
 it('a collector that never answers: the flush is given up in time, the exit is still 0 (not the watchdog exit 1 at grace + 3 s)', async () => {
@@ -100,7 +104,7 @@ it('a collector that never answers: the flush is given up in time, the exit is s
 }, 60_000);
 
 it('the user service flushes its server spans on SIGTERM too (last: the gateways above needed it)', async () => {
-  expect(traces).toHaveLength(2);
+  expect(traces).toHaveLength(3);
   for (const traceId of traces) expect(receiver.spans.some(userServer(traceId))).toBe(false);
   expect(await user.stop()).toEqual({ code: 0, signal: null });
   for (const traceId of traces) expect(receiver.spans.filter(userServer(traceId)).map((s) => s.name)).toEqual(['grpc.acme.user.v1.UserService/GetJwks']);
