@@ -31,7 +31,7 @@ it('a 1 MiB header block from the upstream: GOAWAY COMPRESSION_ERROR, the call f
     socket.write(frame(SETTINGS, 0, 0, Buffer.alloc(0)));
     let buffered = Buffer.alloc(0);
     let prefaceSeen = false;
-    socket.on('data', (data) => {
+    socket.on('data', (data: Buffer) => {
       buffered = Buffer.concat([buffered, data]);
       if (!prefaceSeen) {
         if (buffered.length < PREFACE_LENGTH) return;
