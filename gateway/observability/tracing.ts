@@ -114,6 +114,9 @@ export function gatewayTracing(tracer: Tracer, options: { grpcJs: boolean }): Ga
         const sc = span.spanContext();
         reply.raw.setHeader('traceresponse', `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`);
         reply.raw.setHeader('x-trace-id', sc.traceId);
+        // Every line logged for this request (errors included) carries its trace id; with
+        // tracing off no child logger is made and the request line takes it from traceparent.
+        request.log = reply.log = request.log.child({ traceId: sc.traceId });
         done();
       });
       scope.addHook('onSend', (request, _reply, payload, done) => {
