@@ -14,6 +14,7 @@
  * gateway/edge/held-bodies.test.ts for the figures.
  */
 import type { IncomingMessage } from 'node:http';
+import { freeNow as release } from '../pipeline';
 import { GatewayError } from '../transcode';
 
 type Done = (err: Error | null, body?: Buffer) => void;
@@ -82,14 +83,4 @@ export function createBodyReader(
     payload.on('close', () => finished || finish(new GatewayError('BAD_REQUEST', 'the request body ended early')));
   };
   return { parse, buffered: () => buffered };
-}
-
-/**
- * Frees a buffer's memory now where the buffer alone owns it (node's copy of a body chunk, our
- * block); a view into a larger allocation (node's pool, a read shared with the headers) is left
- * to the garbage collector. Detaching is ES2024 ArrayBuffer.prototype.transfer.
- */
-function release(buffer: Buffer): void {
-  const memory = buffer.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-  if (buffer.byteOffset === 0 && buffer.byteLength === memory.byteLength && typeof memory.transfer === 'function') memory.transfer(0);
 }

@@ -5,12 +5,17 @@
  */
 import { GatewayError, isJsonContentType } from '../transcode';
 import type { Call } from './call';
+import { freeNow } from './free-now';
 
 /** The encoded request message of a unary or server-streaming call (400/415 when bad). */
 export function encodeRequest(call: Call): Uint8Array {
   if (call.request !== undefined) return call.request;
   checkContentType(call);
-  return (call.request = call.route.request.build(call.values, call.rawQuery, call.body, call.contentType));
+  call.request = call.route.request.build(call.values, call.rawQuery, call.body, call.contentType);
+  // The JSON body is spent once encoded (both paths copy what they take from it; retries reuse
+  // the encoded bytes): its memory goes back now, not when the call is collected.
+  if (call.body !== undefined) freeNow(call.body);
+  return call.request;
 }
 
 /**

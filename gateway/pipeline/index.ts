@@ -3,3 +3,4 @@ export type { Call, CallKind, Handler, Interceptor, InterceptorFactory, Response
 export { MessageSource } from './message-source';
 export { compose, compileRouteHandlers } from './compose';
 export { encodeRequest, encodeMessages, mapMessages } from './encode-request';
+export { freeNow } from './free-now';
