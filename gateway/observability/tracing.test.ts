@@ -221,6 +221,9 @@ it('records retries and breaker decisions as span events: attempts on a dead ups
   const retried = randomHex(16);
   const first = await fetch(`${base}/.well-known/jwks.json`, { headers: { traceparent: `00-${retried}-${randomHex(8)}-01` } });
   expect(first.status).toBe(503);
+  // The failure's own log line carries the trace id, not only the request's summary line.
+  const [failedLine] = await gw.waitFor(/^\{.*"upstream call failed".*$/m, 10_000);
+  expect(JSON.parse(failedLine)).toMatchObject({ traceId: retried });
   let refused = '';
   for (let i = 0; i < 10 && refused === ''; i++) {
     const traceId = randomHex(16);
