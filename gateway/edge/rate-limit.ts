@@ -105,13 +105,16 @@ export function rateLimitInterceptor(
   };
 }
 
+// jose is loaded by then: subjects are read only when auth verifies tokens (jwt mode). Looked
+// up once, not by require() on every request.
+let decodeJwt: typeof import('jose').decodeJwt | undefined;
+
 function subject(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string') return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return undefined;
   try {
-    // jose is loaded by then: subjects are read only when auth verifies tokens (jwt mode).
-    const { decodeJwt } = require('jose') as typeof import('jose');
+    decodeJwt ??= (require('jose') as typeof import('jose')).decodeJwt;
     const sub = decodeJwt(m[1]).sub;
     return typeof sub === 'string' ? `sub:${sub}` : undefined;
   } catch {
