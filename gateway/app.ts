@@ -13,10 +13,12 @@ import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
 import { registerCors } from './edge/cors';
 import { createBucketStore, createLimiter, rateLimitInterceptor } from './edge/rate-limiting';
+import { createBodyReader } from './http/body-reader';
 import { registerProbes } from './http/probes';
 import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { StreamSlots } from './http/stream-slots';
 import { transcodingPlugin } from './http/transcoding-plugin';
+import { UnaryAnswers } from './http/unary-answer';
 import { registerWebSocket } from './http/websocket-plugin';
 import { gatewayMetrics, streamSlotMetrics } from './observability/metrics';
 import { requestId, requestLog } from './observability/request-log';
@@ -177,12 +179,14 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   // Open streams per client and in total: HTTP streams and WebSocket connections share the limits.
   const streamSlots = new StreamSlots(config.limits.maxStreamsPerClient, config.limits.maxOpenStreams);
   streamSlotMetrics(metrics.registry, streamSlots);
+  const metadata = new MetadataMapper(config.forwardedHeaders, config.responseHeaderPrefix, config.trailerHeaderPrefix, config.permanentHeaderPrefix);
   const transcoding = {
     table: routes,
     registry,
-    metadata: new MetadataMapper(config.forwardedHeaders, config.responseHeaderPrefix, config.trailerHeaderPrefix, config.permanentHeaderPrefix),
+    metadata,
     bodyLimit: config.bodyLimit,
-    maxBufferedBodyBytes: config.limits.maxBufferedBodyBytes,
+    reader: createBodyReader(config.bodyLimit, config.limits.maxBufferedBodyBytes),
+    answers: new UnaryAnswers(app.server, routes.routes, handlers, metadata, registry),
     maxStreamsPerClient: config.limits.maxStreamsPerClient,
     streamSlots,
     streamBufferBytes: config.limits.streamBufferBytes,

@@ -12,6 +12,7 @@
  * which a hijacked server stream (watch over SSE/NDJSON) never writes. Here every header goes
  * on the raw response, as server-limits.ts and the tracing hooks do.
  */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
 /** Cross-origin access from browsers (config `cors`); off while `origins` is empty. */
@@ -72,11 +73,17 @@ export function corsConfigProblem(cors: CorsConfig): string | undefined {
 export type RoutedMethods = (path: string) => readonly string[] | undefined;
 
 /**
- * Adds the CORS hook to `scope` (the transcoding routes' scope). Nothing is added while
- * `cors.origins` is empty.
+ * A request's CORS headers, set on `res`; true when it is a preflight to answer 204 (its
+ * headers set). `url` is the raw request target.
  */
-export function registerCors(scope: FastifyInstance, cors: CorsConfig, routedMethods: RoutedMethods): void {
-  if (cors.origins.length === 0) return;
+export type CorsStart = (method: string, headers: IncomingHttpHeaders, url: string, res: ServerResponse) => boolean;
+
+/**
+ * Adds the CORS hook to `scope` (the transcoding routes' scope) and returns what it runs per
+ * request. Nothing is added (undefined) while `cors.origins` is empty.
+ */
+export function registerCors(scope: FastifyInstance, cors: CorsConfig, routedMethods: RoutedMethods): CorsStart | undefined {
+  if (cors.origins.length === 0) return undefined;
   const any = cors.origins.includes('*');
   const allowed = new Set(cors.origins);
   const allowedMethods = new Set(cors.methods);
@@ -88,33 +95,36 @@ export function registerCors(scope: FastifyInstance, cors: CorsConfig, routedMet
   const exposed = cors.exposedHeaders.join(', ');
   const maxAge = String(cors.maxAgeSeconds);
 
-  scope.addHook('onRequest', (request, reply, done) => {
-    const res = reply.raw;
+  const start: CorsStart = (method, headers, url, res) => {
     // The answer depends on Origin whoever asks, so caches must key on it.
     if (!any) res.appendHeader('vary', 'Origin');
-    const origin = request.headers.origin;
-    if (origin === undefined || !(any || allowed.has(origin))) return done();
+    const origin = headers.origin;
+    if (origin === undefined || !(any || allowed.has(origin))) return false;
     res.setHeader('access-control-allow-origin', any ? '*' : origin);
     if (cors.credentials) res.setHeader('access-control-allow-credentials', 'true');
-    const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
+    const preflight = method === 'OPTIONS' && headers['access-control-request-method'] !== undefined;
     if (!preflight) {
       if (exposed !== '') res.setHeader('access-control-expose-headers', exposed);
-      return done();
+      return false;
     }
-    const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const methods = methodsFor(q === -1 ? url : url.slice(0, q));
     // No route: the OPTIONS goes on to the catch-all and is answered 404, as the request would be.
-    if (methods === undefined) return done();
+    if (methods === undefined) return false;
     // None left within `methods`: no header, so the browser allows only the CORS-safelisted GET, HEAD and POST.
     if (methods !== '') res.setHeader('access-control-allow-methods', methods);
-    const asked = request.headers['access-control-request-headers'];
+    const asked = headers['access-control-request-headers'];
     if (allowedHeaders !== undefined) res.setHeader('access-control-allow-headers', allowedHeaders);
     else if (asked) {
       res.appendHeader('vary', 'Access-Control-Request-Headers');
       res.setHeader('access-control-allow-headers', asked);
     }
     res.setHeader('access-control-max-age', maxAge);
+    return true;
+  };
+  scope.addHook('onRequest', (request, reply, done) => {
+    if (!start(request.method, request.headers, request.raw.url ?? '/', reply.raw)) return done();
     void reply.code(204).header('content-length', '0').send();
   });
+  return start;
 }

@@ -13,21 +13,27 @@
  * shipped `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072`); see README "Security" and
  * gateway/edge/held-bodies.test.ts for the figures.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { freeNow as release } from '../pipeline';
 import { GatewayError } from '../transcode';
 
+/** An empty `Content-Type:` is no type at all (the request is read as if it had none). */
+export function dropEmptyContentType(headers: IncomingHttpHeaders): void {
+  if (headers['content-type'] === '') delete headers['content-type'];
+}
+
 type Done = (err: Error | null, body?: Buffer) => void;
 
-/** A Fastify content-type parser function counting bytes against a shared budget. */
-export function createBodyReader(
-  bodyLimit: number,
-  maxBufferedBodyBytes: number,
-): {
+/** Reads bodies; one per server, so all bodies count against one budget. */
+export interface BodyReader {
+  /** A Fastify content-type parser function counting bytes against the shared budget. */
   parse: (req: unknown, payload: IncomingMessage, done: Done) => void;
   /** Bytes of bodies currently being received (for tests and metrics). */
   buffered(): number;
-} {
+}
+
+/** A body reader with its own budget. */
+export function createBodyReader(bodyLimit: number, maxBufferedBodyBytes: number): BodyReader {
   let buffered = 0;
   const parse = (_req: unknown, payload: IncomingMessage, done: Done): void => {
     const declared = Number(payload.headers['content-length']);

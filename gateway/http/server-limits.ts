@@ -6,6 +6,7 @@
  * with `Connection: close` when the socket closes, so a keep-alive client is told rather
  * than reset. Node checks request timeouts every `connectionsCheckingInterval`.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { LimitsConfig } from '../config';
@@ -33,8 +34,14 @@ export function serverLimitOptions(limits: LimitsConfig): Partial<FastifyServerO
   } as unknown as Partial<FastifyServerOptions>;
 }
 
-/** Applies what Fastify has no option for, and the security headers on every response. */
-export function applyServerLimits(app: FastifyInstance, limits: LimitsConfig): void {
+/** A request's start, as every request runs it (a Fastify onRequest hook, or the unary fast path). */
+export type RequestLimits = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Applies what Fastify has no option for, and the security headers on every response; returns
+ * the per-request part (also run as an onRequest hook on `app`).
+ */
+export function applyServerLimits(app: FastifyInstance, limits: LimitsConfig): RequestLimits {
   app.server.maxConnections = limits.maxConnections;
   app.server.headersTimeout = limits.headersTimeoutMs;
   const timeouts = new RequestTimeouts(limits.requestTimeoutMs, checkInterval(limits), (req, res) => {
@@ -43,17 +50,21 @@ export function applyServerLimits(app: FastifyInstance, limits: LimitsConfig): v
     else answerAndClose(req.socket, new GatewayError('REQUEST_TIMEOUT', 'the request was not received in time'));
   });
   setRequestTimeouts(app.server, timeouts);
-  app.addHook('onRequest', (request, reply, done) => {
-    timeouts.watch(request.raw, reply.raw);
+  const onRequest: RequestLimits = (req, res) => {
+    timeouts.watch(req, res);
     // Set on the raw response so hijacked streams carry them too.
-    reply.raw.setHeader('x-content-type-options', 'nosniff');
-    reply.raw.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('cache-control', 'no-store');
+  };
+  app.addHook('onRequest', (request, reply, done) => {
+    onRequest(request.raw, reply.raw);
     done();
   });
   app.addHook('onClose', (_instance, done) => {
     timeouts.close();
     done();
   });
+  return onRequest;
 }
 
 /** How often node checks the headers timeout and we check request bodies' (node's default is 30 s). */

@@ -7,16 +7,16 @@
  * (find-my-way prefers static paths to wildcards). The transcoding core never sees
  * Fastify; this file never parses JSON, walks descriptors or applies a policy.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebsocketHandler } from '@fastify/websocket';
 import type { Registry } from '@bufbuild/protobuf';
-import { MessageSource, type Call, type Handler } from '../pipeline';
+import { MessageSource, type Handler } from '../pipeline';
 import { GatewayError, upstreamStatusJson, type MatchResult, type Route, type RouteTable } from '../transcode';
 import type { MetadataMapper } from '../upstream/metadata';
 import { gatewayFailure } from '../upstream/upstream-failure';
-import { Cancellation, type CallStatus, type Metadata, type UnaryResult } from '../upstream/transport';
-import { createBodyReader } from './body-reader';
+import { Cancellation, type CallStatus, type Metadata } from '../upstream/transport';
+import { dropEmptyContentType, type BodyReader } from './body-reader';
 import { readNdjson } from './ndjson-reader';
 import { errorReply } from './error-reply';
 import { warnSummarized } from '../observability/failure-summary';
@@ -25,7 +25,9 @@ import { StreamSlots } from './stream-slots';
 import { requestTimeoutsOf } from './request-timeout';
 import { closeAfterAnswer, idleTimeoutError, idleTimer, type IdleTimer } from './stream-idle';
 import { acceptsTrailers, StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
-import { hasReplyHooks, headerBlock, UnaryWriter, type HeaderBlock } from './unary-writer';
+import { requestCall } from './request-call';
+import { cancelOnEarlyClose, type Answer, type UnaryAnswers } from './unary-answer';
+import { hasReplyHooks } from './unary-writer';
 import { gatewayStatusJson } from '../transcode';
 
 export interface TranscodingOptions {
@@ -33,8 +35,10 @@ export interface TranscodingOptions {
   readonly registry: Registry;
   readonly metadata: MetadataMapper;
   readonly bodyLimit: number;
-  /** Bytes of request bodies being received at once, across all requests; beyond it 503. */
-  readonly maxBufferedBodyBytes: number;
+  /** Reads request bodies under bodyLimit and maxBufferedBodyBytes; shared with the unary fast path (one budget). */
+  readonly reader: BodyReader;
+  /** Runs unary calls and renders their answers; shared with the unary fast path. */
+  readonly answers: UnaryAnswers;
   /** Open streams (server, client, bidi) per client address at once; beyond it 429 TOO_MANY_STREAMS. */
   readonly maxStreamsPerClient: number;
   /** The stream counter (per client and total), when shared with another adapter (WebSocket); else one of its own. */
@@ -55,7 +59,6 @@ export interface TranscodingOptions {
   readonly websocketHandler?: WebsocketHandler;
 }
 
-const NO_BODY_STATUSES = new Set([204, 205, 304]);
 const JSON_TYPE = 'application/json';
 
 /** The plugin: register it with `app.register(transcodingPlugin, options)`. */
@@ -64,7 +67,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
 
   // Bodies are read as bytes: routes decide (JSON, NDJSON, raw HttpBody), and JSON is parsed once.
   app.removeAllContentTypeParsers();
-  const reader = createBodyReader(options.bodyLimit, options.maxBufferedBodyBytes);
+  const { reader, answers } = options;
   // A body's route is matched once, here, and the handler reuses the match (a POST used to be
   // matched twice: ~2.5% of its CPU).
   const matches = new WeakMap<object, MatchResult<Route>>();
@@ -90,28 +93,14 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
 
-  // Unary answers: each route's status line and JSON content type compiled once.
-  const unary = new UnaryWriter(app.server);
-  const jsonBlocks = new Map<Route, HeaderBlock>();
-  for (const route of table.routes) {
-    const block = headerBlock(route.rpc.policy.successStatus, JSON_TYPE);
-    if (block) jsonBlocks.set(route, block);
-  }
   // onSend and preSerialization hooks run only inside Fastify's reply.send: with any in this
   // scope (tracing's), unary answers keep going through it. Hooks are final once ready.
   app.addHook('onReady', (done) => {
-    unary.enabled = !hasReplyHooks(app);
+    answers.writer.enabled = !hasReplyHooks(app);
     done();
   });
 
-  const sendError = (reply: FastifyReply, err: unknown, route?: Route): void => {
-    const r = errorReply(err, registry, reply.log, route?.rpc.service);
-    const headers: Record<string, string | string[]> = { ...r.headers, 'content-type': 'application/json' };
-    const trailing = trailersAsFields(reply.request.raw, r.httpStatus, r.upstreamTrailers);
-    metadata.outgoing(r.upstreamHeaders, trailing ? [] : r.upstreamTrailers, headers);
-    if (trailing) setTrailers(reply, metadata, r.upstreamTrailers, headers);
-    void reply.code(r.httpStatus).headers(headers).serializer(asIs).send(JSON.stringify(r.status));
-  };
+  const sendError = (reply: FastifyReply, err: unknown, route?: Route): void => sendAnswer(reply, answers.error(reply.request.raw, reply.log, err, route));
 
   // Open streams per client address and in total, shared with the WebSocket adapter.
   const slots = options.streamSlots ?? new StreamSlots(options.maxStreamsPerClient);
@@ -155,36 +144,22 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       input = new MessageSource();
       readNdjson(request.raw, input, options.bodyLimit, idle);
     }
-    cancellations.set(reply.raw, cancellation);
-    reply.raw.on('close', cancelOnEarlyClose);
-    const call: Call = {
-      route,
-      headers: request.headers,
-      metadata: metadata.incoming(request.headers, {
-        remoteAddress: request.socket.remoteAddress,
-        host: request.headers.host,
-        protocol: request.protocol === 'https' ? 'https' : 'http',
-      }),
-      deadline: undefined,
-      signal: cancellation,
+    const call = requestCall(route, request.raw, metadata, cancellation, {
       values: match.bindings.map((b) => b[1]),
       rawQuery: q === -1 ? '' : url.slice(q + 1),
       body: request.body as Buffer | undefined,
       input,
-      contentType: request.headers['content-type'],
-      request: undefined,
-      messages: undefined,
       sink: streaming ? streamWriter(reply, route, request.headers.accept, acceptsTrailers(request.raw), idle) : undefined,
-    };
-    const routeHandler = handlers.get(route)!;
+    });
 
     if (streaming) {
+      cancelOnEarlyClose(reply.raw, cancellation);
       reply.hijack();
       const writer = call.sink as StreamWriter;
       openStreams.set(writer, cancellation);
       reply.raw.once('close', () => openStreams.delete(writer));
       try {
-        await routeHandler(call);
+        await handlers.get(route)!(call);
       } catch (err) {
         // Refused before the stream began (auth, open breaker, bad request): a plain error;
         // a bidi request message that fails mid-stream: an error line.
@@ -196,40 +171,15 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
       return;
     }
 
-    let result: UnaryResult;
+    let answer: Answer | undefined;
     try {
-      result = (await routeHandler(call)) as UnaryResult;
-    } catch (err) {
-      return sendError(reply, idleError ?? err, route);
+      answer = await answers.run(call, request.raw, reply.raw, reply.log, (err) => idleError ?? err);
     } finally {
       // A call refused before it read its body: drop the rest of it.
       input?.cancel();
     }
-    // A direct-codec body is a view of the codec's buffer: written (or copied, below) at once.
-    const rendered = route.response.renderNow(result.message);
-    const status = route.rpc.policy.successStatus;
-    // TE: trailers: the upstream's trailers after the body, chunked, on Fastify's path below.
-    const trailing = trailersAsFields(request.raw, status, result.trailers);
-    if (!NO_BODY_STATUSES.has(status) && !trailing) {
-      // One write with the route's compiled header block (unary-writer.ts); false: as below.
-      const block = rendered.contentType === JSON_TYPE ? jsonBlocks.get(route) : unary.blockFor(status, rendered.contentType);
-      const { responsePrefix, trailerPrefix } = metadata;
-      if (block && unary.write(reply.raw, status, block, result.headers, responsePrefix, result.trailers, trailerPrefix, rendered.body)) return;
-    }
-    const headers = responseHeaders(metadata, result.headers, trailing ? [] : result.trailers);
-    if (trailing) setTrailers(reply, metadata, result.trailers, headers);
-    if (NO_BODY_STATUSES.has(status)) {
-      void reply.code(status).headers(headers).send();
-      return;
-    }
-    headers['content-type'] = rendered.contentType;
-    void reply
-      .code(status)
-      .headers(headers)
-      .serializer(asIs)
-      .send(typeof rendered.body === 'string' ? rendered.body : Buffer.from(rendered.body));
+    if (answer !== undefined) sendAnswer(reply, answer);
   };
-
   // Server streams being written now. At shutdown (preClose: Fastify has stopped routing and
   // is about to stop listening) each ends with UNAVAILABLE, an error frame once it started, so
   // its client reconnects rather than believe the stream complete; its upstream call is cancelled.
@@ -271,7 +221,7 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
   // An empty `Content-Type:` is no type at all (our check reads the body as JSON); Fastify
   // would answer 415 before the handler runs.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (request.headers['content-type'] === '') delete request.headers['content-type'];
+    dropEmptyContentType(request.headers);
     done();
   });
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
@@ -293,35 +243,15 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
  */
 const asIs = (payload: unknown): string => payload as string;
 
-// A module-level listener (no closure per request) finds the request's cancellation here.
-const cancellations = new WeakMap<ServerResponse, Cancellation>();
-
-/** A client that goes away before its answer is written cancels the upstream call. */
-function cancelOnEarlyClose(this: ServerResponse): void {
-  if (!this.writableFinished) cancellations.get(this)?.abort();
-}
-
 /**
- * Whether a unary answer's upstream trailers go as real HTTP/1.1 trailers rather than headers:
- * the client sent `TE: trailers` (acceptsTrailers), there are some, and the answer has a body
- * for them to follow. grpc-gateway does the same (ForwardResponseMessage and its error
- * handler: declared in `Trailer`, sent after a chunked body, under its trailer prefix).
+ * Sends `answer` through Fastify's reply. Trailers: Fastify declares them in `Trailer`, sends the
+ * body chunked and adds them after it; a name HTTP forbids as a trailer (possible only with an
+ * empty prefix) stays a header.
  */
-function trailersAsFields(req: IncomingMessage, status: number, trailers: Metadata): boolean {
-  return trailers.length > 0 && !NO_BODY_STATUSES.has(status) && req.method !== 'HEAD' && acceptsTrailers(req);
-}
-
-/**
- * Upstream trailers as reply trailers, under the trailer prefix: Fastify declares them in
- * `Trailer`, sends the body chunked and adds them after it. A repeated key is one field, its
- * values joined by `, ` (RFC 9110 §5.3); a name HTTP forbids as a trailer (possible only with
- * an empty prefix) stays a header.
- */
-function setTrailers(reply: FastifyReply, metadata: MetadataMapper, trailers: Metadata, headers: Record<string, string | string[]>): void {
-  const fields: Record<string, string | string[]> = {};
-  metadata.outgoing([], trailers, fields);
-  for (const name in fields) {
-    const value = fields[name];
+function sendAnswer(reply: FastifyReply, answer: Answer): void {
+  const { headers, trailers } = answer;
+  for (const name in trailers) {
+    const value = trailers[name];
     const text = Array.isArray(value) ? value.join(', ') : value;
     try {
       reply.trailer(name, (_reply, _payload, done) => done(null, text));
@@ -329,6 +259,9 @@ function setTrailers(reply: FastifyReply, metadata: MetadataMapper, trailers: Me
       headers[name] = value;
     }
   }
+  if (answer.contentType !== undefined) headers['content-type'] = answer.contentType;
+  if (answer.body === undefined) void reply.code(answer.status).headers(headers).send();
+  else void reply.code(answer.status).headers(headers).serializer(asIs).send(answer.body);
 }
 
 function responseHeaders(metadata: MetadataMapper, headers: Metadata, trailers: Metadata): Record<string, string | string[]> {

@@ -36,8 +36,10 @@ interface Timing {
 
 export interface GatewayMetrics {
   readonly registry: Registry;
-  /** Hooks for the scope holding the transcoding routes: request count, latency, in flight. */
+  /** Hooks for the scope holding the transcoding routes: request count, latency, in flight (runs `onRequest`). */
   hooks(scope: FastifyInstance): void;
+  /** A request's start (its `method`, its headers object, its response): timed until the response closes. */
+  onRequest(method: string, headers: object, res: ServerResponse): void;
   /** Outer interceptor: binds the request to its route, counts refusals and open streams. */
   readonly server: InterceptorFactory;
   /** Innermost interceptor (per attempt): upstream latency and result, retries. */
@@ -157,18 +159,23 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
 
   const attempts = new WeakMap<Call, number>();
 
+  const onRequest = (method: string, headers: object, res: ServerResponse): void => {
+    const t: Timing = { start: process.hrtime.bigint(), route: undefined, method: METHODS.has(method) ? method : 'OTHER' };
+    timings.set(res, t);
+    byHeaders.set(headers, t);
+    inFlight.inc();
+    res.once('close', onClose);
+  };
+
   return {
     registry,
     hooks(scope) {
       scope.addHook('onRequest', (request, reply, done) => {
-        const t: Timing = { start: process.hrtime.bigint(), route: undefined, method: METHODS.has(request.method) ? request.method : 'OTHER' };
-        timings.set(reply.raw, t);
-        byHeaders.set(request.headers, t);
-        inFlight.inc();
-        reply.raw.once('close', onClose);
+        onRequest(request.method, request.headers, reply.raw);
         done();
       });
     },
+    onRequest,
     server: (route) => {
       const { service, name } = route.rpc;
       const streaming = route.rpc.kind === 'server_streaming';

@@ -6,8 +6,8 @@
  * one generated here; see requestId().
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import type { Route } from '../transcode';
 
 const MAX_REQUEST_ID = 128;
@@ -21,8 +21,19 @@ export function requestId(req: IncomingMessage): string {
   return randomUUID();
 }
 
+/** What the log line needs of a request: Fastify's request has it, and so does the unary fast path's. */
+export interface LoggedRequest {
+  readonly id: string;
+  readonly log: { info(obj: object, msg: string): void };
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** A request's start: its id echoed (and forwarded), its line written when `res` closes. */
+export type RequestLogStart = (request: LoggedRequest, res: ServerResponse) => void;
+
 interface Pending {
-  readonly request: FastifyRequest;
+  readonly request: LoggedRequest;
   readonly start: bigint;
 }
 
@@ -31,13 +42,13 @@ const pending = new WeakMap<ServerResponse, Pending>();
 /**
  * Hooks for the scope of the transcoding routes. `routeOf` gives the route a request matched
  * (undefined for a 404/405); the trace id is the one the tracing hooks returned, else the
- * incoming traceparent's.
+ * incoming traceparent's. Returns the per-request part the hook runs.
  */
 export function requestLog(
   scope: FastifyInstance,
   routeOf: (headers: object) => Route | undefined,
   templateOf?: (headers: object) => string | undefined,
-): void {
+): RequestLogStart {
   function onClose(this: ServerResponse): void {
     const p = pending.get(this);
     if (p === undefined) return;
@@ -58,14 +69,18 @@ export function requestLog(
       'request completed',
     );
   }
-  scope.addHook('onRequest', (request, reply, done) => {
+  const start: RequestLogStart = (request, res) => {
     // Echoed, and forwarded upstream as the same value (x-request-id is a forwarded header).
     request.headers['x-request-id'] = request.id;
-    reply.raw.setHeader('x-request-id', request.id);
-    pending.set(reply.raw, { request, start: process.hrtime.bigint() });
-    reply.raw.once('close', onClose);
+    res.setHeader('x-request-id', request.id);
+    pending.set(res, { request, start: process.hrtime.bigint() });
+    res.once('close', onClose);
+  };
+  scope.addHook('onRequest', (request, reply, done) => {
+    start(request, reply.raw);
     done();
   });
+  return start;
 }
 
 /** The trace-id field of a W3C traceparent (`00-<32 hex>-<16 hex>-<2 hex>`), if it is one. */
