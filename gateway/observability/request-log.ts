@@ -32,13 +32,6 @@ export interface LoggedRequest {
 /** A request's start: its id echoed (and forwarded), its line written when `res` closes. */
 export type RequestLogStart = (request: LoggedRequest, res: ServerResponse) => void;
 
-interface Pending {
-  readonly request: LoggedRequest;
-  readonly start: bigint;
-}
-
-const pending = new WeakMap<ServerResponse, Pending>();
-
 /**
  * Hooks for the scope of the transcoding routes. `routeOf` gives the route a request matched
  * (undefined for a 404/405); the trace id is the one the tracing hooks returned, else the
@@ -49,38 +42,52 @@ export function requestLog(
   routeOf: (headers: object) => Route | undefined,
   templateOf?: (headers: object) => string | undefined,
 ): RequestLogStart {
-  function onClose(this: ServerResponse): void {
-    const p = pending.get(this);
-    if (p === undefined) return;
-    pending.delete(this);
-    const { request } = p;
+  // Fastify's null logger (`logger: false`) and its children share one no-op `info`.
+  const silent = logsInfo(scope.log) ? undefined : scope.log.info;
+  const completed = (res: ServerResponse, request: LoggedRequest, start: number): void => {
     const route = routeOf(request.headers);
-    const traceId = (this.getHeader('x-trace-id') as string | undefined) ?? incomingTraceId(request.headers.traceparent);
+    const traceId = (res.getHeader('x-trace-id') as string | undefined) ?? incomingTraceId(request.headers.traceparent);
     request.log.info(
       {
         traceId,
         method: request.method,
         route: route?.binding.path ?? templateOf?.(request.headers),
         rpc: route?.rpc.grpcPath,
-        statusCode: this.statusCode,
-        durationMs: Math.round(Number(process.hrtime.bigint() - p.start) / 1e4) / 100,
-        ...(this.writableFinished ? {} : { aborted: true }),
+        statusCode: res.statusCode,
+        durationMs: Math.round((performance.now() - start) * 100) / 100,
+        ...(res.writableFinished ? {} : { aborted: true }),
       },
       'request completed',
     );
-  }
+  };
   const start: RequestLogStart = (request, res) => {
     // Echoed, and forwarded upstream as the same value (x-request-id is a forwarded header).
     request.headers['x-request-id'] = request.id;
     res.setHeader('x-request-id', request.id);
-    pending.set(res, { request, start: process.hrtime.bigint() });
-    res.once('close', onClose);
+    // A closure per request, not a WeakMap entry (~1 µs each, see observability/metrics.ts);
+    // none at all when the line would be dropped (logging off, or above info).
+    if (request.log.info !== silent && logsInfo(request.log)) {
+      const began = performance.now();
+      res.on('close', function (this: ServerResponse) {
+        completed(this, request, began);
+      });
+    }
   };
   scope.addHook('onRequest', (request, reply, done) => {
     start(request, reply.raw);
     done();
   });
   return start;
+}
+
+/**
+ * Whether `log` writes info lines: pino says so (isLevelEnabled); Fastify's null logger
+ * (`logger: false`) has no level and drops everything: its methods are abstract-logging's `noop`.
+ */
+function logsInfo(log: LoggedRequest['log']): boolean {
+  const l = log as { isLevelEnabled?: (level: string) => boolean; info: { name: string } };
+  if (typeof l.isLevelEnabled === 'function') return l.isLevelEnabled('info');
+  return l.info.name !== 'noop';
 }
 
 /** The trace-id field of a W3C traceparent (`00-<32 hex>-<16 hex>-<2 hex>`), if it is one. */

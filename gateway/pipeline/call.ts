@@ -58,6 +58,12 @@ export interface Call {
    * `jwt`); unset without a token or with auth off. Local handlers (gateway/bff/) read it.
    */
   subject?: string;
+  /**
+   * The upstream attempt being made (1 = the first; unset until a retry): the retry loop
+   * (upstream/resilience.ts) sets it before each retry, for the per-attempt interceptors
+   * inside it (metrics counts retries by it).
+   */
+  attempt?: number;
 }
 
 /**

@@ -225,6 +225,7 @@ function retrying(next: Handler, guard: UpstreamGuard, policy: RetryPolicy): Han
   return async (call) => {
     guard.budget.deposit();
     for (let n = 1; ; n++) {
+      if (n > 1) call.attempt = n;
       try {
         const result = await guard.attempt(next, call, false);
         guard.recordSuccess();

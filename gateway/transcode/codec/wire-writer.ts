@@ -21,9 +21,13 @@ export class WireWriter extends ByteBuffer {
     this.depth = 0;
   }
 
-  /** A copy of what was written (the buffer itself is reused). */
+  /**
+   * A copy of what was written (the buffer itself is reused). Buffer.allocUnsafe: a small
+   * message is a slice of node's pool, a large one is not zero-filled first; `new
+   * Uint8Array(n)` mallocs and zeroes each time (~1.1 µs against ~0.25 µs for 80 bytes here).
+   */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.pos);
+    const out = Buffer.allocUnsafe(this.pos);
     this.buf.copy(out, 0, 0, this.pos);
     this.release();
     return out;
