@@ -131,6 +131,11 @@ export class PeerProcess implements MeasuredProcess {
         systemUs: system,
         peakRssBytes: Math.max(this.peak, rss),
         maxRssBytes: Math.max(this.peak, rss),
+        // No V8 heap; its file pages are not sampled at the peak.
+        peakFileBytes: 0,
+        peakHeapTotalBytes: 0,
+        peakHeapUsedBytes: 0,
+        peakArrayBuffersBytes: 0,
         heapUsedBytes: 0,
         heapTotalBytes: 0,
         externalBytes: 0,

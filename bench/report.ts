@@ -24,6 +24,8 @@ export interface WindowRecord {
   serverPeakRssBytes?: number;
   /** Its V8 heap (total) and external memory at the window's end, bytes. */
   serverHeapTotalBytes?: number;
+  /** What its peak RSS sample was made of (process-stats.ts WindowStats peak*), bytes. */
+  serverPeak?: { fileBytes: number; heapTotalBytes: number; heapUsedBytes: number; arrayBuffersBytes: number };
   serverExternalBytes?: number;
   backendCpuUs: number;
   /** CPU of the load generator over the window, µs (autocannon, or the direct client). */
@@ -206,13 +208,15 @@ export function transportComparison(
   return out;
 }
 
-function table(header: string[], rows: string[][], leftCols = 1): string {
+/** A plain-text table: the first `leftCols` columns left-aligned, the rest right-aligned. */
+export function table(header: string[], rows: string[][], leftCols = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i < leftCols ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-const fmt = (x: number | undefined, digits = 0): string =>
+/** A number with thousands separators and `digits` decimals; '-' when undefined. */
+export const fmt = (x: number | undefined, digits = 0): string =>
   x === undefined ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** The main results table. */
@@ -305,9 +309,18 @@ export function routesTable(r: RouteBenchResult): string {
  * of a rep run back to back), as ratios this/base. On a loaded machine the per-rep ratios of CPU
  * per request are what to read; req/s moves with the neighbours' load.
  */
-export function baselineComparison(
-  windows: WindowRecord[],
-): Array<{ caseN: number; connections: number; cpuUsA: number; cpuUsB: number; cpuRatios: number[]; cpuRatio: number; rpsRatio: number }> {
+export function baselineComparison(windows: WindowRecord[]): Array<{
+  caseN: number;
+  connections: number;
+  cpuUsA: number;
+  cpuUsB: number;
+  cpuRatios: number[];
+  cpuRatio: number;
+  rpsRatio: number;
+  /** Highest peak RSS over the reps, MB. */
+  peakRssMbA: number;
+  peakRssMbB: number;
+}> {
   const out = [];
   const perReq = (w: WindowRecord): number => (w.serverCpuUs ?? 0) / Math.max(1, w.requests);
   const keys = new Set(windows.map((w) => `${w.caseN}|${w.connections}`));
@@ -328,6 +341,8 @@ export function baselineComparison(
       cpuRatios,
       cpuRatio: r2(median(cpuRatios)),
       rpsRatio: r2(median(pairs.map(([a, b]) => b.requests / b.durationS / (a.requests / a.durationS)))),
+      peakRssMbA: r1(Math.max(...pairs.map(([a]) => a.serverPeakRssBytes ?? 0)) / 2 ** 20),
+      peakRssMbB: r1(Math.max(...pairs.map(([, b]) => b.serverPeakRssBytes ?? 0)) / 2 ** 20),
     });
   }
   return out;
@@ -335,7 +350,7 @@ export function baselineComparison(
 
 export function baselineTable(cmp: ReturnType<typeof baselineComparison>): string {
   return table(
-    ['case', 'conns', 'CPU us/req base', 'CPU us/req this', 'this/base CPU (median)', 'per rep', 'this/base req/s'],
+    ['case', 'conns', 'CPU us/req base', 'CPU us/req this', 'this/base CPU (median)', 'per rep', 'this/base req/s', 'peak RSS MB base', 'this'],
     cmp.map((c) => [
       String(c.caseN),
       String(c.connections),
@@ -344,6 +359,8 @@ export function baselineTable(cmp: ReturnType<typeof baselineComparison>): strin
       `${c.cpuRatio.toFixed(2)}x`,
       c.cpuRatios.map((x) => x.toFixed(2)).join(' '),
       `${c.rpsRatio.toFixed(2)}x`,
+      fmt(c.peakRssMbA, 1),
+      fmt(c.peakRssMbB, 1),
     ]),
     2,
   );

@@ -27,6 +27,7 @@ import { type BenchOptions, benchOptions, type TargetName } from './bench-option
 import type { LoadResult } from './direct-load';
 import { type MeasuredProcess, peerDescriptor, peerPaths, type PeerPaths, PeerProcess } from './go-peers';
 import { checkResponses, runHttpLoad } from './http-load';
+import { peakMemory, peakMemoryTable } from './peak-memory';
 import { Child } from './ipc';
 import { runNdjsonBidiLoad, sampleNdjsonBidi } from './ndjson-bidi-load';
 import type { WindowStats } from './process-stats';
@@ -65,21 +66,22 @@ const GATEWAY_TARGETS: Partial<Record<TargetName, { transport: 'h2' | 'grpc-js';
 
 /**
  * The node flags the gateway ships with (V8 heap sizing in package.json's `gateway` script),
- * so the bench measures it as `npm run gateway` runs it.
+ * so the bench measures it as `npm run gateway` runs it. `root`: another checkout's (the
+ * --baseline's runs as it ships, so a change of flags is measured by the A/B too).
  */
-function shippedNodeFlags(): string[] {
-  return gatewayScriptWords().filter((w) => w.startsWith('--'));
+function shippedNodeFlags(root?: string): string[] {
+  return gatewayScriptWords(root).filter((w) => w.startsWith('--'));
 }
 
 /** The environment package.json's `gateway` script sets (`NAME=value` before `node`, e.g. GLIBC_TUNABLES). */
-function shippedEnv(): Record<string, string> {
-  const words = gatewayScriptWords();
+function shippedEnv(root?: string): Record<string, string> {
+  const words = gatewayScriptWords(root);
   const assignments = words.slice(0, words.indexOf('node')).filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w));
   return Object.fromEntries(assignments.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
 }
 
-function gatewayScriptWords(): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+function gatewayScriptWords(root = path.join(__dirname, '..', '..')): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   return pkg.scripts.gateway.split(/\s+/);
 }
 
@@ -123,9 +125,9 @@ async function startTargets(
       const args = ['--backend', backendTarget, '--transport', transport, '--workers', String(workers)];
       if (balancing) args.push('--worker-balancing', balancing);
       if (peers) args.push('--descriptor', peers.descriptor, '--package', 'bench.v1');
-      const execArgv = [...shippedNodeFlags(), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers, label)];
       const root = name === 'gateway-h2-base' ? options.baselineDir : undefined;
-      server = await Child.start(name, 'gateway-server', args, execArgv, root, shippedEnv());
+      const execArgv = [...shippedNodeFlags(root), ...options.gatewayNodeArgs, ...cpuProfArgs(options.cpuProfDir, name, workers, label)];
+      server = await Child.start(name, 'gateway-server', args, execArgv, root, shippedEnv(root));
     }
     targets.push({ name, server, baseUrl: `http://127.0.0.1:${server.ready.port}` });
   }
@@ -172,6 +174,12 @@ async function measureWindow(
     messagesPerCall: c.messagesPerCall,
     serverCpuUs: serverStats?.cpuUs,
     serverPeakRssBytes: serverStats?.peakRssBytes,
+    serverPeak: serverStats && {
+      fileBytes: serverStats.peakFileBytes,
+      heapTotalBytes: serverStats.peakHeapTotalBytes,
+      heapUsedBytes: serverStats.peakHeapUsedBytes,
+      arrayBuffersBytes: serverStats.peakArrayBuffersBytes,
+    },
     serverHeapTotalBytes: serverStats?.heapTotalBytes,
     serverExternalBytes: serverStats?.externalBytes,
     backendCpuUs: backendStats.cpuUs,
@@ -328,6 +336,8 @@ async function main(): Promise<void> {
   if (transports.length) console.log(`\ngateway transports: h2 vs grpc-js\n\n${transportTable(transports)}`);
   const ab = baselineComparison(windows);
   if (ab.length) console.log(`\nA/B: gateway-h2 (this checkout) vs gateway-h2-base (${options.baselineDir})\n\n${baselineTable(ab)}`);
+  const memory = peakMemory(windows);
+  if (memory.length) console.log(`\nmemory at the peak sample (the window with the highest peak RSS; MB)\n\n${peakMemoryTable(memory)}`);
   if (routes) console.log(`\ncase 5: route matching\n\n${routesTable(routes)}`);
   console.log(`\ntargets\n\n${checksTable(checks)}`);
   if (options.cpuProfDir)
@@ -360,6 +370,7 @@ async function main(): Promise<void> {
     results: rows,
     transports,
     baseline: ab,
+    memory,
     checks,
     problems,
     windows,
