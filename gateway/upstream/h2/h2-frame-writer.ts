@@ -67,7 +67,7 @@ export class FrameWriter {
     const { fields, metadata } = headers;
     for (let i = 0; i < fields.length; i++) this.encoder.field(out, fields[i]);
     if (metadata !== null) for (let i = 0; i < metadata.length; i += 2) this.encoder.metadata(out, metadata[i], metadata[i + 1]);
-    if (timeout !== null) out.add('grpc-timeout', timeout);
+    if (timeout !== null) this.encoder.perCall(out, 'grpc-timeout', timeout);
     const block = out.bytes();
     // At most COPY_LIMIT per frame: frame() then copies the block out of the reused writer.
     const max = Math.min(this.maxFrame, COPY_LIMIT);

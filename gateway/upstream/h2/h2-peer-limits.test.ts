@@ -4,61 +4,29 @@
  * million fields if decoded). The client advertised SETTINGS_MAX_HEADER_LIST_SIZE, stops
  * decoding at it, ends the connection with GOAWAY COMPRESSION_ERROR and fails the call UNAVAILABLE.
  */
-import * as net from 'node:net';
 import { rejectedStatus } from '../../test-support/rejected-status';
+import { h2Frame as frame, rawH2Peer } from '../../test-support/raw-h2-peer';
 import { MAX_HEADER_LIST_SIZE } from './hpack';
 import { createH2Transport } from './h2-transport';
 
-const PREFACE_LENGTH = 24;
 const [HEADERS, SETTINGS, GOAWAY, CONTINUATION] = [0x1, 0x4, 0x7, 0x9];
 const END_HEADERS = 0x4;
 
-const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head.writeUInt8(type, 3);
-  head.writeUInt8(flags, 4);
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-};
-
 it('a 1 MiB header block from the upstream: GOAWAY COMPRESSION_ERROR, the call fails UNAVAILABLE, the client advertised its limit', async () => {
   const seen: { settings: Map<number, number>; goawayCode?: number } = { settings: new Map() };
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => {});
-    socket.write(frame(SETTINGS, 0, 0, Buffer.alloc(0)));
-    let buffered = Buffer.alloc(0);
-    let prefaceSeen = false;
-    socket.on('data', (data: Buffer) => {
-      buffered = Buffer.concat([buffered, data]);
-      if (!prefaceSeen) {
-        if (buffered.length < PREFACE_LENGTH) return;
-        buffered = buffered.subarray(PREFACE_LENGTH);
-        prefaceSeen = true;
-      }
-      while (buffered.length >= 9 && buffered.length >= 9 + buffered.readUIntBE(0, 3)) {
-        const length = buffered.readUIntBE(0, 3);
-        const [type, flags, stream] = [buffered[3], buffered[4], buffered.readUInt32BE(5) & 0x7fffffff];
-        const payload = buffered.subarray(9, 9 + length);
-        buffered = buffered.subarray(9 + length);
-        if (type === SETTINGS && (flags & 0x1) === 0) {
-          for (let i = 0; i + 6 <= payload.length; i += 6) seen.settings.set(payload.readUInt16BE(i), payload.readUInt32BE(i + 2));
-          socket.write(frame(SETTINGS, 0x1, 0, Buffer.alloc(0)));
-        } else if (type === GOAWAY) {
-          seen.goawayCode = payload.readUInt32BE(4);
-        } else if (type === HEADERS && (flags & END_HEADERS) !== 0) {
-          // 0x82 is the static entry ":method: GET": 64 frames of 16 KiB of it, one header block.
-          const piece = Buffer.alloc(16 * 1024, 0x82);
-          socket.write(frame(HEADERS, 0, stream, piece));
-          for (let i = 1; i < 64; i++) socket.write(frame(CONTINUATION, i === 63 ? END_HEADERS : 0, stream, piece));
-        }
-      }
-    });
+  const peer = await rawH2Peer(({ type, flags, stream, payload }, socket) => {
+    if (type === SETTINGS && (flags & 0x1) === 0) {
+      for (let i = 0; i + 6 <= payload.length; i += 6) seen.settings.set(payload.readUInt16BE(i), payload.readUInt32BE(i + 2));
+    } else if (type === GOAWAY) {
+      seen.goawayCode = payload.readUInt32BE(4);
+    } else if (type === HEADERS && (flags & END_HEADERS) !== 0) {
+      // 0x82 is the static entry ":method: GET": 64 frames of 16 KiB of it, one header block.
+      const piece = Buffer.alloc(16 * 1024, 0x82);
+      socket.write(frame(HEADERS, 0, stream, piece));
+      for (let i = 1; i < 64; i++) socket.write(frame(CONTINUATION, i === 63 ? END_HEADERS : 0, stream, piece));
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const t = createH2Transport(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  const t = createH2Transport(`127.0.0.1:${peer.port}`);
   try {
     const status = await rejectedStatus(t.unary('/pkg.S/M', Buffer.alloc(0), { metadata: [], deadline: Date.now() + 5000 }));
     expect(status.code).toBe(14);
@@ -67,7 +35,6 @@ it('a 1 MiB header block from the upstream: GOAWAY COMPRESSION_ERROR, the call f
     expect(seen.goawayCode).toBe(0x9);
   } finally {
     await t.close();
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await peer.close();
   }
 });

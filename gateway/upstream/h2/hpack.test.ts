@@ -148,8 +148,9 @@ describe('HPACK encoder: dynamic table', () => {
     expect(first[2] & 0xc0).toBe(0x40); // :path: literal with incremental indexing
     expect(decoder.decode(first)).toEqual([...flat(fields), 'grpc-timeout', '99m']);
     const second = block(encoder, fields, [['grpc-timeout', '98m']]);
-    // 7 fields in 7 bytes (2 static, 5 dynamic), then the literal timeout.
-    expect([...second.subarray(0, 7)]).toEqual([0x83, 0x86, 0xc2, 0xc1, 0xc0, 0xbf, 0xbe]);
+    // 7 fields in 7 bytes (2 static, 5 dynamic; the first call's timeout is the newest entry),
+    // then the timeout: a literal whose name refers to that entry (62).
+    expect([...second.subarray(0, 10)]).toEqual([0x83, 0x86, 0xc3, 0xc2, 0xc1, 0xc0, 0xbf, 0x0f, 0x2f, 3]);
     expect(decoder.decode(second)).toEqual([...flat(fields), 'grpc-timeout', '98m']);
     expect(decoder.decode(block(encoder, fields))).toEqual(flat(fields));
   });
@@ -167,6 +168,8 @@ describe('HPACK encoder: dynamic table', () => {
         const fields = pool[rnd(pool.length)];
         const metadata: Array<[string, string]> = [
           ['x-request-id', String(i)],
+          ['grpc-timeout', `${29_995 + rnd(6)}m`],
+          ['traceparent', `00-${'a'.repeat(rnd(60))}-01`],
           ['x-forwarded-for', `10.0.0.${rnd(30)}`],
           ['authorization', `Bearer t${rnd(3)}`],
         ];
@@ -187,9 +190,28 @@ describe('HPACK encoder: dynamic table', () => {
     expect(decoder.decode(block(encoder, fields, metadata(1)))).toEqual([...flat(fields), ...metadata(1).flat()]);
     const second = block(encoder, fields, metadata(2));
     expect(decoder.decode(second)).toEqual([...flat(fields), ...metadata(2).flat()]);
-    expect(second[7]).toBe(0xbe); // x-forwarded-host: newest dynamic entry
-    expect(second[8]).toBe(0x00); // x-request-id: literal without indexing, new name
-    expect(second[8 + 3 + 'x-request-id'.length + 'req-2'.length]).toBe(0x1f); // authorization: never indexed (static name 23)
+    expect(second[7]).toBe(0xbf); // x-forwarded-host: the dynamic entry before the request id
+    // x-request-id: a literal without indexing, its name a reference to the first call's entry (62: 15 + 47).
+    expect([...second.subarray(8, 11)]).toEqual([0x0f, 0x2f, 'req-2'.length]);
+    expect(second[11 + 'req-2'.length]).toBe(0x1f); // authorization: never indexed (static name 23)
+    const third = block(encoder, fields, metadata(3));
+    expect(third.length).toBe(second.length); // nothing inserted since
+  });
+
+  it('sends a per-call value as a literal with an indexed name, and indexes a value that repeats', () => {
+    const encoder = new HpackEncoder();
+    const decoder = new HpackDecoder();
+    const fields = methodFields('/a.B/C');
+    const timeouts = ['30000m', '29999m', '29999m', '29999m', '30000m', '29998m'];
+    decoder.decode(block(encoder, fields)); // the method's fields in the table: 7 bytes from now on
+    const sizes = timeouts.map((timeout) => {
+      const b = block(encoder, fields, [['grpc-timeout', timeout]]);
+      expect(decoder.decode(b)).toEqual([...flat(fields), 'grpc-timeout', timeout]);
+      return b.length - 7;
+    });
+    // Inserted (name and value); a name reference (index 62: two bytes); repeated, so inserted;
+    // then indexed (one byte); 30000m still in the table; 29998m a name reference again.
+    expect(sizes).toEqual([1 + 13 + 7, 2 + 7, 1 + 13 + 7, 1, 1, 2 + 7]);
   });
 
   it('signals a smaller table before the next block, the smallest size first', () => {
