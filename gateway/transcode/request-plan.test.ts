@@ -57,6 +57,17 @@ const ROWS: Row[] = [
   { name: 'nulls unset', body: '{"name":null,"nested":null,"tags":null,"labels":null,"kind":null,"when":null,"maybeInt":null,"opt":null}', direct: true },
   { name: 'oneof: a null scalar member does not count', body: '{"text":null,"object":{"value":"o"}}', direct: true },
   { name: 'unicode and escapes', body: '{"name":"\\u00e9\\n\\"日本\\ud83d\\ude00"}', direct: true },
+  { name: 'ASCII strings with escapes', body: '{"name":"a\\"b\\\\c\\/d\\n\\t\\b\\f\\r","tags":["x\\\\","y"],"labels":{"k\\"":"v\\n"}}', direct: true },
+  {
+    name: 'ASCII strings with escapes, and a backslash before a u',
+    body: '{"name":"a\\"b\\\\c\\/d\\n\\t","tags":["x\\\\u","\\\\u0041"],"labels":{"k\\"":"v"}}',
+    direct: true,
+  },
+  { name: 'a lone surrogate by escape', body: '{"name":"\\ud800"}', direct: false },
+  { name: 'a lone surrogate in a list', body: '{"tags":["a","\\udc00"]}', direct: false },
+  { name: 'colons inside strings', body: '{"name":"a:b","nested":{"value":":"},"labels":{"k:":"v:"}}', direct: true },
+  { name: 'duplicate key, colons inside strings', body: '{"name":"a:b","name":"c"}', direct: false },
+  { name: 'duplicate key, nested, ASCII', body: '{"tags":["a"],"nested":{"inner":{"count":"1","count":"2"}}}', direct: false },
   { name: 'unknown key ignored when configured', body: '{"name":"a","extra":{"x":[{"y":1}]}}', direct: true, options: { ignoreUnknownFields: true } },
   // Bodies left to protobuf-es: the errors must be the canonical ones.
   { name: 'malformed JSON', body: '{"name":', direct: false },

@@ -19,7 +19,7 @@ import { GatewayError, invalidField } from './errors';
 import { FieldPathError, findField, isPathPrefix, resolveFieldPath, setJsonPath, type FieldTarget } from './field-path';
 import type { HttpBinding } from './http-rule';
 import { locateJsonError } from './json-error';
-import { countJsonMembers, countValueMembers, JsonToBinary } from './codec';
+import { countJsonMembers, countValueMembers, JsonToBinary, type JsonSource } from './codec';
 import { holds64BitIntegers, mayHoldBigIntegers, parseExactJson } from './exact-json';
 import type { JsonOptions } from './json-options';
 import type { PathTemplate } from './path-template';
@@ -177,13 +177,17 @@ export class RequestPlan {
   private buildDirect(pathValues: readonly string[], rawQuery: string, body: Uint8Array | undefined): Uint8Array | undefined {
     const plan = this.body;
     let value: Record<string, unknown> | undefined;
-    let members = -1;
+    let source: JsonSource | undefined;
     if (plan.kind !== 'none' && body && body.length > 0) {
       const text = utf8Text(body);
+      // ASCII text without a \u escape holds only ASCII strings (JsonSource.ascii). The text
+      // is ASCII when it has as many UTF-16 units as the body has bytes (a UTF-8 sequence of
+      // two or more bytes decodes to one unit, or to two for four bytes).
+      const ascii = text.length === body.length && !text.includes('\\u');
       if (plan.kind === 'all') {
         value = parseJsonObject(text, (t) => parseExactJson(t, this.input, this.registry));
         if (!value) return undefined;
-        members = countJsonMembers(text);
+        source = { text, wrapped: 0, ascii };
       } else {
         // The body of one field, wrapped as the canonical path wraps it. Only a message field's
         // body is checked for duplicate keys there (fromJsonString); the others are JSON.parse'd.
@@ -195,7 +199,7 @@ export class RequestPlan {
         }
         if (plan.field.fieldKind === 'message') {
           if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-          members = countJsonMembers(text) + 1;
+          source = { text, wrapped: 1, ascii };
         }
         value = { [plan.field.jsonName]: parsed };
       }
@@ -207,7 +211,7 @@ export class RequestPlan {
       return undefined;
     }
     if (value !== undefined && this.pathTargets.length > 0 && this.repeatsPathField(value)) return undefined;
-    return this.direct!.encode(value, overlay, members);
+    return this.direct!.encode(value, overlay, source);
   }
 
   /** The @bufbuild/protobuf path: a message object from the body, the overlay merged in, toBinary. */

@@ -1,4 +1,4 @@
-import { countJsonMembers, countValueMembers } from './json-members';
+import { countJsonMembers, countValueMembers, namesMembers } from './json-members';
 
 describe('countJsonMembers', () => {
   it.each([
@@ -21,5 +21,21 @@ describe('countJsonMembers', () => {
     expect(countJsonMembers(text)).toBe(countValueMembers(JSON.parse(text)));
     const repeated = '{"a":{"b":1,"b":2}}';
     expect(countJsonMembers(repeated)).toBe(countValueMembers(JSON.parse(repeated)) + 1);
+  });
+});
+
+describe('namesMembers', () => {
+  it.each([
+    ['{}', 0, true],
+    ['{"a":1}', 1, true],
+    ['{"a":1}', 0, false],
+    ['{"a":"x:y"}', 1, true],
+    ['{"a":"x:y","a":2}', 1, false],
+    ['{"a":{"b":":"},"c":":::"}', 3, true],
+    ['{"a":{"b":1,"b":2}}', 2, false],
+    ['["a:",":b"]', 0, true],
+  ])('%s names %d members: %s', (text, count, expected) => {
+    expect(namesMembers(text, count)).toBe(expected);
+    expect(countJsonMembers(text) === count).toBe(expected);
   });
 });

@@ -6,6 +6,7 @@
  * text, int64 as numbers, URL-safe base64, nulls) must encode to exactly
  * toBinary(fromJson(json)), or give up only when a well-known type is present.
  */
+import { isAscii } from 'node:buffer';
 import { fromJson, toBinary, toJson, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
 import { echoRegistry } from '../../test-support/echo-backend';
 import { hasWellKnownType, randomMessage, seededRandom } from '../../test-support/codec-random';
@@ -32,7 +33,12 @@ describe.each(TYPES)('%s', (typeName) => {
       });
       const respelled = JSON.parse(JSON.stringify(respell(desc, json, rnd))) as Record<string, unknown>;
       const expected = toBinary(desc, fromJson(desc, respelled as JsonValue, { registry }));
-      const bytes = strict.encode(respelled, undefined, -1);
+      const bytes = strict.encode(respelled, undefined);
+      // The same from its text, with the duplicate-key count and, for ASCII text, the ASCII copy.
+      const text = JSON.stringify(respelled);
+      const source = { text, wrapped: 0, ascii: isAscii(Buffer.from(text)) && !text.includes('\\u') };
+      const fromText = strict.encode(JSON.parse(text) as Record<string, unknown>, undefined, source);
+      expect(fromText && Buffer.from(fromText).toString('hex')).toBe(bytes && Buffer.from(bytes).toString('hex'));
       if (bytes === undefined) {
         expect({ i, wkt: hasWellKnownType(desc, message, registry) }).toEqual({ i, wkt: true });
         continue;
@@ -87,3 +93,60 @@ function respell(desc: DescMessage, json: JsonValue, rnd: () => number): JsonVal
   }
   return out;
 }
+
+describe('64-bit integers as JSON strings', () => {
+  const desc = registry.getMessage('acme.echo.v1.EchoMessage')!;
+  const encoder = new JsonToBinary(desc, false);
+  const SHAPE = { signed: /^-?(?:0|[1-9]\d{0,19})$/, unsigned: /^(?:0|[1-9]\d{0,19})$/ };
+  const TEXTS = [
+    '0',
+    '-0',
+    '7',
+    '-7',
+    '007',
+    '-007',
+    '00',
+    '',
+    '-',
+    '+1',
+    ' 1',
+    '1 ',
+    '1e3',
+    '0x10',
+    '1.0',
+    '١',
+    '4294967295',
+    '4294967296',
+    '-4294967296',
+    '-4294967297',
+    '9007199254740991',
+    '-9007199254740991',
+    '9007199254740993',
+    '-9007199254740993',
+    '999999999999999',
+    '-999999999999999',
+    '1000000000000000',
+    '9223372036854775807',
+    '-9223372036854775808',
+    '9223372036854775808',
+    '18446744073709551615',
+    '18446744073709551616',
+    '99999999999999999999',
+    '100000000000000000000',
+    '-99999999999999999999',
+  ];
+  // `id` is an int64, `big` a uint64: the direct path takes exactly int64-text.ts's shape, in
+  // range, and gives protobuf-es's bytes; everything else is left to the canonical path.
+  it.each(TEXTS.flatMap((text) => [['id', text] as const, ['big', text] as const]))('%s: %j', (field, text) => {
+    const signed = field === 'id';
+    const bytes = encoder.encode({ [field]: text }, undefined);
+    if (!(signed ? SHAPE.signed.test(text) && text !== '-0' : SHAPE.unsigned.test(text))) return expect(bytes).toBeUndefined();
+    let expected: Uint8Array | undefined;
+    try {
+      expected = toBinary(desc, fromJson(desc, { [field]: text }, { registry }));
+    } catch {
+      expected = undefined; // out of range
+    }
+    expect(bytes && Buffer.from(bytes).toString('hex')).toBe(expected && Buffer.from(expected).toString('hex'));
+  });
+});

@@ -18,11 +18,24 @@ import type { DescMessage } from '@bufbuild/protobuf';
 import { BAIL, MAX_DEPTH } from './codec-scope';
 import { ENUM, LIST, MAP, MESSAGE, SCALAR } from './field-shape';
 import { messageEncoder, type FieldEncoder, type MessageEncoder } from './json-to-binary-plan';
-import { countValueMembers } from './json-members';
+import { countValueMembers, namesMembers } from './json-members';
 import { enumNumber, parseMapKey, parseScalar, writeScalar } from './json-scalar';
 import { WireWriter } from './wire-writer';
 
 type JsonObject = Record<string, unknown>;
+
+/** The JSON text a body was parsed from, for what its parsed value cannot tell. */
+export interface JsonSource {
+  readonly text: string;
+  /** Members the caller wrapped around the parsed value (1 for a `body: "<field>"` body), not in the text. */
+  readonly wrapped: number;
+  /**
+   * True when every string the text holds is ASCII (ASCII text without a `\u` escape; the
+   * other escapes stand for ASCII): the body's strings are then copied as they are, without a
+   * UTF-16 check (a lone surrogate needs a `\u` escape or a non-ASCII byte).
+   */
+  readonly ascii: boolean;
+}
 
 const writer = new WireWriter();
 
@@ -36,6 +49,7 @@ const frames: Frame[] = [];
 
 // Walk state (encoding is synchronous, so module state is safe).
 let ignoreUnknown = false;
+let asciiStrings = false;
 let visited = 0;
 
 /** A message type's compiled JSON → binary encoder. */
@@ -56,16 +70,18 @@ export class JsonToBinary {
 
   /**
    * Encodes `body` (a parsed JSON object, or undefined) with `overlay` (path and query
-   * values, or undefined) merged over it. `members` is the number of member names in the
-   * text `body` was parsed from (countJsonMembers), or -1 for no duplicate-key check: when
-   * the body holds fewer keys than its text named, some key was repeated, and the result
-   * is undefined. Returns undefined for anything left to protobuf-es.
+   * values, or undefined) merged over it. With `source` (the text `body` was parsed from),
+   * the text's member names are counted against the keys walked: when the body holds fewer
+   * keys than its text named, some key was repeated, and the result is undefined. Returns
+   * undefined for anything left to protobuf-es.
    */
-  encode(body: JsonObject | undefined, overlay: JsonObject | undefined, members: number): Uint8Array | undefined {
+  encode(body: JsonObject | undefined, overlay: JsonObject | undefined, source?: JsonSource): Uint8Array | undefined {
     if (this.encoder.opaque) return undefined;
     const w = writer;
     w.reset();
     ignoreUnknown = this.ignoreUnknownFields;
+    // Overlay strings come from the path and query: only a body alone is known ASCII.
+    asciiStrings = source !== undefined && source.ascii && overlay === undefined;
     visited = 0;
     try {
       encodeMessage(this.encoder, body, overlay, 0);
@@ -74,7 +90,7 @@ export class JsonToBinary {
       clearFrames();
       return undefined;
     }
-    if (members >= 0 && visited !== members + countValueMembers(overlay)) return undefined;
+    if (source !== undefined && !namesMembers(source.text, visited - countValueMembers(overlay) - source.wrapped)) return undefined;
     return w.finish();
   }
 }
@@ -169,7 +185,7 @@ function encodeField(f: FieldEncoder, value: unknown, depth: number): void {
     case SCALAR:
       if (parseScalar(f.scalar, value) && f.implicit) return;
       w.uint32(f.tag);
-      writeScalar(w, f.scalar);
+      writeScalar(w, f.scalar, asciiStrings);
       return;
     case ENUM: {
       if (f.opaque) throw BAIL;
@@ -228,7 +244,7 @@ function encodeItem(f: FieldEncoder, item: unknown): void {
   if (f.item === ENUM) writer.int32(enumNumber(f.enumNumbers!, item));
   else {
     parseScalar(f.scalar, item);
-    writeScalar(writer, f.scalar);
+    writeScalar(writer, f.scalar, asciiStrings);
   }
 }
 
@@ -243,7 +259,7 @@ function encodeMap(f: FieldEncoder, value: unknown, depth: number): void {
     w.fork();
     parseMapKey(f.mapKey, key);
     w.uint32(f.keyTag);
-    writeScalar(w, f.mapKey);
+    writeScalar(w, f.mapKey, asciiStrings);
     if (f.item === MESSAGE) encodeMessageValue(f, f.valueTag, entry, depth);
     else {
       w.uint32(f.valueTag);
