@@ -7,7 +7,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { create, fromBinary, toBinary, toJson, type DescMessage } from '@bufbuild/protobuf';
 import type { JSONWebKeySet } from 'jose';
-import { activeTelemetry } from '../shared-kit';
+import { activeTelemetry, probePort } from '../shared-kit';
 import { BUILTIN_DESCRIPTOR, routeOptions, type GatewayConfig } from './config';
 import { loadDescriptors } from './descriptors';
 import type { JwksFetcher } from './edge';
@@ -15,6 +15,7 @@ import { registerCors } from './edge/cors';
 import { createBucketStore, createLimiter, rateLimitInterceptor } from './edge/rate-limiting';
 import { createBodyReader } from './http/body-reader';
 import { registerProbes } from './http/probes';
+import { AcceptSockets } from './http/accept-sockets';
 import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { StreamSlots } from './http/stream-slots';
 import { transcodingPlugin } from './http/transcoding-plugin';
@@ -84,6 +85,10 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     ...serverLimitOptions(config.limits),
   });
   applyServerLimits(app, config.limits);
+  // With `cluster` balancing the primary accepts and hands sockets over: nothing to add.
+  const clustered = config.workers > 1 && config.workerBalancing === 'cluster';
+  const acceptSockets = new AcceptSockets(app.server, clustered ? 1 : config.limits.acceptSockets);
+  app.addHook('preClose', async () => acceptSockets.close());
 
   for (const warning of routes.warnings) app.log.warn(`route: ${warning}`);
 
@@ -252,9 +257,15 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     guards,
     async listen() {
       // workers > 1 only reaches a gateway in a worker (the primary builds none): with
-      // `reuseport` each worker holds its own listening socket on the port (workers.ts).
-      const reusePort = config.workers > 1 && config.workerBalancing === 'reuseport';
-      await app.listen({ host: config.host, port: config.port, ...(reusePort ? { reusePort } : {}) });
+      // `reuseport` each worker holds its own listening socket on the port (workers.ts);
+      // limits.acceptSockets > 1 adds more to the group (http/accept-sockets.ts).
+      const workersShare = config.workers > 1 && config.workerBalancing === 'reuseport';
+      const reusePort = workersShare || acceptSockets.reusePort;
+      // A port held by someone else (with SO_REUSEPORT too) fails the start rather than being
+      // shared: probed as workers.ts's primary does for its workers.
+      const port = reusePort && !workersShare ? await probePort(config.host, config.port, 'gateway') : config.port;
+      await app.listen({ host: config.host, port, ...(reusePort ? { reusePort } : {}) });
+      await acceptSockets.open();
       const address = app.server.address();
       return typeof address === 'object' && address ? address.port : config.port;
     },

@@ -115,6 +115,13 @@ export interface LimitsConfig {
   readonly idleTimeoutMs: number;
   /** Open client connections at most; more are refused at accept. */
   readonly maxConnections: number;
+  /**
+   * Listening sockets on the port (SO_REUSEPORT) feeding the one HTTP server (per worker):
+   * node accepts one connection per socket per event-loop iteration, so at saturation a burst
+   * of new connections waited seconds in the accept queue (http/accept-sockets.ts). 8 on Linux,
+   * 1 (the server's own only) elsewhere; ignored with `workerBalancing: cluster` (the primary accepts).
+   */
+  readonly acceptSockets: number;
   /** Bytes of request bodies being received at once, across all requests; beyond it 503 OVERLOADED. */
   readonly maxBufferedBodyBytes: number;
   /**
@@ -438,6 +445,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     keepAliveTimeoutMs: 5_000,
     idleTimeoutMs: 0,
     maxConnections: 10_000,
+    acceptSockets: process.platform === 'linux' ? 8 : 1,
     maxBufferedBodyBytes: 256 * 1024 * 1024,
     maxStreamsPerClient: 32,
     maxOpenStreams: 4_096,

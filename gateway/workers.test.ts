@@ -297,17 +297,14 @@ describe('--workers start-up failures', () => {
     expect(isAlive(Number(survivor))).toBe(false);
   }, 30_000);
 
-  it('with reuseport, a port already held fails the start with exit 1, even when its holder uses SO_REUSEPORT too', async () => {
-    // Another pool's worker: without the primary's probe the workers would join it silently.
+  /** Starts a gateway with `args` on a port held with SO_REUSEPORT by another socket; it must refuse to start. */
+  async function expectHeldPortRefused(args: string[]): Promise<GatewayProcess> {
     const holder = createServer();
     await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0, reusePort: true }, resolve));
     const port = (holder.address() as AddressInfo).port;
     try {
       const gateway = new GatewayProcess(main, [
-        '--workers',
-        '2',
-        '--worker-balancing',
-        'reuseport',
+        ...args,
         '--host',
         '127.0.0.1',
         '--port',
@@ -319,10 +316,20 @@ describe('--workers start-up failures', () => {
       ]);
       expect(await gateway.exit(10_000)).toEqual({ code: 1, signal: null });
       expect(gateway.matches(new RegExp(`"level":50,.*"msg":"cannot start: gateway: 127\\.0\\.0\\.1:${port} is already in use`))).toHaveLength(1);
-      expect(gateway.matches(READY)).toEqual([]);
+      return gateway;
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
+  }
+
+  it('with reuseport, a port already held fails the start with exit 1, even when its holder uses SO_REUSEPORT too', async () => {
+    // Another pool's worker: without the primary's probe the workers would join it silently.
+    const gateway = await expectHeldPortRefused(['--workers', '2', '--worker-balancing', 'reuseport']);
+    expect(gateway.matches(READY)).toEqual([]);
+  });
+
+  it('one process (limits.acceptSockets: its own sockets join with SO_REUSEPORT) on a port already held with SO_REUSEPORT fails the start with exit 1', async () => {
+    await expectHeldPortRefused([]);
   });
 
   it('a bad --workers is a config error, exit 2, before anything is forked', async () => {
