@@ -118,7 +118,7 @@ export interface LimitsConfig {
   /**
    * Listening sockets on the port (SO_REUSEPORT) feeding the one HTTP server (per worker):
    * node accepts one connection per socket per event-loop iteration, so at saturation a burst
-   * of new connections waited seconds in the accept queue (http/accept-sockets.ts). 8 on Linux,
+   * of new connections waited seconds in the accept queue (http/accept-sockets.ts). 32 on Linux,
    * 1 (the server's own only) elsewhere; ignored with `workerBalancing: cluster` (the primary accepts).
    */
   readonly acceptSockets: number;
@@ -445,7 +445,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
     keepAliveTimeoutMs: 5_000,
     idleTimeoutMs: 0,
     maxConnections: 10_000,
-    acceptSockets: process.platform === 'linux' ? 8 : 1,
+    acceptSockets: process.platform === 'linux' ? 32 : 1,
     maxBufferedBodyBytes: 256 * 1024 * 1024,
     maxStreamsPerClient: 32,
     maxOpenStreams: 4_096,
