@@ -331,7 +331,8 @@ function readScalar(scalar: ScalarType, limit: number): boolean {
     case INT64:
     case UINT64:
       r.varint(limit);
-      [lo, hi] = [r.lo, r.hi];
+      lo = r.lo;
+      hi = r.hi;
       return lo === 0 && hi === 0;
     case SINT64: {
       r.varint(limit);
@@ -343,7 +344,8 @@ function readScalar(scalar: ScalarType, limit: number): boolean {
     case FIXED64:
     case SFIXED64:
       r.fixed64(limit);
-      [lo, hi] = [r.lo, r.hi];
+      lo = r.lo;
+      hi = r.hi;
       return lo === 0 && hi === 0;
     case STRING:
     case BYTES:

@@ -8,11 +8,12 @@
 import { ByteBuffer } from './byte-buffer';
 import { BAIL } from './codec-scope';
 
-// For each byte below 0x80: 0 copies as is, 1 needs a JSON escape.
-const NEEDS_ESCAPE = new Uint8Array(128);
-for (let b = 0; b < 0x20; b++) NEEDS_ESCAPE[b] = 1;
-NEEDS_ESCAPE[0x22] = 1;
-NEEDS_ESCAPE[0x5c] = 1;
+// For each byte: 1 when it copies as is (ASCII, not a control character, '"' or '\\'). The
+// others need a JSON escape (below 0x80) or start a longer UTF-8 sequence.
+const PLAIN = new Uint8Array(256);
+for (let b = 0x20; b < 0x80; b++) PLAIN[b] = 1;
+PLAIN[0x22] = 0;
+PLAIN[0x5c] = 0;
 // JSON.stringify's short escapes; other control characters become \u00XX (lowercase hex).
 const SHORT_ESCAPES: Record<number, number> = { 0x08: 0x62, 0x09: 0x74, 0x0a: 0x6e, 0x0c: 0x66, 0x0d: 0x72, 0x22: 0x22, 0x5c: 0x5c };
 const HEX = '0123456789abcdef';
@@ -121,10 +122,16 @@ export class JsonSink extends ByteBuffer {
     buf[pos++] = 0x22;
     let i = start;
     while (i < end) {
-      const b = src[i];
+      // The run of bytes copied as they are, one table load and test per byte.
+      let b = src[i];
+      while (PLAIN[b] === 1) {
+        buf[pos++] = b;
+        if (++i === end) break;
+        b = src[i];
+      }
+      if (i === end) break;
       if (b < 0x80) {
-        if (NEEDS_ESCAPE[b] === 0) buf[pos++] = b;
-        else pos = escapeByte(buf, pos, b);
+        pos = escapeByte(buf, pos, b);
         i++;
         continue;
       }
