@@ -20,6 +20,7 @@ import { applyServerLimits, serverLimitOptions } from './http/server-limits';
 import { StreamSlots } from './http/stream-slots';
 import { transcodingPlugin } from './http/transcoding-plugin';
 import { UnaryAnswers } from './http/unary-answer';
+import { UnaryFastPath } from './http/unary-fast-path';
 import { registerWebSocket } from './http/websocket-plugin';
 import { gatewayMetrics, streamSlotMetrics } from './observability/metrics';
 import { requestId, requestLog } from './observability/request-log';
@@ -40,6 +41,8 @@ import { UpstreamPool } from './upstream/upstream-pool';
 export interface Gateway {
   readonly app: FastifyInstance;
   readonly routes: RouteTable;
+  /** The unary fast path (tests read `served`); undefined with tracing on. */
+  readonly fastPath: UnaryFastPath | undefined;
   /** The breaker, bulkhead and retry budget of each served service. */
   readonly guards: ReadonlyMap<string, UpstreamGuard>;
   /** Starts listening; resolves to the bound port. */
@@ -84,7 +87,7 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     return503OnClosing: true,
     ...serverLimitOptions(config.limits),
   });
-  applyServerLimits(app, config.limits);
+  const requestLimits = applyServerLimits(app, config.limits);
   // With `cluster` balancing the primary accepts and hands sockets over: nothing to add.
   const clustered = config.workers > 1 && config.workerBalancing === 'cluster';
   const acceptSockets = new AcceptSockets(app.server, clustered ? 1 : config.limits.acceptSockets);
@@ -201,14 +204,18 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     handlers,
     streamFormat: config.streamFormat,
   };
+  // Unary requests served without Fastify's per-request machinery (http/unary-fast-path.ts),
+  // running the same per-request work as the scope's hooks below; not with tracing (its hooks
+  // wrap Fastify's reply), nor when the scope has a hook it does not run (it then stays off).
+  let fastPath: UnaryFastPath | undefined;
   metrics.route(app);
   // Observability hooks in a scope around the transcoding routes only (not the probes, not /metrics).
   void app.register(async (scope) => {
     tracing?.hooks(scope);
     metrics.hooks(scope);
-    requestLog(scope, metrics.routeOf, metrics.templateOf);
+    const logStart = requestLog(scope, metrics.routeOf, metrics.templateOf);
     // After the log and metrics hooks (a preflight is a request too), before the catch-all route could answer 405.
-    registerCors(scope, config.cors, (path) => {
+    const cors = registerCors(scope, config.cors, (path) => {
       if (proxyRoutes.some((r) => r.serves(path))) return PROXY_METHODS;
       // '' is no route's method: the walk collects every method routed for the path.
       const match = routes.trie.match('', path);
@@ -216,7 +223,11 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
     });
     // WebSocket upgrades on the same routes, through the same pipeline (http/websocket-plugin.ts).
     const websocketHandler = config.websocket.enabled ? await registerWebSocket(scope, { ...transcoding, config: config.websocket }) : undefined;
-    await scope.register(transcodingPlugin, { ...transcoding, websocketHandler });
+    if (!tracing) {
+      const starts = { limits: requestLimits, metrics: metrics.onRequest, log: logStart, cors };
+      fastPath = new UnaryFastPath({ table: routes, metadata, reader: transcoding.reader, answers: transcoding.answers, starts, log: app.log });
+    }
+    await scope.register(transcodingPlugin, { ...transcoding, websocketHandler, fastPath });
     if (proxyRoutes.length > 0) {
       await scope.register(proxyPlugin, {
         routes: proxyRoutes,
@@ -254,6 +265,9 @@ export async function buildGateway(config: GatewayConfig, logger: boolean | obje
   return {
     app,
     routes,
+    get fastPath() {
+      return fastPath;
+    },
     guards,
     async listen() {
       // workers > 1 only reaches a gateway in a worker (the primary builds none): with

@@ -27,6 +27,7 @@ import { closeAfterAnswer, idleTimeoutError, idleTimer, type IdleTimer } from '.
 import { acceptsTrailers, StreamWriter, streamFraming, type StreamFormat } from './stream-writer';
 import { requestCall } from './request-call';
 import { cancelOnEarlyClose, type Answer, type UnaryAnswers } from './unary-answer';
+import type { UnaryFastPath } from './unary-fast-path';
 import { hasReplyHooks } from './unary-writer';
 import { gatewayStatusJson } from '../transcode';
 
@@ -57,6 +58,8 @@ export interface TranscodingOptions {
   readonly streamIdleTimeoutMs?: number;
   /** Serves WebSocket upgrades on the GET catch-all (websocket-plugin.ts); none when WebSocket is off. */
   readonly websocketHandler?: WebsocketHandler;
+  /** Serves unary requests before Fastify routes them (unary-fast-path.ts), turned on once this scope is ready. */
+  readonly fastPath?: UnaryFastPath;
 }
 
 const JSON_TYPE = 'application/json';
@@ -93,10 +96,17 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
 
+  // Bodies still being received, timed by limits.requestTimeoutMs (request-timeout.ts).
+  const requestTimeouts = requestTimeoutsOf(app.server);
   // onSend and preSerialization hooks run only inside Fastify's reply.send: with any in this
   // scope (tracing's), unary answers keep going through it. Hooks are final once ready.
   app.addHook('onReady', (done) => {
     answers.writer.enabled = !hasReplyHooks(app);
+    // Beyond the hooks the fast path runs itself: the empty Content-Type one below, and
+    // @fastify/websocket's (they act on upgrades only, which never reach the fast path).
+    const ws = options.websocketHandler === undefined ? 0 : 1;
+    const off = options.fastPath?.enable(app, { onRequest: 1 + ws, onResponse: ws }, requestTimeouts);
+    if (off !== undefined) app.log.info(`unary fast path off: ${off}`);
     done();
   });
 
@@ -108,8 +118,6 @@ export async function transcodingPlugin(app: FastifyInstance, options: Transcodi
     reply.raw.once('close', slots.acquire(client));
   };
 
-  // Bodies still being received, timed by limits.requestTimeoutMs (request-timeout.ts).
-  const requestTimeouts = requestTimeoutsOf(app.server);
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // A unary body has arrived; a streamed one is the stream idle timeout's from here.
     requestTimeouts?.release(request.raw);

@@ -192,13 +192,19 @@ function outHeaders(res: ServerResponse): OutHeaders | null | undefined {
   return (res as unknown as Record<symbol, OutHeaders | null>)[kOutHeaders];
 }
 
+/** A Fastify scope's hook lists by kind (Fastify keeps them under a symbol), or undefined when they cannot be read. */
+export function fastifyHooks(app: object): Record<string, unknown[]> | undefined {
+  const key = Object.getOwnPropertySymbols(app).find((s) => s.description === 'fastify.hooks');
+  const hooks = key === undefined ? undefined : (app as Record<symbol, Record<string, unknown[]> | undefined>)[key];
+  return typeof hooks === 'object' && hooks !== null ? hooks : undefined;
+}
+
 /**
- * Whether `app`'s scope has onSend or preSerialization hooks (read from Fastify's hook lists,
- * which it keeps under a symbol); true when they cannot be read, so their absence is never assumed.
+ * Whether `app`'s scope has onSend or preSerialization hooks; true when they cannot be read,
+ * so their absence is never assumed.
  */
 export function hasReplyHooks(app: object): boolean {
-  const key = Object.getOwnPropertySymbols(app).find((s) => s.description === 'fastify.hooks');
-  const hooks = key === undefined ? undefined : (app as Record<symbol, { onSend?: unknown[]; preSerialization?: unknown[] } | undefined>)[key];
+  const hooks = fastifyHooks(app);
   if (!Array.isArray(hooks?.onSend) || !Array.isArray(hooks?.preSerialization)) return true;
   return hooks.onSend.length > 0 || hooks.preSerialization.length > 0;
 }
