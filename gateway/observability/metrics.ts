@@ -199,17 +199,32 @@ export function gatewayMetrics(guards: ReadonlyMap<string, UpstreamGuard>, spans
       const { service, name } = route.rpc;
       const streaming = route.rpc.kind === 'server_streaming';
       const streams = openStreams.labels({ service, method: name });
-      return (next) => async (call) => {
+      const refused = (err: unknown): never => {
+        if (err instanceof GatewayError && (err.reason === 'CIRCUIT_OPEN' || err.reason === 'BULKHEAD_FULL')) rejected.inc({ service, reason: err.reason });
+        throw err;
+      };
+      if (streaming) {
+        return (next) => async (call) => {
+          const t = timingOf(call.headers);
+          if (t !== undefined) t.route = route;
+          streams.inc();
+          try {
+            return await next(call);
+          } catch (err) {
+            return refused(err);
+          } finally {
+            streams.dec();
+          }
+        };
+      }
+      // No async frame per call (~0.2 us each here): the result passes through one then().
+      return (next) => (call) => {
         const t = timingOf(call.headers);
         if (t !== undefined) t.route = route;
-        if (streaming) streams.inc();
         try {
-          return await next(call);
+          return next(call).then(undefined, refused);
         } catch (err) {
-          if (err instanceof GatewayError && (err.reason === 'CIRCUIT_OPEN' || err.reason === 'BULKHEAD_FULL')) rejected.inc({ service, reason: err.reason });
-          throw err;
-        } finally {
-          if (streaming) streams.dec();
+          return Promise.reject(err).then(undefined, refused);
         }
       };
     },

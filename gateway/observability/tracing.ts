@@ -59,11 +59,6 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
 
 /** The traces of requests in flight, keyed by their headers object (which the Call carries). */
 const traces = new WeakMap<object, RequestTrace>();
-/**
- * Attempts made upstream per call (retries are attempts after the first). Per call, not per
- * request: a local handler (gateway/bff/) makes several upstream calls for one request.
- */
-const attempts = new WeakMap<Call, number>();
 
 export interface GatewayTracing {
   /** Fastify hooks for the scope holding the transcoding routes: start, answer headers, end. */
@@ -214,8 +209,9 @@ export function gatewayTracing(tracer: Tracer, options: { grpcJs: boolean }): Ga
       return (next) => async (call) => {
         const t = traces.get(call.headers);
         if (t === undefined) return next(call);
-        const attempt = (attempts.get(call) ?? 0) + 1;
-        attempts.set(call, attempt);
+        // Per call, not per request (a local handler makes several upstream calls for one):
+        // the retry loop numbers the call's attempts (Call.attempt).
+        const attempt = call.attempt ?? 1;
         if (attempt > 1) t.span.addEvent('retry', { 'rpc.attempt': attempt });
         else {
           // Encoded once, before the first attempt; later attempts reuse the bytes.

@@ -84,6 +84,11 @@ export interface ClientInfo {
 /** Compiled header-to-metadata rules. */
 export class MetadataMapper {
   private readonly forwarded: ReadonlySet<string>;
+  /**
+   * The forwarded names gRPC metadata can carry as they are (valid, not hop-by-hop or
+   * reserved): decided once here rather than re-checked on every request that sends one.
+   */
+  private readonly forwardedAsIs: ReadonlySet<string>;
 
   constructor(
     forwardedHeaders: readonly string[],
@@ -95,6 +100,9 @@ export class MetadataMapper {
     private readonly permanentPrefix = '',
   ) {
     this.forwarded = new Set(forwardedHeaders.map((h) => h.toLowerCase()));
+    this.forwardedAsIs = new Set(
+      [...this.forwarded].filter((k) => !NEVER_FORWARD.has(k) && !k.startsWith('grpc-') && !k.startsWith(':') && METADATA_NAME.test(k)),
+    );
   }
 
   /** Request metadata for an incoming request; throws INVALID_HEADER for a value gRPC cannot carry. */
@@ -111,6 +119,12 @@ export class MetadataMapper {
         for (const v of Array.isArray(value) ? value : [value]) out.push([this.permanentPrefix + name, metadataValue(name, name, v)]);
       }
       let key: string;
+      if (this.forwardedAsIs.has(name)) {
+        // A string (one header) without the array for it: most requests carry only such.
+        if (typeof value === 'string') size = this.push(out, size, name, name, value);
+        else for (const v of value) size = this.push(out, size, name, name, v);
+        continue;
+      }
       if (this.forwarded.has(name)) key = name;
       else if (name.startsWith(INCOMING_PREFIX)) {
         key = name.slice(INCOMING_PREFIX.length);
@@ -138,14 +152,8 @@ export class MetadataMapper {
       } else continue;
       if (NEVER_FORWARD.has(key) || key.startsWith('grpc-') || key.startsWith(':')) continue;
       if (!METADATA_NAME.test(key)) throw badHeader(name, 'is not a valid gRPC metadata name');
-      for (const v of Array.isArray(value) ? value : [value]) {
-        // HPACK's entry size (RFC 7541 §4.1): the figure gRPC servers limit (grpc-js: 8 KiB by default).
-        size += key.length + v.length + 32;
-        if (size > MAX_METADATA_BYTES) {
-          throw new GatewayError('HEADERS_TOO_LARGE', `request metadata exceeds ${MAX_METADATA_BYTES} bytes`);
-        }
-        out.push([key, metadataValue(name, key, v)]);
-      }
+      if (typeof value === 'string') size = this.push(out, size, name, key, value);
+      else for (const v of value) size = this.push(out, size, name, key, v);
     }
     const remote = client.remoteAddress;
     if (remote) out.push(['x-forwarded-for', forwardedFor ? `${forwardedFor}, ${remote}` : remote]);
@@ -157,6 +165,17 @@ export class MetadataMapper {
     }
     out.push(['x-forwarded-proto', forwardedProto && PRINTABLE.test(forwardedProto) ? forwardedProto : client.protocol]);
     return out;
+  }
+
+  /** Appends one entry of header `name` as metadata `key`; the metadata's size so far, with it. */
+  private push(out: Metadata, size: number, name: string, key: string, value: string): number {
+    // HPACK's entry size (RFC 7541 §4.1): the figure gRPC servers limit (grpc-js: 8 KiB by default).
+    size += key.length + value.length + 32;
+    if (size > MAX_METADATA_BYTES) {
+      throw new GatewayError('HEADERS_TOO_LARGE', `request metadata exceeds ${MAX_METADATA_BYTES} bytes`);
+    }
+    out.push([key, metadataValue(name, key, value)]);
+    return size;
   }
 
   /** Response headers for upstream headers and trailers, under their prefixes. */

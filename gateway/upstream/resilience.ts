@@ -142,30 +142,53 @@ export class UpstreamGuard {
     }
   }
 
-  /** Runs a call that holds a slot; the slot goes to the next queued call, or is freed. */
-  private async run<C, R>(next: (call: C) => Promise<R>, call: C, counted: boolean): Promise<R> {
+  /**
+   * Runs a call that holds a slot; the slot goes to the next queued call, or is freed. No
+   * async frame per call (~0.2 us each here): the outcome passes through one then(), whose
+   * handlers are made once per guard.
+   */
+  private run<C, R>(next: (call: C) => Promise<R>, call: C, counted: boolean): Promise<R> {
+    const { breaker } = this;
+    // Open (past its wait) or half-open: cockatiel runs the call, and the trial decides.
+    const governed = breaker !== undefined && breaker.state !== CircuitState.Closed;
+    // Closed: the outcome is reported here (unless the retry loop reports it after its retries).
+    const counting = breaker !== undefined && !governed && counted;
+    let outcome: Promise<R>;
     try {
-      const { breaker } = this;
-      if (breaker === undefined) return await next(call);
-      // Open (past its wait) or half-open: cockatiel runs the call, and the trial decides.
-      if (breaker.state !== CircuitState.Closed) return await breaker.execute(() => next(call));
-      if (!counted) return await next(call);
-      let result: R;
-      try {
-        result = await next(call);
-      } catch (err) {
-        this.recordFailure(err);
-        throw err;
-      }
-      this.recordSuccess();
-      return result;
+      outcome = governed ? breaker.execute(() => next(call)) : next(call);
     } catch (err) {
-      throw err instanceof BrokenCircuitError ? this.circuitOpen() : err;
-    } finally {
-      const waiting = this.queue.shift();
-      if (waiting === undefined) this.inFlight--;
-      else waiting();
+      outcome = Promise.reject(err);
     }
+    return counting ? outcome.then(this.counted as (r: R) => R, this.countedFailure) : outcome.then(this.released as (r: R) => R, this.failed);
+  }
+
+  private readonly released = (result: unknown): unknown => {
+    this.release();
+    return result;
+  };
+
+  private readonly counted = (result: unknown): unknown => {
+    this.recordSuccess();
+    this.release();
+    return result;
+  };
+
+  private readonly failed = (err: unknown): never => {
+    this.release();
+    throw err instanceof BrokenCircuitError ? this.circuitOpen() : err;
+  };
+
+  private readonly countedFailure = (err: unknown): never => {
+    this.recordFailure(err);
+    this.release();
+    throw err;
+  };
+
+  /** The slot goes to the first queued call, or is freed. */
+  private release(): void {
+    const waiting = this.queue.shift();
+    if (waiting === undefined) this.inFlight--;
+    else waiting();
   }
 
   private circuitOpen(): GatewayError {
@@ -222,28 +245,45 @@ export function resilienceInterceptor(config: ResilienceConfig, guards: Readonly
 
 /** Retries attempts that failed with a retryable status, within attempts, deadline and budget. */
 function retrying(next: Handler, guard: UpstreamGuard, policy: RetryPolicy): Handler {
-  return async (call) => {
-    guard.budget.deposit();
-    for (let n = 1; ; n++) {
-      if (n > 1) call.attempt = n;
-      try {
-        const result = await guard.attempt(next, call, false);
-        guard.recordSuccess();
-        return result;
-      } catch (err) {
-        const delay = n < policy.maxAttempts ? retryDelay(err, n, policy) : -1;
-        if (delay < 0 || call.signal.aborted || (call.deadline !== undefined && Date.now() + delay >= call.deadline) || !guard.budget.withdraw()) {
-          guard.recordFailure(err);
-          throw err;
-        }
-        if (delay > 0) await sleep(delay);
-        if (call.signal.aborted) {
-          guard.recordFailure(err);
-          throw err;
-        }
-      }
-    }
+  const succeeded = (result: Result): Result => {
+    guard.recordSuccess();
+    return result;
   };
+  // The first attempt without an async frame (almost every call ends with it); the retries in one.
+  return (call) => {
+    guard.budget.deposit();
+    let first: Promise<Result>;
+    try {
+      first = guard.attempt(next, call, false);
+    } catch (err) {
+      first = Promise.reject(err);
+    }
+    return first.then(succeeded, (err: unknown) => retryAfter(err, call, next, guard, policy));
+  };
+}
+
+/** The retries after a failed first attempt: each one waits, then passes the breaker and bulkhead again. */
+async function retryAfter(err: unknown, call: Call, next: Handler, guard: UpstreamGuard, policy: RetryPolicy): Promise<Result> {
+  for (let n = 1; ; n++) {
+    const delay = n < policy.maxAttempts ? retryDelay(err, n, policy) : -1;
+    if (delay < 0 || call.signal.aborted || (call.deadline !== undefined && Date.now() + delay >= call.deadline) || !guard.budget.withdraw()) {
+      guard.recordFailure(err);
+      throw err;
+    }
+    if (delay > 0) await sleep(delay);
+    if (call.signal.aborted) {
+      guard.recordFailure(err);
+      throw err;
+    }
+    call.attempt = n + 1;
+    try {
+      const result = await guard.attempt(next, call, false);
+      guard.recordSuccess();
+      return result;
+    } catch (failed) {
+      err = failed;
+    }
+  }
 }
 
 /**
