@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     },
   });
   if (config.workers > 1) return serveWithWorkers(config, start);
-  const gateway = await startGateway(config, false);
+  const gateway = await startGateway(config, false, { releaseStartupGarbage: true });
   const buildMs = performance.now() - start;
   serveRequests(windowStatsHandlers(), () => gateway.close());
   announceReady({ port: gateway.port, buildMs: Math.round(buildMs * 10) / 10 });

@@ -11,4 +11,4 @@ import { windowStatsHandlers } from './process-stats';
 
 // `stop` is never sent to a worker: the primary closes it through runWorker's protocol.
 serveRequests({ ...windowStatsHandlers(), rss: () => process.memoryUsage.rss() }, () => undefined);
-runWorker((config) => startGateway(config, false));
+runWorker((config) => startGateway(config, false, { releaseStartupGarbage: true }));

@@ -20,10 +20,15 @@ import {
 } from '../shared-kit';
 import type { Gateway } from './app';
 import { ConfigError, configFromArgs, HelpRequested, type GatewayConfig } from './config';
+import { releaseStartupGarbage } from './heap-trim';
 import { runWorker, startWorkers } from './workers';
 
 /** Builds and starts a gateway; resolves once it listens. A port in use is a StartupError. */
-export async function startGateway(config: GatewayConfig, logger?: boolean | object): Promise<Gateway & { port: number }> {
+export async function startGateway(
+  config: GatewayConfig,
+  logger?: boolean | object,
+  options: { releaseStartupGarbage?: boolean } = {},
+): Promise<Gateway & { port: number }> {
   // Loaded here, not at the top: a cluster primary never builds a gateway, and this keeps
   // Fastify, protobuf-es and the transports (~13 MB of RSS) out of it.
   const { buildGateway } = await import('./app');
@@ -36,6 +41,10 @@ export async function startGateway(config: GatewayConfig, logger?: boolean | obj
     const code = (err as NodeJS.ErrnoException).code;
     throw code ? listenError(err as NodeJS.ErrnoException, `${config.host}:${config.port}`, 'gateway') : err;
   }
+  // A serving process (main(), its workers, the bench) drops start-up's garbage just after it
+  // listens, in a task of its own so start-up time does not grow (heap-trim.ts); in-process
+  // tests skip the blocking GC.
+  if (options.releaseStartupGarbage) setImmediate(releaseStartupGarbage);
   return Object.assign(gateway, { port });
 }
 
@@ -81,7 +90,7 @@ function main(): void {
     runWorker(async (config, id) => {
       const telemetry = gatewayTelemetry();
       const settings = { level: config.logLevel, format: config.logFormat };
-      const gateway = await startGateway(config, loggerOptions(`gateway w${id}`, settings));
+      const gateway = await startGateway(config, loggerOptions(`gateway w${id}`, settings), { releaseStartupGarbage: true });
       const log = createLogger(`gateway w${id}`, settings);
       return closingTelemetry({ port: gateway.port, close: () => closeGateway(gateway, config.shutdownGraceMs, log) }, telemetry);
     });
@@ -121,7 +130,7 @@ function main(): void {
       // Before the gateway is built: app.ts composes tracing only when telemetry exports (OTEL_*).
       // A cluster primary (above) builds no gateway and makes no span: it loads no SDK.
       const telemetry = gatewayTelemetry();
-      const gateway = await startGateway(started, loggerOptions('gateway', settings));
+      const gateway = await startGateway(started, loggerOptions('gateway', settings), { releaseStartupGarbage: true });
       return closingTelemetry({ address: `${started.host}:${gateway.port}`, close: () => closeGateway(gateway, started.shutdownGraceMs, log) }, telemetry);
     },
     { log, graceMs: config.shutdownGraceMs },
