@@ -176,7 +176,14 @@ export class UnaryFastPath {
       // Thrown outside the call (as Fastify's error handler would see it): no route.
       answer = answers.error(req, log, err);
     }
-    if (answer !== undefined) writeAnswer(res, answer, false);
+    if (answer === undefined) return;
+    try {
+      writeAnswer(res, answer, false);
+    } catch (err) {
+      // A header value node refuses (Fastify's path answers it through its error handler): 500, never an unhandled rejection.
+      if (res.headersSent) res.destroy();
+      else writeAnswer(res, answers.error(req, log, err), false);
+    }
   }
 }
 
