@@ -120,15 +120,13 @@ function trailersAsFields(req: IncomingMessage, status: number, trailers: Metada
   return trailers.length > 0 && !NO_BODY_STATUSES.has(status) && req.method !== 'HEAD' && acceptsTrailers(req);
 }
 
-// A module-level listener (no closure per request) finds the request's cancellation here.
-const cancellations = new WeakMap<ServerResponse, Cancellation>();
-
-/** A client that goes away before its answer is written cancels the upstream call. */
+/**
+ * A client that goes away before its answer is written cancels the upstream call. A closure
+ * per request: a WeakMap entry keyed by a fresh response costs ~1-2 µs here, a closure ~60 ns
+ * (the same trade as metrics.ts and request-log.ts).
+ */
 export function cancelOnEarlyClose(res: ServerResponse, cancellation: Cancellation): void {
-  cancellations.set(res, cancellation);
-  res.on('close', onClose);
-}
-
-function onClose(this: ServerResponse): void {
-  if (!this.writableFinished) cancellations.get(this)?.abort();
+  res.on('close', () => {
+    if (!res.writableFinished) cancellation.abort();
+  });
 }
