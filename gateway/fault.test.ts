@@ -169,7 +169,13 @@ describe('fault tests with real processes', () => {
     await sleep(300);
     stopped = true;
     await running;
-    const readyAfter = await readyz(gateway.url);
+    // The health watch retries every 500 ms (health-watch.ts): /readyz turns 200 at its next
+    // retry after the restart, which a single look 300 ms after the first success can precede.
+    let readyAfter = await readyz(gateway.url);
+    while (readyAfter.status !== 200 && Date.now() < listeningAt + 2000) {
+      await sleep(50);
+      readyAfter = await readyz(gateway.url);
+    }
     const rssAfter = gateway.proc.rssBytes();
 
     const before = samples.filter((s) => s.at <= killedAt);
